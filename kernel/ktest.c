@@ -1,0 +1,153 @@
+/*
+ * The test runner. Tests come from the "ktests" section, where KTEST()
+ * places one struct ktest per test from any folder; the command line's
+ * test= names which run (docs/protocol.md), and every test is framed with
+ * "@@ test begin" and "@@ test end" so the grader can tell what finished
+ * even when a test crashes the kernel halfway.
+ */
+#include "kernel/ktest.h"
+#include "kernel/cmdline.h"
+#include "kernel/panic.h"
+#include "kernel/power.h"
+#include "kernel/printk.h"
+#include "kernel/string.h"
+
+extern const struct ktest __start_ktests[], __stop_ktests[];
+
+#define NAME_MAX 64
+#define REASON_MAX 512
+
+static const struct ktest *current;
+static char reason[REASON_MAX];
+static bool armed;
+struct kjmp ktest_recover;
+
+const char *ktest_current(void) { return current ? current->name : NULL; }
+
+enum ktest_result ktest_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    for (char *p = reason; *p; p++) /* the reason must stay on the frame's line */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return KTEST_FAIL;
+}
+
+void ktest_data(const char *key, const void *value, size_t n)
+{
+    printk("@@ test data %s %s ", ktest_current(), key);
+    printk_escaped(value, n);
+    printk("\n");
+}
+
+void ktest_data_int(const char *key, int64_t value)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%lld", (long long)value);
+    ktest_data(key, buf, (size_t)n);
+}
+
+static void param_key(const char *param, char *key, size_t cap)
+{
+    snprintf(key, cap, "%s.%s", ktest_current(), param);
+}
+
+long ktest_param(const char *param, char *buf, size_t cap)
+{
+    char key[NAME_MAX * 2];
+    param_key(param, key, sizeof(key));
+    return cmdline_get(key, buf, cap);
+}
+
+int64_t ktest_param_int(const char *param, int64_t def)
+{
+    char key[NAME_MAX * 2];
+    param_key(param, key, sizeof(key));
+    return cmdline_get_int(key, def);
+}
+
+void ktest_try_arm(void) { armed = true; }
+void ktest_try_end(void) { armed = false; }
+bool ktest_try_armed(void) { return armed; }
+
+static const struct ktest *find(const char *name, size_t len)
+{
+    for (const struct ktest *t = __start_ktests; t < __stop_ktests; t++)
+        if (strlen(t->name) == len && strncmp(t->name, name, len) == 0)
+            return t;
+    return NULL;
+}
+
+/* Runs one test between its frames; returns true when it passed. */
+static bool run(const struct ktest *t)
+{
+    printk("@@ test begin %s\n", t->name);
+    current = t;
+    reason[0] = '\0';
+    enum ktest_result r = t->run();
+    armed = false;
+    current = NULL;
+    if (r == KTEST_PASS) {
+        printk("@@ test end %s pass\n", t->name);
+        return true;
+    }
+    printk("@@ test end %s fail %s\n", t->name,
+           reason[0] ? reason : "the test failed without saying why (ktest_fail was not called)");
+    return false;
+}
+
+static void list_tests(void)
+{
+    printk("known tests:");
+    for (const struct ktest *t = __start_ktests; t < __stop_ktests; t++)
+        printk(" %s%s", t->name, t->flags & KTEST_CRASH ? "(crash)" : "");
+    printk("\n");
+}
+
+/* Two tests with one name would make the frames ambiguous. */
+static void check_unique_names(void)
+{
+    for (const struct ktest *a = __start_ktests; a < __stop_ktests; a++)
+        for (const struct ktest *b = a + 1; b < __stop_ktests; b++)
+            if (strcmp(a->name, b->name) == 0)
+                panic("two tests are named %s (%s and %s)", a->name, a->file, b->file);
+}
+
+__noreturn void ktest_main(void)
+{
+    static char list[4096];
+    int passed = 0, failed = 0;
+
+    check_unique_names();
+    if (!cmdline_get_str("test", list, sizeof(list)))
+        strlcpy(list, "none", sizeof(list));
+
+    if (strcmp(list, "all") == 0) {
+        for (const struct ktest *t = __start_ktests; t < __stop_ktests; t++)
+            if (!(t->flags & KTEST_CRASH))
+                run(t) ? passed++ : failed++;
+    } else if (strcmp(list, "none") != 0) {
+        for (const char *p = list; *p;) {
+            const char *end = strchr(p, ',');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            const struct ktest *t = find(p, len);
+            if (t) {
+                run(t) ? passed++ : failed++;
+            } else if (len) {
+                char name[NAME_MAX];
+                strlcpy(name, p, len < sizeof(name) ? len + 1 : sizeof(name));
+                printk("@@ test begin %s\n", name);
+                printk("@@ test end %s fail there is no test with this name\n", name);
+                list_tests();
+                failed++;
+            }
+            p += len + (end ? 1 : 0);
+        }
+    }
+    printk("@@ done passed=%d failed=%d\n", passed, failed);
+    printk("@@ poweroff %s\n", failed ? "fail" : "ok");
+    power_off(failed == 0);
+}

@@ -1,0 +1,82 @@
+/*
+ * The kernel's test runner. A test is one entry in the ktest table, made by
+ * KTEST() in any folder (the linker gathers them into the section
+ * "ktests"); the command line's test= names which to run (docs/protocol.md).
+ *
+ *   KTEST(printk_widths, 0)
+ *   {
+ *       ...
+ *       KTEST_CHECK(strcmp(buf, "  42") == 0);
+ *       return KTEST_PASS;
+ *   }
+ *
+ * A test returns KTEST_PASS, or KTEST_FAIL after saying why with
+ * ktest_fail(). Tests flagged KTEST_CRASH end the boot on purpose (they test
+ * panics and faults); `all` leaves them out and they run only when named.
+ */
+#ifndef KERNEL_KTEST_H
+#define KERNEL_KTEST_H
+
+#include "kernel/types.h"
+
+enum ktest_result { KTEST_PASS = 0, KTEST_FAIL = 1 };
+
+#define KTEST_CRASH (1u << 0) /* ends the boot on purpose: not part of `all` */
+
+struct ktest {
+    const char *name;
+    enum ktest_result (*run)(void);
+    unsigned flags;
+    const char *file;
+};
+
+#define KTEST(fn, fl)                                                        \
+    static enum ktest_result ktest_fn_##fn(void);                            \
+    static const struct ktest ktest_entry_##fn                               \
+        __attribute__((used, section("ktests"), aligned(8))) = {             \
+            .name = #fn, .run = ktest_fn_##fn, .flags = (fl), .file = __FILE__}; \
+    static enum ktest_result ktest_fn_##fn(void)
+
+/* Records why the running test fails (printed in its `test end` frame). */
+enum ktest_result ktest_fail(const char *fmt, ...) __printf(1, 2);
+
+#define KTEST_CHECK(cond)                                                    \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            return ktest_fail("%s:%d: check failed: %s", __FILE__, __LINE__, #cond); \
+    } while (0)
+
+/* Emits `@@ test data <test> <key> <escaped value>` for the running test. */
+void ktest_data(const char *key, const void *value, size_t n);
+void ktest_data_int(const char *key, int64_t value);
+/* The running test's name (NULL outside a test). */
+const char *ktest_current(void);
+/*
+ * Reads the running test's parameter `<test>.<param>` from the command line
+ * (see cmdline.h for the meaning of the result).
+ */
+long ktest_param(const char *param, char *buf, size_t cap);
+int64_t ktest_param_int(const char *param, int64_t def);
+
+/*
+ * Catching a CPU exception inside a test: ktest_try() returns 0 when called
+ * and, if an exception happens before ktest_try_end(), returns again with
+ * the vector + 1 after the exception was reported. Kernel self-tests only.
+ */
+#define ktest_try() (ktest_try_arm(), kjmp_set(&ktest_recover))
+void ktest_try_end(void);
+
+/* Runs the tests the command line names, then powers off. */
+__noreturn void ktest_main(void);
+
+/* Internals used by ktest_try. */
+struct kjmp {
+    uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+};
+extern struct kjmp ktest_recover;
+void ktest_try_arm(void);
+int kjmp_set(struct kjmp *j) __attribute__((returns_twice));
+__noreturn void kjmp_jump(struct kjmp *j, int value);
+bool ktest_try_armed(void);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * kmain: from the boot code to the test runner. The order matters: the
+ * console first (so every later failure can be reported), the descriptor
+ * tables (so a fault is reported instead of a triple fault), the command
+ * line (GRUB's copy lives in memory the allocator will hand out), then
+ * memory, then the tests the command line names.
+ */
+#include "kernel/cmdline.h"
+#include "kernel/gdt.h"
+#include "kernel/ktest.h"
+#include "kernel/mm.h"
+#include "kernel/multiboot.h"
+#include "kernel/paging.h"
+#include "kernel/power.h"
+#include "kernel/printk.h"
+#include "kernel/serial.h"
+#include "kernel/string.h"
+#include "kernel/x86.h"
+
+/* The CPU's brand string (CPUID leaves 0x80000002-4), for the banner. */
+static void cpu_brand(char out[49])
+{
+    uint32_t *w = (uint32_t *)out;
+    for (uint32_t leaf = 0; leaf < 3; leaf++) {
+        struct cpuid_regs r = cpuid(0x80000002 + leaf, 0);
+        w[leaf * 4 + 0] = r.eax, w[leaf * 4 + 1] = r.ebx;
+        w[leaf * 4 + 2] = r.ecx, w[leaf * 4 + 3] = r.edx;
+    }
+    out[48] = '\0';
+    char *p = out;
+    while (*p == ' ')
+        p++;
+    memmove(out, p, strlen(p) + 1);
+}
+
+void kmain(uint32_t magic, uint64_t info)
+{
+    serial_init();
+    if (magic != MULTIBOOT2_BOOTLOADER_MAGIC) {
+        printk("@@ panic the kernel was not booted by a multiboot2 loader (magic 0x%x)\n", magic);
+        printk("@@ poweroff fail\n");
+        power_off(false);
+    }
+    gdt_init();
+    idt_init();
+
+    const struct multiboot_info *mb = (const struct multiboot_info *)info;
+    cmdline_init(multiboot_cmdline(mb));
+    printk("\n@@ boot kevlab cmdline=");
+    printk_escaped(cmdline_raw(), strlen(cmdline_raw()));
+    printk("\n");
+
+    pmm_init(mb);
+    paging_init();
+
+    char brand[49];
+    cpu_brand(brand);
+    printk("kevlab: %zu MiB of memory, %zu pages free; CPU: %s\n",
+           pmm_total_pages() * PAGE_SIZE >> 20, pmm_free_pages(), brand);
+    ktest_main();
+}

@@ -1,0 +1,51 @@
+/*
+ * x86-64 four-level page tables: the helpers the kernel, kev and the
+ * projects build page tables with (the kernel's own and guests').
+ * Intel SDM Vol. 3A, 4.5 "4-Level Paging and 5-Level Paging".
+ *
+ * A page table is named by the physical address of its PML4. Tables are
+ * allocated from the page allocator; every table page is identity-mapped in
+ * the kernel, so the walk is done with plain pointers.
+ */
+#ifndef KERNEL_PAGING_H
+#define KERNEL_PAGING_H
+
+#include "kernel/types.h"
+
+/* Page-table entry bits (Vol. 3A, 4.5, Tables 4-15 to 4-20). */
+#define PTE_P (1UL << 0)   /* present */
+#define PTE_W (1UL << 1)   /* writable */
+#define PTE_U (1UL << 2)   /* user-mode accessible */
+#define PTE_PS (1UL << 7)  /* a large page (in a PDPTE or PDE) */
+#define PTE_G (1UL << 8)   /* global */
+#define PTE_NX (1UL << 63) /* no execute (needs EFER.NXE) */
+#define PTE_ADDR_MASK 0x000ffffffffff000UL
+
+/* Errors (negative values). */
+#define PAGING_ENOMEM (-1)  /* no page for a table */
+#define PAGING_EEXIST (-2)  /* the address is mapped already */
+#define PAGING_ENOENT (-3)  /* the address is not mapped */
+#define PAGING_EINVAL (-4)  /* an address is not page-aligned or not canonical */
+
+/* Returns a new, empty PML4, or 0 when out of memory. */
+paddr_t pt_create(void);
+/* Frees every table page of the hierarchy (not the pages it maps). */
+void pt_destroy(paddr_t pml4);
+/* Maps the 4 KiB page at va to pa with flags (PTE_W, PTE_U, PTE_NX; P is added). */
+int pt_map(paddr_t pml4, uint64_t va, paddr_t pa, uint64_t flags);
+int pt_unmap(paddr_t pml4, uint64_t va);
+/*
+ * Translates va: on success stores the physical address (with va's offset
+ * within the page) in *pa and the leaf entry's flags in *flags (either may be
+ * NULL) and returns 0; returns PAGING_ENOENT when va is not mapped. Handles
+ * 2 MiB and 1 GiB pages.
+ */
+int pt_walk(paddr_t pml4, uint64_t va, paddr_t *pa, uint64_t *flags);
+const char *paging_strerror(int err);
+
+/* The kernel's own page table (set up by paging_init). */
+paddr_t kernel_pml4(void);
+/* Switches to a kernel page table that leaves page 0 unmapped (NULL faults). */
+void paging_init(void);
+
+#endif

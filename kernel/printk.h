@@ -1,0 +1,28 @@
+/*
+ * Formatted output. kvformat is the one formatter; printk sends its output
+ * to the serial console, snprintf to a buffer.
+ *
+ * Conversions: %d %i %u %x %X %p %s %c %%, length modifiers l, ll, z,
+ * a field width (or *), the flags '-' (left-justify) and '0' (zero-pad).
+ */
+#ifndef KERNEL_PRINTK_H
+#define KERNEL_PRINTK_H
+
+#include "kernel/types.h"
+
+/* Calls emit(c, arg) for every output byte; returns the number of bytes. */
+int kvformat(void (*emit)(char c, void *arg), void *arg, const char *fmt, va_list ap);
+
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
+
+int vprintk(const char *fmt, va_list ap);
+int printk(const char *fmt, ...) __printf(1, 2);
+
+/*
+ * Prints n bytes escaped as docs/protocol.md says: printable ASCII except
+ * '\' as itself, every other byte as \xNN, the empty string as \e.
+ */
+void printk_escaped(const void *data, size_t n);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * COM1, a 16550 UART, polled: the kernel's only console. Polling keeps the
+ * console working inside exception handlers and with interrupts off.
+ * Register map: PC16550D datasheet, "Register Summary".
+ */
+#include "kernel/serial.h"
+#include "kernel/x86.h"
+
+#define COM1 0x3f8
+#define REG_DATA 0     /* THR when written */
+#define REG_IER 1      /* interrupt enable */
+#define REG_FCR 2      /* FIFO control */
+#define REG_LCR 3      /* line control */
+#define REG_MCR 4      /* modem control */
+#define REG_LSR 5      /* line status */
+#define LSR_THRE 0x20  /* transmit holding register empty: may write a byte */
+#define LSR_TEMT 0x40  /* transmitter empty: every byte has left */
+#define LCR_DLAB 0x80
+
+void serial_init(void)
+{
+    outb(COM1 + REG_IER, 0x00);      /* no interrupts: we poll */
+    outb(COM1 + REG_LCR, LCR_DLAB);  /* divisor latch: 115200 / 1 */
+    outb(COM1 + 0, 1);
+    outb(COM1 + 1, 0);
+    outb(COM1 + REG_LCR, 0x03);      /* 8 bits, no parity, one stop bit */
+    outb(COM1 + REG_FCR, 0x07);      /* enable and clear the FIFOs */
+    outb(COM1 + REG_MCR, 0x03);      /* DTR, RTS */
+}
+
+void serial_putc(char c)
+{
+    while (!(inb(COM1 + REG_LSR) & LSR_THRE))
+        ;
+    outb(COM1 + REG_DATA, (uint8_t)c);
+}
+
+void serial_write(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n')
+            serial_putc('\r');
+        serial_putc(s[i]);
+    }
+}
+
+void serial_flush(void)
+{
+    while (!(inb(COM1 + REG_LSR) & LSR_TEMT))
+        ;
+}

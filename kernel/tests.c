@@ -1,0 +1,164 @@
+/*
+ * The kernel's self-tests (memory tests live in mm_tests.c). Tests flagged
+ * KTEST_CRASH end the boot on purpose; `make test` runs each alone and
+ * checks that the kernel reported it properly and powered off with a
+ * failure status.
+ */
+#include "kernel/cmdline.h"
+#include "kernel/ktest.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "kernel/string.h"
+#include "kernel/x86.h"
+
+static enum ktest_result expect_fmt(const char *want, const char *fmt, ...) __printf(2, 3);
+static enum ktest_result expect_fmt(const char *want, const char *fmt, ...)
+{
+    char got[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(got, sizeof(got), fmt, ap);
+    va_end(ap);
+    if (strcmp(got, want) != 0)
+        return ktest_fail("format \"%s\": expected \"%s\", got \"%s\"", fmt, want, got);
+    return KTEST_PASS;
+}
+
+#define FMT(want, ...)                                                       \
+    do {                                                                     \
+        if (expect_fmt(want, __VA_ARGS__) != KTEST_PASS)                     \
+            return KTEST_FAIL;                                               \
+    } while (0)
+
+KTEST(printk_formats, 0)
+{
+    FMT("42 -7 17", "%d %i %u", 42, -7, 17u);
+    FMT("ff FF 0x1000", "%x %X %p", 255u, 255u, (void *)0x1000);
+    FMT("  42|42  |00042", "%4d|%-4d|%05d", 42, 42, 42);
+    FMT("-0042", "%05d", -42);
+    FMT("-9223372036854775808", "%lld", (long long)INT64_MIN);
+    FMT("18446744073709551615", "%lu", UINT64_MAX);
+    FMT("123456789012", "%zu", (size_t)123456789012UL);
+    const char *volatile null = NULL; /* volatile: gcc would warn about a literal NULL */
+    FMT("[abc  ] [  abc] (null)", "[%-5s] [%5s] %s", "abc", "abc", null);
+    FMT("x 100%", "%c %d%%", 'x', 100);
+    /* printk itself: the bytes reach the console (checked by make test's log). */
+    return printk("printk: hello from the kernel self-test\n") > 0 ? KTEST_PASS : ktest_fail("printk wrote nothing");
+}
+
+KTEST(string_functions, 0)
+{
+    char buf[16];
+    KTEST_CHECK(strlen("kev") == 3 && strnlen("kevlab", 3) == 3);
+    KTEST_CHECK(strcmp("a", "b") < 0 && strcmp("b", "a") > 0 && strcmp("kev", "kev") == 0);
+    KTEST_CHECK(strncmp("kevlab", "kevin", 3) == 0);
+    KTEST_CHECK(strlcpy(buf, "0123456789abcdefXYZ", sizeof(buf)) == 19 && strlen(buf) == 15);
+    memcpy(buf, "abcdef", 7);
+    memmove(buf + 1, buf, 5);
+    KTEST_CHECK(memcmp(buf, "aabcde", 6) == 0);
+    memset(buf, 'z', 3);
+    KTEST_CHECK(memcmp(buf, "zzzcde", 6) == 0);
+    KTEST_CHECK(strchr("hypercall", 'c') != NULL && strchr("vmx", 'q') == NULL);
+    return KTEST_PASS;
+}
+
+KTEST(cmdline_params, 0)
+{
+    /* The runner passes this test's parameter when it is run by make test. */
+    char buf[64];
+    long n = ktest_param("text", buf, sizeof(buf));
+    if (n >= 0)
+        KTEST_CHECK(n == 9 && memcmp(buf, "a b%c\xe2\x82\xac\n", 9) == 0);
+    char dec[8];
+    KTEST_CHECK(percent_decode("a%20b%25", 8, dec, sizeof(dec)) == 4 && memcmp(dec, "a b%", 4) == 0);
+    KTEST_CHECK(percent_decode("%2", 2, dec, sizeof(dec)) == -1);
+    KTEST_CHECK(percent_decode("%zz", 3, dec, sizeof(dec)) == -1);
+    KTEST_CHECK(percent_decode("abc", 3, dec, 2) == -1);
+    KTEST_CHECK(ktest_param_int("absent", 7) == 7);
+    return KTEST_PASS;
+}
+
+KTEST(exception_caught, 0)
+{
+    int v = ktest_try();
+    if (v == 0) {
+        __asm__ volatile("ud2");
+        ktest_try_end();
+        return ktest_fail("ud2 did not raise #UD");
+    }
+    ktest_try_end();
+    KTEST_CHECK(v == 6 + 1); /* #UD */
+
+    v = ktest_try();
+    if (v == 0) {
+        /* A non-canonical address: #GP (Vol. 3A, 3.3.7.1 "Canonical Addressing"). */
+        (void)*(volatile uint64_t *)0x8000000000000000UL;
+        ktest_try_end();
+        return ktest_fail("a non-canonical read did not fault");
+    }
+    ktest_try_end();
+    KTEST_CHECK(v == 13 + 1); /* #GP */
+    return KTEST_PASS;
+}
+
+KTEST(backtrace_symbols, 0)
+{
+    const char *name;
+    uint64_t off;
+    KTEST_CHECK(ksym_lookup((uint64_t)ktest_fn_backtrace_symbols + 3, &name, &off));
+    KTEST_CHECK(strcmp(name, "ktest_fn_backtrace_symbols") == 0 && off == 3);
+    KTEST_CHECK(!ksym_lookup(0x10, &name, &off));
+    return KTEST_PASS;
+}
+
+/* --- Tests that end the boot on purpose (make test checks their reports). --- */
+
+KTEST(crash_assert, KTEST_CRASH)
+{
+    int answer = 41;
+    assert(answer == 42);
+    return KTEST_PASS;
+}
+
+KTEST(crash_panic, KTEST_CRASH)
+{
+    panic("the self-test panicked on purpose (code %d)", 7);
+}
+
+KTEST(crash_todo, KTEST_CRASH)
+{
+    TODO();
+}
+
+/* A noinline helper, so the backtrace shows two of our frames. */
+__attribute__((noinline)) static void write_unmapped(uint64_t addr)
+{
+    *(volatile uint64_t *)addr = 0xdead;
+}
+
+KTEST(crash_page_fault, KTEST_CRASH)
+{
+    write_unmapped(0x0000100000000000UL); /* canonical, far above the 4 GiB we map */
+    return KTEST_PASS;
+}
+
+KTEST(crash_null, KTEST_CRASH)
+{
+    write_unmapped(0); /* page 0 is unmapped (paging_init) */
+    return KTEST_PASS;
+}
+
+KTEST(crash_triple_fault, KTEST_CRASH)
+{
+    /* No IDT at all: the breakpoint cannot be delivered, nor the #GP that follows, nor the #DF. */
+    struct dtr empty = {0, 0};
+    __asm__ volatile("lidt %0\n int3" ::"m"(empty));
+    return KTEST_PASS;
+}
+
+KTEST(crash_hang, KTEST_CRASH)
+{
+    for (;;) /* for the runners' timeouts and instruction budgets */
+        __asm__ volatile("pause");
+    return KTEST_PASS;
+}
