@@ -11,8 +11,9 @@
  *   }
  *
  * A test returns KTEST_PASS, or KTEST_FAIL after saying why with
- * ktest_fail(). Tests flagged KTEST_CRASH end the boot on purpose (they test
- * panics and faults); `all` leaves them out and they run only when named.
+ * ktest_fail(). `all` runs the framework's self-tests; tests flagged
+ * KTEST_CRASH (they end the boot on purpose, to test panics and faults),
+ * KTEST_BENCH or KTEST_PROJECT run only when named.
  */
 #ifndef KERNEL_KTEST_H
 #define KERNEL_KTEST_H
@@ -21,7 +22,11 @@
 
 enum ktest_result { KTEST_PASS = 0, KTEST_FAIL = 1 };
 
-#define KTEST_CRASH (1u << 0) /* ends the boot on purpose: not part of `all` */
+/* Flags. `all` runs the framework's self-tests: every test with none of these. */
+#define KTEST_CRASH (1u << 0)   /* ends the boot on purpose (tests panics and faults) */
+#define KTEST_BENCH (1u << 1)   /* a benchmark: prints figures, takes long */
+#define KTEST_PROJECT (1u << 2) /* a project's graded test: the grader runs it by name */
+#define KTEST_NOT_IN_ALL (KTEST_CRASH | KTEST_BENCH | KTEST_PROJECT)
 
 struct ktest {
     const char *name;
