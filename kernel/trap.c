@@ -9,6 +9,7 @@
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/string.h"
 #include "kernel/x86.h"
 
 /* Intel SDM Vol. 3A, 7.3 "Sources of Interrupts", Table 7-1. */
@@ -69,6 +70,28 @@ static void dump_registers(const struct trap_frame *tf)
            tf->rflags, tf->cs, tf->ss, read_cr0(), read_cr3(), read_cr4());
 }
 
+/*
+ * gcc leaves out the frame of some leaf functions even with frame pointers
+ * on. When the faulting function does not start with "push %rbp; mov
+ * %rsp,%rbp", its return address is still on top of the stack: print it so
+ * the backtrace does not skip the caller.
+ */
+static bool print_leaf_caller(const struct trap_frame *tf, const char *fn, uint64_t off)
+{
+    static const uint8_t prologue[] = {0x55, 0x48, 0x89, 0xe5};
+    const uint8_t *start = (const uint8_t *)(tf->rip - off);
+    const char *caller;
+    uint64_t coff;
+    bool stack_ok = !(tf->rsp & 7) && tf->rsp >= 0x100000 && tf->rsp < (4UL << 30);
+    if (fn[0] == '?' || !stack_ok || memcmp(start, prologue, sizeof(prologue)) == 0)
+        return false;
+    uint64_t ret = *(const uint64_t *)tf->rsp;
+    if (!ksym_lookup(ret - 1, &caller, &coff))
+        return false;
+    printk("      #1  %016lx %s+0x%lx\n", ret, caller, coff + 1);
+    return true;
+}
+
 void trap(struct trap_frame *tf)
 {
     const char *fn = "?";
@@ -86,7 +109,7 @@ void trap(struct trap_frame *tf)
     dump_registers(tf);
     printk("    backtrace (most recent call first):\n");
     printk("      #0  %016lx %s+0x%lx\n", tf->rip, fn, off);
-    backtrace_print(tf->rbp, 1);
+    backtrace_print(tf->rbp, print_leaf_caller(tf, fn, off) ? 2 : 1);
 
     if (recover)
         kjmp_jump(&ktest_recover, (int)tf->vector + 1);

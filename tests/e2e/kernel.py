@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The kernel's end-to-end tests: boots the kernel under Bochs and QEMU TCG.
+
+Checks, under both emulators: a bare boot prints the banner with the memory
+found and powers off with success; `test=all` runs the self-tests and
+succeeds (under QEMU TCG, which has no VMX, kev's tests must instead fail
+with kev's no-VMX message); a failing assertion, a panic, a TODO(), a page
+fault and a NULL dereference each end the boot with a failure status and a
+symbolized backtrace; a triple fault and a hang end the boot too, each with
+its own reason.
+
+Usage: tests/e2e/kernel.py [--build build/skeleton] [--backends bochs,qemu-tcg]
+Ends with `N passed, N failed`.
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from grader import backends, runner  # noqa: E402
+from grader import outcome as oc  # noqa: E402
+
+# crash test -> (text its panic message must contain, a function its backtrace must name)
+CRASHES = {
+    "crash_assert": ("assertion failed: answer == 42", "ktest_fn_crash_assert"),
+    "crash_panic": ("the self-test panicked on purpose (code 7)", "ktest_fn_crash_panic"),
+    "crash_todo": ("kernel/tests.c:", "ktest_fn_crash_todo"),  # and "not yet implemented"
+    "crash_page_fault": ("#PF (page fault)", "write_unmapped"),
+    "crash_null": ("#PF (page fault)", "write_unmapped"),
+}
+VMX_PREFIXES = ("kev_", "p2_")  # tests that need VMX
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, why=""):
+        if ok:
+            self.passed += 1
+            print("PASS  %s" % name)
+        else:
+            self.failed += 1
+            print("FAIL  %s: %s" % (name, why))
+
+
+def boot(backend, iso, cmdline, tmp, tag, budget=None, limit=60.0):
+    limits = runner.Limits(boot=limit, budget=budget)
+    return runner.boot(backend, iso, cmdline, os.path.join(tmp, tag), limits)
+
+
+def serial_text(res):
+    try:
+        with open(res.serial_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def check_bare(c, name, res):
+    text = serial_text(res)
+    c.check("%s: test=none powers off with success" % name, res.outcome.ok,
+            res.outcome.describe())
+    m = re.search(r"kevlab: (\d+) MiB of memory, (\d+) pages free", text)
+    c.check("%s: the banner names the memory found" % name,
+            bool(m) and int(m.group(1)) > 0 and int(m.group(2)) > 0,
+            "no banner with a non-zero memory size in:\n" + text[-800:])
+
+
+def check_all(c, name, has_vmx, res):
+    log = res.log
+    recs = list(log.tests.values())
+    c.check("%s: test=all ran tests" % name, len(recs) >= 5,
+            "only %d tests ran" % len(recs))
+    for rec in recs:
+        needs_vmx = rec.name.startswith(VMX_PREFIXES)
+        if has_vmx or not needs_vmx:
+            c.check("%s: self-test %s passes" % (name, rec.name),
+                    rec.verdict == "pass", rec.reason or "no end frame")
+        else:
+            c.check("%s: %s fails cleanly without VMX" % (name, rec.name),
+                    rec.verdict == "fail" and "VMX" in rec.reason,
+                    "expected a failure naming VMX, got %s %s" % (rec.verdict, rec.reason))
+    if has_vmx:
+        c.check("%s: test=all powers off with success" % name, res.outcome.ok,
+                res.outcome.describe())
+
+
+def check_crash(c, name, test, res):
+    want_msg, want_fn = CRASHES[test]
+    c.check("%s: %s ends the boot as a panic" % (name, test),
+            res.outcome.kind == oc.PANIC, res.outcome.describe())
+    panics = res.log.panics
+    msg = panics[0].message if panics else ""
+    details = "\n".join(panics[0].details) if panics else ""
+    if test == "crash_todo":
+        want_msg_2 = "not yet implemented"
+        c.check("%s: TODO() says it is not yet implemented" % name, want_msg_2 in msg,
+                "panic message %r lacks %r" % (msg, want_msg_2))
+    c.check("%s: %s's panic names its cause" % (name, test), want_msg in msg,
+            "panic message %r lacks %r" % (msg, want_msg))
+    c.check("%s: %s's backtrace is symbolized" % (name, test),
+            "backtrace" in details and re.search(r"\b%s\+0x[0-9a-f]+" % want_fn, details) is not None,
+            "no frame naming %s in:\n%s" % (want_fn, details))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build/skeleton")
+    ap.add_argument("--backends", default="bochs,qemu-tcg")
+    ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
+    args = ap.parse_args()
+    iso = os.path.join(ROOT, args.build, "kevlab.iso")
+    if not os.path.exists(iso):
+        print("no ISO at %s: run make first" % iso)
+        print("0 passed, 1 failed")
+        return 1
+
+    c = Checks()
+    tmp = tempfile.mkdtemp(prefix="kevlab-kernel-e2e-")
+    jobs = []  # (checker, args, boot args)
+    for name in args.backends.split(","):
+        backend, _ = backends.choose(name)
+        has_vmx = name != "qemu-tcg"
+        jobs.append((check_bare, (name,), (backend, iso, "test=none", tmp, name + "-none")))
+        jobs.append((check_all, (name, has_vmx),
+                     (backend, iso, "test=all cmdline_params.text=a%20b%25c%E2%82%AC%0A",
+                      tmp, name + "-all")))
+        for test in CRASHES:
+            jobs.append((check_crash, (name, test), (backend, iso, "test=" + test, tmp,
+                                                     "%s-%s" % (name, test))))
+        jobs.append(("triple", (name,), (backend, iso, "test=crash_triple_fault", tmp,
+                                         name + "-triple")))
+        if name == "bochs":
+            jobs.append(("budget", (name,), (backend, iso, "test=crash_hang", tmp,
+                                             name + "-hang", 200_000_000)))
+        else:
+            jobs.append(("timeout", (name,), (backend, iso, "test=crash_hang", tmp,
+                                              name + "-hang", None, 5.0)))
+
+    with concurrent.futures.ThreadPoolExecutor(args.j) as pool:
+        futures = [(chk, cargs, pool.submit(boot, *bargs)) for chk, cargs, bargs in jobs]
+        for chk, cargs, fut in futures:
+            res = fut.result()
+            name = cargs[0]
+            if chk == "triple":
+                c.check("%s: a triple fault ends the boot, named as such" % name,
+                        res.outcome.kind == oc.TRIPLE_FAULT, res.outcome.describe())
+            elif chk == "budget":
+                c.check("%s: a hang ends when the instruction budget runs out" % name,
+                        res.outcome.kind == oc.BUDGET, res.outcome.describe())
+            elif chk == "timeout":
+                c.check("%s: a hang ends at the wall-clock limit" % name,
+                        res.outcome.kind == oc.TIMEOUT, res.outcome.describe())
+            else:
+                chk(c, *cargs, res)
+    print("logs: %s" % tmp)
+    print("%d passed, %d failed" % (c.passed, c.failed))
+    return 0 if c.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
