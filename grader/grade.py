@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""kevlab's grader: boot the kernel with tests, check what they reported.
+
+  grade.py [grade] [options]      grade every test of the project (make grade)
+  grade.py run --test a,b          boot with tests, serial console live (make run)
+  grade.py check --test a          one test, verbose: the whole serial log (make check)
+  grade.py gdb --test a            QEMU waiting for GDB on :1234 (make gdb)
+  grade.py bench                   wall-time figures (make bench)
+
+See docs/grader.md.
+"""
+
+import argparse
+import os
+import random
+import shlex
+import shutil
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from grader import backends, cmdline, judge, kernelinfo, protect, report, results  # noqa: E402
+from grader import rubric as rubric_mod  # noqa: E402
+from grader import outcome as oc  # noqa: E402
+from grader import runner, scheduler  # noqa: E402
+from grader.image import CMDLINE_SPACE  # noqa: E402
+
+COMMANDS = ("grade", "run", "check", "gdb", "bench")
+BOOT_LIMIT = 15.0  # seconds: firmware + GRUB + kernel start, and power-off
+BOOT_BUDGET = 200_000_000  # instructions for the same (a boot needs about 40M)
+DEFAULT_TEST_TIMEOUT = 10.0  # for tests the rubric does not list
+DEFAULT_TEST_BUDGET = 300_000_000
+
+
+def parse_args(argv):
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--backend", default=os.environ.get("BACKEND") or "auto",
+                        choices=backends.NAMES, help="emulator (default: auto)")
+    common.add_argument("--cpu-model", default=None,
+                        help="Bochs CPU model (default corei7_skylake_x; `bochs --help cpu` lists them)")
+    common.add_argument("--build", default=None,
+                        help="build directory holding kevlab.iso and kernel.elf "
+                             "(default $BUILD or build/skeleton)")
+    common.add_argument("--rubric", default="project2", help="grader/rubrics/<name>.py")
+    common.add_argument("--seed", default=None, help="seed of the randomized test inputs")
+    common.add_argument("-v", "--verbose", action="store_true",
+                        help="say more (each boot, its command line)")
+    p = argparse.ArgumentParser(prog="grade.py", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n", 1)[1])
+    sub = p.add_subparsers(dest="command")
+    g = sub.add_parser("grade", parents=[common], help="grade every test (default)")
+    g.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                   help="boots run at the same time (default: the CPU count, %(default)s)")
+    g.add_argument("--tests", default=None, help="grade only these tests (a,b,...)")
+    hid = g.add_mutually_exclusive_group()
+    hid.add_argument("--include-hidden", dest="hidden", action="store_const", const="all",
+                     help="grade the hidden tests even if the kernel lacks them")
+    hid.add_argument("--public-only", dest="hidden", action="store_const", const="none",
+                     help="leave the hidden tests out")
+    g.set_defaults(hidden="auto")
+    g.add_argument("--per-boot", type=int, default=None,
+                   help="at most this many tests in one boot (default: no limit)")
+    g.add_argument("--out", default=os.path.join(ROOT, "build", "grade"),
+                   help="results and serial logs (default build/grade)")
+    g.add_argument("--restore", action="store_true",
+                   help="put back the released framework files that were changed, then stop")
+    for name, what in (("run", "boot with tests, serial output live"),
+                       ("check", "one test, verbose"), ("gdb", "QEMU waiting for GDB")):
+        s = sub.add_parser(name, parents=[common], help=what)
+        s.add_argument("--test", "--tests", dest="test",
+                       default=None if name == "check" else "none",
+                       help="test names, comma-separated" + ("" if name == "check" else
+                                                            " (default none: boot, power off)"))
+        s.add_argument("--args", default="", help="extra kernel command-line words: 'k=v ...'")
+    b = sub.add_parser("bench", parents=[common], help="wall-time figures")
+    b.add_argument("--repeat", type=int, default=5)
+    if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
+        argv = ["grade"] + list(argv)
+    args = p.parse_args(argv)
+    if args.build is None:
+        args.build = os.environ.get("BUILD") or "build/skeleton"
+    if args.seed is None:
+        args.seed = str(random.SystemRandom().randrange(1, 1_000_000))
+    return args
+
+
+def choose_backend(args):
+    source = "BACKEND=" if os.environ.get("BACKEND") == args.backend else "--backend"
+    try:
+        be, why = backends.choose(args.backend, args.cpu_model, source=source)
+    except ValueError as e:
+        sys.exit(str(e))
+    print("backend: %s (%s)" % (be.name, why), flush=True)
+    return be
+
+
+def iso_path(args):
+    return os.path.join(args.build, "kevlab.iso")
+
+
+def plan(rub, names, seed) -> list:
+    """Planned tests with their drawn parameters (unknown names get none)."""
+    out = []
+    for name in names:
+        t = rub.test(name)
+        if t is None:
+            out.append(scheduler.Planned(name, {}, DEFAULT_TEST_TIMEOUT, DEFAULT_TEST_BUDGET))
+        else:
+            out.append(scheduler.Planned(name, t.draw(seed), t.timeout, t.budget))
+    return out
+
+
+def limits_for(batch, not_after=None, no_timeout=False) -> runner.Limits:
+    if no_timeout:
+        return runner.Limits(boot=1e9, tests={}, budget=None)
+    return runner.Limits(boot=BOOT_LIMIT, tests={t.name: t.timeout for t in batch},
+                         budget=BOOT_BUDGET + sum(t.budget for t in batch),
+                         not_after=not_after)
+
+
+def command_line(batch, extra=()) -> str:
+    return cmdline.build([t.name for t in batch], {t.name: t.params for t in batch}, extra)
+
+
+def show_inputs(batch, seed):
+    shown = ["%s.%s=%r" % (t.name, k, v) for t in batch for k, v in t.params.items()]
+    if shown:
+        print("inputs (seed %s): %s" % (seed, " ".join(shown)), flush=True)
+
+
+# --- run / check / gdb ----------------------------------------------------
+
+def stream_to_terminal(data: bytes):
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def cmd_run(args, rub, verbose_log=True):
+    be = choose_backend(args)
+    names = [n for n in args.test.split(",") if n and n != "none"]
+    batch = plan(rub, names, args.seed)
+    extra = cmdline.parse_user_args(shlex.split(args.args))
+    line = command_line(batch, extra)
+    show_inputs(batch, args.seed)
+    print("command line: " + line, flush=True)
+    run_dir = os.path.join(ROOT, "build", args.command)
+    res = runner.boot(be, iso_path(args), line, run_dir, limits_for(batch),
+                      on_output=stream_to_terminal)
+    if res.log.partial_line:
+        print()
+    out = res.outcome
+    print("--- boot ended: %s (%.2f s); serial log: %s"
+          % (out.describe(), res.wall, os.path.relpath(res.serial_path)))
+    if not out.ok:
+        print("    " + oc.EXPLAIN.get(out.kind, ""))
+    return res
+
+
+def cmd_check(args, rub):
+    if not args.test or "," in args.test or args.test == "none":
+        sys.exit("check takes exactly one test: make check TEST=<name>")
+    res = cmd_run(args, rub)
+    t = rub.test(args.test)
+    ran = scheduler.settle(plan(rub, [args.test], args.seed), res)[0][0]
+    if t is None:  # a kernel self-test: its end frame is the verdict
+        ok = ran.record is not None and ran.record.verdict == "pass"
+        print("%s %s%s" % ("PASS" if ok else "FAIL", args.test,
+                           "" if ok or ran.record is None else ": " + ran.record.reason))
+        return 0 if ok else 1
+    r = judge.judge(t, t.draw(args.seed), ran, rub.outcome_keys)
+    style = report.Style(report.use_color(sys.stdout))
+    if r.passed:
+        print(style.good("PASS") + " %s (%.2f s)" % (r.name, r.time))
+        return 0
+    print(style.bad("FAIL") + " %s: %s" % (r.name, r.summary))
+    print(report.details([r], style))
+    return 1
+
+
+def cmd_gdb(args, rub):
+    kvm_ok, why = backends.kvm_nested_vmx(backends.Host())
+    be = backends.Qemu(kvm=kvm_ok, gdb=True)
+    print("backend: %s (gdb needs QEMU; %s)" % (be.name, why), flush=True)
+    elf = os.path.join(args.build, "kernel.elf")
+    gdbinit = os.path.join(ROOT, ".gdbinit")
+    with open(gdbinit, "w") as f:
+        f.write("# Written by `make gdb` (grader/grade.py).\nfile %s\ntarget remote :1234\n"
+                % os.path.relpath(elf, ROOT))
+    print("QEMU is waiting for GDB. In another terminal, in %s:\n"
+          "    gdb -x .gdbinit\n"
+          "then e.g. `break kmain`, `continue`. Ctrl-C here stops QEMU." % ROOT)
+    if not kvm_ok:
+        print("Note: QEMU without KVM has no VMX: kev will report that and stop.")
+    names = [n for n in args.test.split(",") if n and n != "none"]
+    batch = plan(rub, names, args.seed)
+    line = command_line(batch, cmdline.parse_user_args(shlex.split(args.args)))
+    show_inputs(batch, args.seed)
+    res = runner.boot(be, iso_path(args), line, os.path.join(ROOT, "build", "gdb"),
+                      limits_for(batch, no_timeout=True), on_output=stream_to_terminal)
+    print("--- QEMU ended: " + res.outcome.describe())
+    return 0 if res.outcome.ok else 1
+
+
+# --- grade ----------------------------------------------------------------
+
+def select_tests(args, rub):
+    tests = list(rub.tests)
+    if args.tests:
+        wanted = [n for n in args.tests.split(",") if n]
+        unknown = [n for n in wanted if rub.test(n) is None]
+        if unknown:
+            sys.exit("unknown test(s) %s; %s has: %s" % (", ".join(unknown), rub.project,
+                                                          ", ".join(t.name for t in rub.tests)))
+        tests = [rub.test(n) for n in wanted]
+    note = ""
+    if args.hidden == "none":
+        tests = [t for t in tests if not t.hidden]
+    elif args.hidden == "auto":
+        have = kernelinfo.kernel_tests(os.path.join(args.build, "kernel.elf"))
+        left_out = [t.name for t in tests if t.hidden and (have is None or t.name not in have)]
+        tests = [t for t in tests if t.name not in left_out]
+        if left_out:
+            note = ("%d hidden test(s) are not in this kernel and are not graded here "
+                    "(your instructors grade them): %s" % (len(left_out), ", ".join(left_out)))
+    return tests, note
+
+
+def cmd_grade(args, rub):
+    if args.restore:
+        return cmd_restore(rub)
+    start = time.monotonic()
+    warning = protect.message(protect.check(ROOT, rub.editable))
+    be = choose_backend(args)
+    if warning:
+        print(warning)
+    tests, note = select_tests(args, rub)
+    if note:
+        print(note)
+    if not tests:
+        sys.exit("no tests to grade")
+    planned = plan(rub, [t.name for t in tests], args.seed)
+    jobs = max(1, args.jobs)
+    # Every test may crash its own boot: at most one boot per test plus one
+    # per first batch, each phase at its limit.
+    bound = ((len(planned) + jobs) * 2 * BOOT_LIMIT + sum(t.timeout for t in planned))
+    not_after = start + bound
+    print("grading %d tests of %s, %d boot(s) at a time; the whole run ends within %.0f s"
+          % (len(planned), rub.project, jobs, bound), flush=True)
+    boots_dir = args.out
+    _clean(boots_dir)
+    counter = iter(range(1, 10_000))
+    count_lock = threading.Lock()
+
+    def boot_fn(batch):
+        with count_lock:
+            n = next(counter)
+        line = command_line(batch)
+        run_dir = os.path.join(boots_dir, "boot-%02d" % n)
+        if args.verbose:
+            print("boot %d: %s" % (n, line), flush=True)
+        res = runner.boot(be, iso_path(args), line, run_dir, limits_for(batch, not_after))
+        if args.verbose:
+            print("boot %d ended: %s (%.2f s)" % (n, res.outcome.describe(), res.wall), flush=True)
+        return res
+
+    progress = report.Progress(len(planned))
+    plock = threading.Lock()
+
+    def on_done(ran):
+        with plock:
+            ok = ran.record is not None and ran.record.ended and ran.record.verdict == "pass"
+            progress.update(ran.name, None if ok else False)
+
+    def fits(batch):
+        return len(command_line(batch)) <= CMDLINE_SPACE
+    try:
+        ran = scheduler.run(planned, boot_fn, jobs, args.per_boot, fits, on_done)
+    except KeyboardInterrupt:
+        runner.kill_all()
+        raise
+    maxes = rub.max_scores(tests)
+    res = [judge.judge(t, p.params, r, rub.outcome_keys, maxes[t.name])
+           for t, p, r in zip(tests, planned, ran)]
+    wall = time.monotonic() - start
+    style = report.Style(report.use_color(sys.stdout))
+    print(report.summary(res, rub, args.seed, wall, style,
+                         "--seed %s, make grade SEED=%s" % (args.seed, args.seed)))
+    header = "backend %s, seed %s" % (be.name, args.seed)
+    if warning:
+        header += "\n" + warning
+    jpath, xpath = results.write(args.out, res, wall, header, rub.project)
+    detail = report.details(res, style)
+    if detail:
+        print()
+        print(detail)
+    print(style.dim("results: %s, %s; serial logs: %s/boot-*/serial.log"
+                    % (os.path.relpath(jpath), os.path.relpath(xpath), os.path.relpath(boots_dir))))
+    return 0 if all(r.passed for r in res) else 1
+
+
+def _clean(out_dir):
+    """Removes the previous run's boots and results from out_dir."""
+    os.makedirs(out_dir, exist_ok=True)
+    for name in os.listdir(out_dir):
+        path = os.path.join(out_dir, name)
+        if name.startswith("boot-") and os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif name in ("results.json", "junit.xml"):
+            os.unlink(path)
+
+
+def cmd_restore(rub):
+    found = protect.check(ROOT, rub.editable)
+    if found is None:
+        print("no %s here: nothing to restore (an instructor's tree)" % protect.MANIFEST)
+        return 0
+    names = found["changed"] + found["missing"]
+    if not names:
+        print("every framework file is as released")
+        return 0
+    failed = protect.restore(ROOT, names)
+    for n in names:
+        print(("could not restore (no original in %s): " % protect.ORIGINALS
+               if n in failed else "restored: ") + n)
+    return 1 if failed else 0
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    rub = rubric_mod.load(args.rubric)
+    try:
+        if args.command == "run":
+            return 0 if cmd_run(args, rub).outcome.ok else 1
+        if args.command == "check":
+            return cmd_check(args, rub)
+        if args.command == "gdb":
+            return cmd_gdb(args, rub)
+        if args.command == "bench":
+            from grader import bench
+            return bench.main(args)
+        return cmd_grade(args, rub)
+    except KeyboardInterrupt:
+        runner.kill_all()
+        print("\ninterrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

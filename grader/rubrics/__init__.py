@@ -1,0 +1,1 @@
+"""Rubrics, one file per project (see grader/rubric.py)."""
