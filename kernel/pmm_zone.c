@@ -1,0 +1,166 @@
+/*
+ * The page allocator's bookkeeping: two bitmaps with one bit per 4 KiB page
+ * of physical memory, one saying which pages are RAM the allocator manages
+ * ("usable") and one saying which of those are handed out ("used"). Two
+ * bitmaps instead of one so that freeing a page that was never RAM (the
+ * kernel image, a BIOS area) is caught just like a double free. Allocation is
+ * first fit, which also gives contiguous runs for pages_alloc(count); whole
+ * words with no free page are skipped, so a scan costs one load per 64 pages.
+ * Nothing here touches the memory it describes: kernel/pmm.c wraps a zone
+ * for the kernel (and zeroes pages), tests/host drives zones of made-up maps.
+ */
+#include "kernel/mm.h"
+#include "kernel/multiboot.h"
+
+static bool test_bit(const uint64_t *map, size_t i)
+{
+    return (map[i / 64] >> (i % 64)) & 1;
+}
+
+static void set_bit(uint64_t *map, size_t i)
+{
+    map[i / 64] |= 1UL << (i % 64);
+}
+
+static void clear_bit(uint64_t *map, size_t i)
+{
+    map[i / 64] &= ~(1UL << (i % 64));
+}
+
+void pmm_zone_init(struct pmm_zone *z, size_t npages, uint64_t *usable, uint64_t *used)
+{
+    z->npages = npages;
+    z->usable = usable;
+    z->used = used;
+    z->nusable = 0;
+    z->nfree = 0;
+    for (size_t w = 0; w < PMM_BITMAP_WORDS(npages); w++) {
+        usable[w] = 0;
+        used[w] = 0;
+    }
+}
+
+void pmm_zone_add(struct pmm_zone *z, paddr_t start, paddr_t end)
+{
+    /* Only whole pages: a partial page at either end may be shared with a
+     * region that is not RAM. */
+    size_t first = ALIGN_UP(start, PAGE_SIZE) / PAGE_SIZE;
+    size_t last = ALIGN_DOWN(end, PAGE_SIZE) / PAGE_SIZE;
+    if (first == 0)
+        first = 1; /* 0 means "no memory" to the callers */
+    if (last > z->npages)
+        last = z->npages;
+    for (size_t i = first; i < last; i++) {
+        if (!test_bit(z->usable, i)) {
+            set_bit(z->usable, i);
+            z->nusable++;
+            z->nfree++;
+        }
+    }
+}
+
+void pmm_zone_reserve(struct pmm_zone *z, paddr_t start, paddr_t end)
+{
+    if (end <= start)
+        return;
+    size_t first = start / PAGE_SIZE;
+    size_t last = ALIGN_UP(end, PAGE_SIZE) / PAGE_SIZE;
+    if (last > z->npages)
+        last = z->npages;
+    for (size_t i = first; i < last; i++) {
+        if (test_bit(z->usable, i)) {
+            clear_bit(z->usable, i);
+            z->nusable--;
+            z->nfree--;
+        }
+    }
+}
+
+static void add_available(const struct mb_mem_region *r, void *arg)
+{
+    if (r->type == MB_MEM_AVAILABLE)
+        pmm_zone_add(arg, r->base, r->base + r->length);
+}
+
+static void reserve_other(const struct mb_mem_region *r, void *arg)
+{
+    if (r->type != MB_MEM_AVAILABLE)
+        pmm_zone_reserve(arg, r->base, r->base + r->length);
+}
+
+int pmm_zone_from_map(struct pmm_zone *z, const struct multiboot_info *mb,
+                      const struct pmm_range *reserved, size_t nreserved)
+{
+    /* Firmware maps sometimes overlap; reserving second makes "not RAM"
+     * win wherever they disagree. */
+    int n = multiboot_memory_map(mb, add_available, z);
+    if (n < 0)
+        return -1;
+    multiboot_memory_map(mb, reserve_other, z);
+    for (size_t i = 0; i < nreserved; i++)
+        pmm_zone_reserve(z, reserved[i].start, reserved[i].end);
+    return n;
+}
+
+/* The free pages of the 64-page word w, as bits. */
+static uint64_t free_word(const struct pmm_zone *z, size_t w)
+{
+    return z->usable[w] & ~z->used[w];
+}
+
+paddr_t pmm_zone_alloc(struct pmm_zone *z, size_t count)
+{
+    if (count == 0 || count > z->nfree)
+        return 0;
+    size_t run = 0; /* free pages just before page i */
+    size_t i = 0;
+    while (i < z->npages) {
+        uint64_t bits = free_word(z, i / 64);
+        if (i % 64 == 0 && bits == 0) {
+            run = 0;
+            i += 64;
+            continue;
+        }
+        if (!((bits >> (i % 64)) & 1)) {
+            run = 0;
+            i++;
+            continue;
+        }
+        i++;
+        if (++run == count) {
+            size_t first = i - count;
+            for (size_t j = first; j < i; j++)
+                set_bit(z->used, j);
+            z->nfree -= count;
+            return (paddr_t)first * PAGE_SIZE;
+        }
+    }
+    return 0;
+}
+
+int pmm_zone_free(struct pmm_zone *z, paddr_t first, size_t count)
+{
+    if (first % PAGE_SIZE != 0 || count == 0)
+        return PMM_EINVAL;
+    size_t start = first / PAGE_SIZE;
+    if (start >= z->npages || count > z->npages - start)
+        return PMM_EINVAL;
+    /* Check every page before changing any, so an error leaves the zone as
+     * it was (and the panic that follows reports a consistent state). */
+    for (size_t i = start; i < start + count; i++) {
+        if (!test_bit(z->usable, i))
+            return PMM_ENOTRAM;
+        if (!test_bit(z->used, i))
+            return PMM_EFREE;
+    }
+    for (size_t i = start; i < start + count; i++)
+        clear_bit(z->used, i);
+    z->nfree += count;
+    return 0;
+}
+
+bool pmm_zone_is_free(const struct pmm_zone *z, paddr_t page)
+{
+    size_t i = page / PAGE_SIZE;
+    return i < z->npages && test_bit(z->usable, i) && !test_bit(z->used, i);
+}
