@@ -31,8 +31,17 @@
 paddr_t pt_create(void);
 /* Frees every table page of the hierarchy (not the pages it maps). */
 void pt_destroy(paddr_t pml4);
-/* Maps the 4 KiB page at va to pa with flags (PTE_W, PTE_U, PTE_NX; P is added). */
+/*
+ * Maps the 4 KiB page at va to pa with flags (PTE_W, PTE_U, PTE_NX; P is
+ * added). PAGING_EEXIST when va is mapped already, by a 4 KiB page or a
+ * large one; PAGING_EINVAL also for flags that hold address bits or PS.
+ */
 int pt_map(paddr_t pml4, uint64_t va, paddr_t pa, uint64_t flags);
+/*
+ * Unmaps the 4 KiB page at va: PAGING_ENOENT when nothing maps it,
+ * PAGING_EINVAL when a 2 MiB or 1 GiB page does (large pages are not split).
+ * Flushes va's TLB entry when pml4 is the kernel's (live) table.
+ */
 int pt_unmap(paddr_t pml4, uint64_t va);
 /*
  * Translates va: on success stores the physical address (with va's offset
