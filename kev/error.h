@@ -1,0 +1,48 @@
+/*
+ * kev's errors, as values: every kev function that can fail returns an
+ * enum kev_error (KEV_OK = 0). The table below is the one place an error is
+ * defined; the enum, kev_error_name() ("KEV_ENOVMX") and kev_strerror() (a
+ * sentence for the person reading the log) are generated from it.
+ */
+#ifndef KEV_ERROR_H
+#define KEV_ERROR_H
+
+#include "kernel/types.h"
+
+/* X(name, sentence) */
+#define KEV_ERRORS(X)                                                                   \
+    X(KEV_OK, "success")                                                                \
+    X(KEV_ENOVMX, "this CPU has no VMX (QEMU's TCG and AMD CPUs have none): boot with "  \
+                  "BACKEND=bochs, or BACKEND=qemu-kvm on an Intel host with nested VMX") \
+    X(KEV_EVMXDISABLED, "the firmware locked IA32_FEATURE_CONTROL with VMX outside SMX off") \
+    X(KEV_ENOMEM, "out of memory")                                                      \
+    X(KEV_EINVAL, "invalid argument")                                                   \
+    X(KEV_EVMXON, "VMXON failed")                                                       \
+    X(KEV_EVMFAIL, "a VMX instruction failed (VMfailInvalid or VMfailValid)")           \
+    X(KEV_ECONTROL, "a VMX control kev needs is not supported by this CPU")             \
+    X(KEV_EGUEST_STATE, "the guest state is invalid (kev's check before VM entry)")     \
+    X(KEV_EENTRY, "VM entry failed")                                                    \
+    X(KEV_EUNHANDLED, "a VM exit no controller handled")                                \
+    X(KEV_EGUEST_FAULT, "the guest caused an exception or a triple fault")              \
+    X(KEV_EHYPERCALL, "the guest made an invalid hypercall")                            \
+    X(KEV_EUNMAPPED, "the guest address is not mapped")                                 \
+    X(KEV_ENONCANONICAL, "the guest virtual address is not canonical")                  \
+    X(KEV_EOVERFLOW, "the guest address range wraps around")                            \
+    X(KEV_ENOTGUESTMEM, "the guest-physical address is not memory of this VM")          \
+    X(KEV_EPAGINGMODE, "the guest's paging mode is not supported (only 4-level paging)") \
+    X(KEV_EEXIST, "the guest address is mapped already")                                \
+    X(KEV_ESTOPPED, "the VM has stopped already")
+
+enum kev_error {
+#define KEV_ERROR_ENUM(name, text) name,
+    KEV_ERRORS(KEV_ERROR_ENUM)
+#undef KEV_ERROR_ENUM
+    KEV_ERROR_COUNT
+};
+
+/* "KEV_ENOVMX"; "KEV_E?" for a value outside the table. */
+const char *kev_error_name(enum kev_error e);
+/* The sentence of the table above. */
+const char *kev_strerror(enum kev_error e);
+
+#endif

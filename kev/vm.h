@@ -1,0 +1,91 @@
+/*
+ * VMs: a VM is its vCPUs (one for now; the design leaves room for more), a
+ * per-VM state that the VM's own code defines through callbacks, and a
+ * chain of vmexit controllers. Its life:
+ *
+ *   struct vm *vm = vm_create(&config);   make the vCPUs, call the callbacks
+ *   vm_run(vm);                           run until the VM exits or stops
+ *   struct vm_outcome out;
+ *   vm_join(vm, &out);                    the outcome; frees everything
+ *
+ * (kev_run_vm(&config, &out) does all three.) Every failure on the way --
+ * no VMX, a VMX instruction failing, a callback failing, an entry failure,
+ * an unhandled exit -- is kept as the VM's outcome, so every path ends in
+ * vm_join with a message that says what happened.
+ *
+ * A handler ends its VM through the VmOps below: vm_exit(vm, code) for a
+ * normal end with an exit code, vm_stop(vm, error, fmt, ...) for an error
+ * with a message naming the cause.
+ */
+#ifndef KEV_VM_H
+#define KEV_VM_H
+
+#include "kernel/types.h"
+#include "kev/error.h"
+#include "kev/exit.h"
+#include "kev/vcpu.h"
+
+#define KEV_MAX_VCPUS 1       /* one vCPU now */
+#define KEV_MAX_CONTROLLERS 8 /* links in a VM's chain */
+#define KEV_MESSAGE_MAX 256
+
+/*
+ * The per-VM state callbacks (the course's VM state): how this kind of VM
+ * makes its vCPUs' state and sets up the bootstrap vCPU. Any may be NULL.
+ * kev has already filled the VMCS with its defaults (host state, controls,
+ * a flat 64-bit guest with nothing mapped) when setup_bsp runs.
+ */
+struct vm_state_ops {
+    /* Makes vCPU `id`'s own state (becomes s->data). */
+    enum kev_error (*vcpu_create)(struct vm *vm, unsigned id, void **data);
+    void (*vcpu_destroy)(struct vm *vm, unsigned id, void *data);
+    /* Sets up the bootstrap vCPU: guest memory, RIP, RSP (see kev/guest.h). */
+    enum kev_error (*setup_bsp)(struct vm *vm, struct vcpu_state *s);
+    /* Frees the per-VM state (vm_data) when the VM is freed. */
+    void (*destroy)(struct vm *vm);
+};
+
+struct vm_config {
+    const char *name;                 /* for messages ("hello-guest") */
+    const struct vm_state_ops *ops;
+    void *data;                       /* the per-VM state: vm_data(vm) */
+    /* The chain, asked in this order; a NULL-terminated array. */
+    struct vmexit_controller *const *controllers;
+    unsigned nvcpus;                  /* 0 means 1 */
+};
+
+enum vm_outcome_kind {
+    VM_EXITED, /* a handler ended the VM with an exit code */
+    VM_FAILED, /* the VM stopped with an error */
+};
+
+struct vm_outcome {
+    enum vm_outcome_kind kind;
+    int64_t exit_code;              /* VM_EXITED */
+    enum kev_error error;           /* VM_FAILED */
+    char message[KEV_MESSAGE_MAX];  /* VM_FAILED: what happened, where */
+    uint64_t exits;                 /* VM exits handled (statistics) */
+};
+
+/* NULL only when there is no memory for the VM itself. */
+struct vm *vm_create(const struct vm_config *config);
+/* Runs the VM's vCPU until the VM exits or stops. */
+void vm_run(struct vm *vm);
+/* Stores the outcome in *out and frees the VM and everything it owns. */
+void vm_join(struct vm *vm, struct vm_outcome *out);
+/* vm_create + vm_run + vm_join. */
+void kev_run_vm(const struct vm_config *config, struct vm_outcome *out);
+
+/* The per-VM state given in the config, and the VM's name. */
+void *vm_data(struct vm *vm);
+const char *vm_name(struct vm *vm);
+
+/* VmOps: what a handler may ask of its VM. Return what they return. */
+struct vmexit_result vm_exit(struct vm *vm, int64_t code);
+struct vmexit_result vm_stop(struct vm *vm, enum kev_error error, const char *fmt, ...)
+    __printf(3, 4);
+
+/* "exited with code 7" / "failed: KEV_EHYPERCALL: unknown hypercall number 7". */
+void vm_outcome_describe(const struct vm_outcome *o, char *buf, size_t size);
+
+#endif
