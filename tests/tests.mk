@@ -1,3 +1,10 @@
 # tests/: the framework's own tests. Each kind has its own .mk; this file
 # only includes them.
 include tests/host/host.mk
+
+#   make test         the framework's own tests (what CI runs): tests/run.py --list
+.PHONY: test
+test: | $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory SOLUTION=0 BUILD=build/skeleton all
+	@$(MAKE) --no-print-directory SOLUTION=1 BUILD=build/solution all
+	@$(PYTHON) tests/run.py $(SUITES)

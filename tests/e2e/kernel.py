@@ -32,6 +32,8 @@ CRASHES = {
     "crash_todo": ("kernel/tests.c:", "ktest_fn_crash_todo"),  # and "not yet implemented"
     "crash_page_fault": ("#PF (page fault)", "write_unmapped"),
     "crash_null": ("#PF (page fault)", "write_unmapped"),
+    "crash_page_double_free": ("a page is free already", "pages_free"),
+    "crash_kfree_bad_pointer": ("not a pointer kmalloc returned", "kfree"),
 }
 VMX_PREFIXES = ("kev_", "p2_")  # tests that need VMX
 
