@@ -76,7 +76,8 @@ def parse_args(argv):
                        default=None if name == "check" else "none",
                        help="test names, comma-separated" + ("" if name == "check" else
                                                             " (default none: boot, power off)"))
-        s.add_argument("--args", default="", help="extra kernel command-line words: 'k=v ...'")
+        s.add_argument("--args", default=os.environ.get("ARGS", ""),
+                       help="extra kernel command-line words: 'k=v ...' (default $ARGS)")
     b = sub.add_parser("bench", parents=[common], help="wall-time figures")
     b.add_argument("--repeat", type=int, default=5)
     if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
@@ -90,7 +91,7 @@ def parse_args(argv):
 
 
 def choose_backend(args):
-    source = "BACKEND=" if os.environ.get("BACKEND") == args.backend else "--backend"
+    source = ("BACKEND=" + args.backend) if os.environ.get("BACKEND") == args.backend else "--backend"
     try:
         be, why = backends.choose(args.backend, args.cpu_model, source=source)
     except ValueError as e:

@@ -70,7 +70,7 @@ def summary(results, rubric, seed, wall: float, style: Style, rerun: str) -> str
             line += " hidden"
         if not r.passed:
             line += "  " + _short(r.summary, 60)
-        lines.append(line)
+        lines.append(line.rstrip())
     lines.append("")
     total = maximum = 0.0
     for cat in rubric.categories:

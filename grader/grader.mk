@@ -1,0 +1,34 @@
+# grader/: booting the kernel with tests and grading them (grader/grade.py;
+# docs/grader.md). Each target builds the ISO first. Variables passed on:
+# TEST, ARGS (read from the environment), BACKEND (auto, bochs, qemu-tcg, qemu-kvm), SEED, J, CPU (a
+# Bochs CPU model), SOLUTION (through BUILD).
+#
+#   make run TEST=a,b [ARGS='k=v']  boot with tests a,b; serial console here (TEST=none: boot only)
+#   make check TEST=a               one test, verbose: its whole serial log and its verdict
+#   make grade                      grade the project: PASS/FAIL, diffs, score (SEED=, J=, BACKEND=)
+#   make gdb TEST=a                 QEMU waits for GDB on :1234; then `gdb -x .gdbinit`
+#   make grader-bench               wall time: one bare boot vs the whole suite (median of 5)
+
+TEST    ?= none
+BACKEND ?= auto
+GRADE   := $(PYTHON) grader/grade.py
+GRADER_OPTS = --build $(BUILD) --backend $(BACKEND) \
+              $(if $(SEED),--seed $(SEED)) $(if $(CPU),--cpu-model $(CPU)) $(if $(V),--verbose)
+
+.PHONY: run check grade gdb grader-bench bench
+run: $(BUILD)/kevlab.iso
+	@$(GRADE) run $(GRADER_OPTS) --test '$(TEST)'
+
+check: $(BUILD)/kevlab.iso
+	@$(if $(filter-out none,$(TEST)),,echo "usage: make check TEST=<name>"; exit 2)
+	@$(GRADE) check $(GRADER_OPTS) --test '$(TEST)'
+
+grade: $(BUILD)/kevlab.iso
+	@$(GRADE) grade $(GRADER_OPTS) $(if $(J),-j $(J)) $(if $(filter-out none,$(TEST)),--tests '$(TEST)')
+
+gdb: $(BUILD)/kevlab.iso
+	@$(GRADE) gdb $(GRADER_OPTS) --test '$(TEST)'
+
+grader-bench: $(BUILD)/kevlab.iso
+	@$(GRADE) bench $(GRADER_OPTS)
+bench: grader-bench
