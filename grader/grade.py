@@ -156,7 +156,7 @@ def cmd_run(args, rub, verbose_log=True):
         print()
     out = res.outcome
     print("--- boot ended: %s (%.2f s); serial log: %s"
-          % (out.describe(), res.wall, os.path.relpath(res.serial_path)))
+          % (out.describe(), res.wall, _rel(res.serial_path)))
     if not out.ok:
         print("    " + oc.EXPLAIN.get(out.kind, ""))
     return res
@@ -300,8 +300,14 @@ def cmd_grade(args, rub):
         print()
         print(detail)
     print(style.dim("results: %s, %s; serial logs: %s/boot-*/serial.log"
-                    % (os.path.relpath(jpath), os.path.relpath(xpath), os.path.relpath(boots_dir))))
+                    % (_rel(jpath), _rel(xpath), _rel(boots_dir))))
     return 0 if all(r.passed for r in res) else 1
+
+
+def _rel(path):
+    """path relative to the current directory when it is inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 def _clean(out_dir):
@@ -332,7 +338,11 @@ def cmd_restore(rub):
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if "--batch" in argv:  # many submissions: grader/batch.py
+        from grader import batch
+        return batch.main(argv)
+    args = parse_args(argv)
     rub = rubric_mod.load(args.rubric)
     try:
         if args.command == "run":

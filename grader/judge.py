@@ -93,7 +93,7 @@ def _crashed(res, ran):
     if rec.panic is not None:
         res.summary = "kernel panic: " + rec.panic.message
         res.details = ["The kernel panicked while this test ran:",
-                       "  " + rec.panic.message] + ["  " + d.strip() for d in rec.panic.details]
+                       "  " + rec.panic.message] + ["  " + d for d in rec.panic.details]
     else:
         res.summary = kind + (": " + boot.outcome.detail if kind == oc.TIMEOUT
                               and boot.outcome.detail else "")
@@ -102,8 +102,8 @@ def _crashed(res, ran):
             res.details.append("The emulator said: " + boot.outcome.detail)
     res.details.append(oc.EXPLAIN.get(kind, ""))
     if rec.lost_begin:
-        res.details.append("The boot crashed right after the test before it ended, so this "
-                           "test was starting (the crash cut off its `test begin` line).")
+        res.details.append("The crash cut off this test's `test begin` line (its bytes were "
+                           "still in the serial port): it happened as this test started.")
     tail = [l for l in rec.lines if l.strip()][-LOG_TAIL:]
     if tail:
         res.details.append("The last lines this test printed:")
@@ -117,7 +117,7 @@ def _boot_panic(log) -> list:
     if not log.panics:
         return []
     p = log.panics[0]
-    return ["The kernel panicked: " + p.message] + ["  " + d.strip() for d in p.details]
+    return ["The kernel panicked: " + p.message] + ["  " + d for d in p.details]
 
 
 def _unexpected_hint(key, expected) -> str:

@@ -133,7 +133,7 @@ class LogParser:
         if not line.startswith(FRAME):
             if self._panic is not None and line[:1] in (b" ", b"\t"):
                 self._panic.details.append(_text(line))
-            if self._current is not None:
+            elif self._current is not None:
                 self._current.lines.append(_text(line))
             return None
         self._panic = None

@@ -8,6 +8,8 @@ Param objects; expectations are functions of the drawn parameters.
 """
 
 import importlib
+import importlib.util
+import os
 import random
 from dataclasses import dataclass, field
 
@@ -178,8 +180,15 @@ class Rubric:
 
 
 def load(project: str) -> Rubric:
-    """Loads grader/rubrics/<project>.py and checks that it is consistent."""
-    mod = importlib.import_module("grader.rubrics." + project)
+    """Loads grader/rubrics/<project>.py (or a rubric file given by its path,
+    ending in .py) and checks that it is consistent."""
+    if project.endswith(".py"):
+        spec = importlib.util.spec_from_file_location("kevlab_rubric", project)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        project = getattr(mod, "PROJECT", os.path.basename(project)[:-3])
+    else:
+        mod = importlib.import_module("grader.rubrics." + project)
     r = Rubric(project, list(mod.CATEGORIES), list(mod.TESTS), list(mod.EDITABLE),
                tuple(getattr(mod, "OUTCOME_KEYS", ())))
     names = [c.name for c in r.categories]

@@ -8,3 +8,4 @@ test: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory SOLUTION=0 BUILD=build/skeleton all
 	@$(MAKE) --no-print-directory SOLUTION=1 BUILD=build/solution all
 	@$(PYTHON) tests/run.py $(SUITES)
+-include tests/grader/grader-tests.mk
