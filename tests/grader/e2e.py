@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The grader end to end, on real kernels, with faults injected.
+
+1. Grades the kernel's self-tests (tests/grader/rubric_selftests.py) with
+   grade.py under Bochs and QEMU TCG: the passing tests pass; a panic, a
+   triple fault, a hang and a page fault each fail only their own test,
+   with its own reason; results.json, junit.xml and every boot's serial
+   log are written; the same seed gives the same command lines.
+2. `grade.py run` (make run TEST=none) and `grade.py check` on a crash.
+3. Project 2, once its tests are in the kernels: `make grade SOLUTION=1
+   BACKEND=bochs` gives full marks and exit status 0; the skeleton gets 0
+   with every test failing at a TODO(). Skipped while they are not built.
+
+Usage: tests/grader/e2e.py [--build build/skeleton] [--solution build/solution]
+Ends with `N passed, N failed`.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+
+from grader import kernelinfo  # noqa: E402
+
+GRADE = [sys.executable, os.path.join(ROOT, "grader", "grade.py")]
+SELFTESTS = os.path.join(HERE, "rubric_selftests.py")
+PASSING = ["printk_formats", "string_functions", "cmdline_params", "exception_caught",
+           "backtrace_symbols"]
+# crash test -> words its failure summary must start with, per backend
+CRASHES = {
+    "crash_panic": {"bochs": "kernel panic: at kernel/tests.c:", "qemu-tcg": "kernel panic: at kernel/tests.c:"},
+    "crash_triple_fault": {"bochs": "triple fault", "qemu-tcg": "triple fault"},
+    "crash_hang": {"bochs": ("instruction budget exhausted", "wall-clock timeout"),
+                   "qemu-tcg": "wall-clock timeout"},
+    "crash_page_fault": {"bochs": "kernel panic: CPU exception 14", "qemu-tcg": "kernel panic: CPU exception 14"},
+}
+
+
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+
+    def check(self, what, ok, detail=""):
+        print("%s %s%s" % ("ok  " if ok else "FAIL", what, "" if ok else "\n     " + str(detail)[:2000]),
+              flush=True)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+
+    def skip(self, what, why):
+        print("skip %s: %s" % (what, why), flush=True)
+        self.skipped += 1
+
+
+def run(argv, **kw):
+    env = dict(os.environ, NO_COLOR="1")
+    env.pop("BACKEND", None)
+    return subprocess.run(argv, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, errors="replace", env=env, **kw)
+
+
+def grade_selftests(c, build, backend, out):
+    p = run(GRADE + ["grade", "--rubric", SELFTESTS, "--build", build, "--backend", backend,
+                     "--seed", "7", "--out", out])
+    text = p.stdout
+    c.check("%s: first line names the backend and why" % backend,
+            text.startswith("backend: %s (" % backend), text[:200])
+    c.check("%s: a failing test makes the exit status 1" % backend, p.returncode == 1,
+            "status %d\n%s" % (p.returncode, p.stderr[-1000:]))
+    c.check("%s: the run states its time bound" % backend, "the whole run ends within" in text, text[:400])
+    try:
+        res = json.load(open(os.path.join(out, "results.json")))
+    except (OSError, ValueError) as e:
+        c.check("%s: results.json is written" % backend, False, e)
+        return
+    tests = {t["name"]: t for t in res["tests"]}
+    for name in PASSING:
+        t = tests.get(name, {})
+        c.check("%s: %s passes" % (backend, name), t.get("status") == "passed", t)
+    for name, want in CRASHES.items():
+        t = tests.get(name, {})
+        want = want[backend]
+        out_text = t.get("output", "")
+        c.check("%s: %s fails alone, as %s" % (backend, name, want),
+                t.get("status") == "failed" and out_text.startswith(want), out_text[:300])
+    c.check("%s: score 60 of 100" % backend,
+            abs(res["score"] - 60) < 1e-6 and abs(res["max_score"] - 100) < 1e-6,
+            (res["score"], res["max_score"]))
+    c.check("%s: junit.xml is written" % backend, os.path.exists(os.path.join(out, "junit.xml")))
+    boots = sorted(d for d in os.listdir(out) if d.startswith("boot-"))
+    logs = [os.path.join(out, b, "serial.log") for b in boots]
+    c.check("%s: every boot keeps its serial log (%d boots)" % (backend, len(boots)),
+            boots and all(os.path.getsize(l) > 0 for l in logs), logs)
+    c.check("%s: the summary comes before the details" % backend,
+            text.find("total ") < text.find("--- crash_panic"), text[-1500:])
+    # The test inputs (every word but test=); how tests share boots may vary.
+    return sorted(w for b in boots for w in open(os.path.join(out, b, "cmdline")).read().split()
+                  if not w.startswith("test="))
+
+
+def run_and_check(c, build):
+    p = run(GRADE + ["run", "--build", build, "--backend", "bochs", "--test", "none"])
+    c.check("run TEST=none: boots, powers off, status 0", p.returncode == 0 and
+            "@@ poweroff ok" in p.stdout, p.stdout[-800:])
+    p = run(GRADE + ["check", "--rubric", SELFTESTS, "--build", build, "--backend", "qemu-tcg",
+                     "--test", "crash_panic"])
+    c.check("check TEST=crash_panic: whole log, verdict, backtrace, status 1",
+            p.returncode == 1 and "@@ boot kevlab" in p.stdout and "FAIL crash_panic" in p.stdout
+            and "ktest_fn_crash_panic+0x" in p.stdout, p.stdout[-1500:])
+
+
+def project2(c, skeleton, solution):
+    have = kernelinfo.kernel_tests(os.path.join(ROOT, solution, "kernel.elf")) or set()
+    if not any(n.startswith("p2_") for n in have):
+        c.skip("project 2 end to end", "the p2_ tests are not in %s yet" % solution)
+        return
+    p = run(["make", "--no-print-directory", "grade", "SOLUTION=1", "BACKEND=bochs"])
+    res = _results()
+    c.check("make grade SOLUTION=1 BACKEND=bochs: full score, status 0",
+            p.returncode == 0 and res and res["score"] == res["max_score"] > 0,
+            p.stdout[-3000:])
+    p = run(["make", "--no-print-directory", "grade", "BACKEND=bochs"])
+    res = _results()
+    fails = [t for t in (res or {}).get("tests", []) if t["status"] == "failed"]
+    c.check("make grade (skeleton): every test fails at a TODO(), status 1",
+            p.returncode == 1 and res and res["score"] == 0 and
+            len(fails) == len(res["tests"]) and
+            all("not yet implemented" in t["output"] for t in fails), p.stdout[-3000:])
+
+
+def _results():
+    try:
+        return json.load(open(os.path.join(ROOT, "build", "grade", "results.json")))
+    except (OSError, ValueError):
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build/skeleton")
+    ap.add_argument("--solution", default="build/solution")
+    args = ap.parse_args()
+    c = Checks()
+    if not os.path.exists(os.path.join(ROOT, args.build, "kevlab.iso")):
+        print("%s/kevlab.iso is missing: run `make` first" % args.build)
+        print("0 passed, 1 failed")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in ("bochs", "qemu-tcg"):
+            lines = grade_selftests(c, args.build, backend, os.path.join(tmp, backend))
+            if backend == "bochs":
+                again = grade_selftests(Checks(), args.build, backend, os.path.join(tmp, "again"))
+                c.check("the same seed gives the same test inputs",
+                        lines and lines == again, (lines, again))
+    run_and_check(c, args.build)
+    project2(c, args.build, args.solution)
+    print("%d passed, %d failed%s" % (c.passed, c.failed,
+                                      " (%d skipped)" % c.skipped if c.skipped else ""))
+    return 0 if c.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
