@@ -4,7 +4,9 @@ Each boot gets its own run directory (the emulator locks its image, and the
 logs stay there). The serial file is followed while the emulator runs, so
 output can be shown live and each test's wall-clock limit can be enforced
 from the moment its `test begin` frame appears. Emulators are always
-stopped with SIGKILL: Bochs can deadlock in its SIGTERM handler.
+stopped with SIGKILL: Bochs can deadlock in its SIGTERM handler. They run
+in a session of their own, so a Ctrl-C reaches only the grader, which then
+stops them (kill_all).
 """
 
 import os
@@ -54,10 +56,12 @@ class BootResult:
 
 _live = set()
 _live_lock = threading.Lock()
+_stopping = threading.Event()
 
 
 def kill_all():
-    """Stops every emulator still running (on Ctrl-C)."""
+    """Stops every emulator still running, and any about to start (Ctrl-C)."""
+    _stopping.set()
     with _live_lock:
         for proc in list(_live):
             _kill(proc)
@@ -84,7 +88,7 @@ def boot(backend, iso: str, cmdline: str, run_dir: str, limits: Limits,
     def result(outcome):
         return BootResult(outcome, parser.log, run_dir, cmdline, start, time.monotonic())
 
-    problem = backend.missing()
+    problem = backend.missing() or ("interrupted" if _stopping.is_set() else None)
     if problem:
         return result(oc.BootOutcome(oc.EMULATOR_ERROR, problem))
     try:
@@ -107,6 +111,8 @@ def boot(backend, iso: str, cmdline: str, run_dir: str, limits: Limits,
         return result(oc.BootOutcome(oc.EMULATOR_ERROR, "cannot start %s: %s" % (argv[0], e)))
     with _live_lock:
         _live.add(proc)
+        if _stopping.is_set():
+            _kill(proc)
     try:
         killed = _follow(proc, serial, parser, limits, start, on_output)
     finally:
