@@ -35,6 +35,9 @@ def main(args) -> int:
         ("whole suite, default -j (%d)" % (os.cpu_count() or 1),
          grade + ["grade"] + common + ["--seed", "1", "--out", out]),
     ]
+    from grader import backends
+    be, why = backends.choose(args.backend, args.cpu_model)
+    print("backend: %s (%s)" % (be.name, why))
     print("bench: %s backend, %s, median of %d runs (wall time, Python start included)"
           % (args.backend, args.build, args.repeat), flush=True)
     base = None

@@ -134,6 +134,16 @@ def show_inputs(batch, seed):
         print("inputs (seed %s): %s" % (seed, " ".join(shown)), flush=True)
 
 
+def warn_cmdline(res, n=None):
+    """Says so when the kernel did not get the command line that was sent."""
+    got = res.log.cmdline
+    if got is not None and got.split() != res.cmdline.encode().split():
+        print("warning: %sthe kernel got the command line %r, not the %r sent: is the ISO's "
+              "grub.cfg placeholder intact (scripts/grubcfg.py)?"
+              % ("boot %d: " % n if n else "", got.decode("utf-8", "replace")[:200],
+                 res.cmdline[:200]), flush=True)
+
+
 # --- run / check / gdb ----------------------------------------------------
 
 def stream_to_terminal(data: bytes):
@@ -154,6 +164,7 @@ def cmd_run(args, rub, verbose_log=True):
                       on_output=stream_to_terminal)
     if res.log.partial_line:
         print()
+    warn_cmdline(res)
     out = res.outcome
     print("--- boot ended: %s (%.2f s); serial log: %s"
           % (out.describe(), res.wall, _rel(res.serial_path)))
@@ -265,6 +276,7 @@ def cmd_grade(args, rub):
         if args.verbose:
             print("boot %d: %s" % (n, line), flush=True)
         res = runner.boot(be, iso_path(args), line, run_dir, limits_for(batch, not_after))
+        warn_cmdline(res, n)
         if args.verbose:
             print("boot %d ended: %s (%.2f s)" % (n, res.outcome.describe(), res.wall), flush=True)
         return res
