@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 FRAME = b"@@ "
+MAX_LINES = 1000  # of a test's own output kept (the last ones)
 
 
 def escape(value: bytes) -> str:
@@ -116,13 +117,9 @@ class LogParser:
         """Adds output; returns the frames (as text) completed by it."""
         if now is None:
             now = time.monotonic()
-        self._buf += data
+        *lines, self._buf = (self._buf + data).split(b"\n")
         frames = []
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl < 0:
-                break
-            line, self._buf = self._buf[:nl], self._buf[nl + 1:]
+        for line in lines:
             frame = self._line(line.rstrip(b"\r"), now)
             if frame is not None:
                 frames.append(frame)
@@ -134,7 +131,10 @@ class LogParser:
             if self._panic is not None and line[:1] in (b" ", b"\t"):
                 self._panic.details.append(_text(line))
             elif self._current is not None:
-                self._current.lines.append(_text(line))
+                kept = self._current.lines
+                kept.append(_text(line))
+                if len(kept) > 2 * MAX_LINES:  # a test printing forever
+                    del kept[:-MAX_LINES]
             return None
         self._panic = None
         text = _text(line[len(FRAME):])

@@ -21,6 +21,7 @@ from grader import outcome as oc
 from grader.protocol import Log, LogParser
 
 POLL = 0.02  # seconds between looks at the serial file
+MAX_OUTPUT = 64 << 20  # bytes a boot's logs may grow to (a runaway guest)
 
 
 @dataclass
@@ -114,7 +115,7 @@ def boot(backend, iso: str, cmdline: str, run_dir: str, limits: Limits,
         if _stopping.is_set():
             _kill(proc)
     try:
-        killed = _follow(proc, serial, parser, limits, start, on_output)
+        killed = _follow(proc, serial, parser, limits, start, on_output, run_dir)
     finally:
         if proc.poll() is None:
             _kill(proc)
@@ -130,11 +131,13 @@ def boot(backend, iso: str, cmdline: str, run_dir: str, limits: Limits,
     return result(backend.classify(proc.returncode, run_dir, parser.log))
 
 
-def _follow(proc, serial, parser, limits, start, on_output):
+def _follow(proc, serial, parser, limits, start, on_output, run_dir):
     """Feeds the serial file to parser until proc exits or a limit passes.
-    Returns the TIMEOUT outcome when it killed proc, else None."""
+    Returns the outcome when it killed proc, else None."""
+    polls = 0
     with open(serial, "rb") as f:
         while True:
+            polls += 1
             exited = _wait(proc, POLL)
             data = f.read()
             now = time.monotonic()
@@ -144,6 +147,12 @@ def _follow(proc, serial, parser, limits, start, on_output):
                     on_output(data)
             if exited:
                 return None
+            if polls % 25 == 0 and _output_size(run_dir) > MAX_OUTPUT:
+                _kill(proc)
+                proc.wait()
+                return oc.BootOutcome(oc.EMULATOR_ERROR, "the boot's logs grew past %d MB and it "
+                                      "was stopped: a runaway guest or kernel printing forever?"
+                                      % (MAX_OUTPUT >> 20))
             deadline, why = _deadline(parser.log, limits, start)
             if now > deadline:
                 _kill(proc)
@@ -154,6 +163,18 @@ def _follow(proc, serial, parser, limits, start, on_output):
                     if on_output:
                         on_output(rest)
                 return oc.BootOutcome(oc.TIMEOUT, why)
+
+
+def _output_size(run_dir) -> int:
+    """Bytes of the boot's logs (everything but the image)."""
+    total = 0
+    for name in os.listdir(run_dir):
+        if not name.startswith("kevlab.iso"):
+            try:
+                total += os.path.getsize(os.path.join(run_dir, name))
+            except OSError:
+                pass
+    return total
 
 
 def _wait(proc, seconds) -> bool:

@@ -3,7 +3,7 @@
 
 Run in a boot's run directory (the runner writes `cmdline` there), it
 writes frames to the serial file the way the kernel would, for each test
-of test=: a name containing `hang` hangs, `crash` panics (exit 35), `tf`
+of test=: a name containing `hang` hangs, `spam` prints forever, `crash` panics (exit 35), `tf`
 triple-faults (exit 0, begin line cut off), `fail` fails its own check;
 any other test passes and reports its `<test>.msg` param as `capture`.
 Exit statuses are QEMU's: 33 success, 35 failure, 0 reset.
@@ -37,6 +37,9 @@ def main(serial):
         say("@@ test begin " + t)
         if "hang" in t:
             time.sleep(3600)
+        if "spam" in t:
+            while True:
+                say("guest| " + "x" * 1000)
         if "crash" in t:
             say("@@ panic at project2/hypercall.c:42 in handle(): not yet implemented")
             say("    backtrace (most recent call first):")

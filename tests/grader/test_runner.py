@@ -71,6 +71,17 @@ class Runner(unittest.TestCase):
         self.assertEqual(res.outcome.kind, oc.TIMEOUT)
         self.assertIn("whole run", res.outcome.detail)
 
+    def test_output_is_capped(self):
+        old = runner.MAX_OUTPUT
+        runner.MAX_OUTPUT = 1 << 20
+        try:
+            res = self.boot("test=spam", runner.Limits(boot=20, tests={"spam": 20}))
+        finally:
+            runner.MAX_OUTPUT = old
+        self.assertEqual(res.outcome.kind, oc.EMULATOR_ERROR)
+        self.assertIn("grew past 1 MB", res.outcome.detail)
+        self.assertLessEqual(len(res.log.tests["spam"].lines), 2000)
+
     def test_missing_program_or_image(self):
         class Missing(FakeBackend):
             program = "no-such-emulator-kevlab"
