@@ -1,0 +1,33 @@
+/*
+ * The numbers the guests' assembly takes from C: the hypercall table and the
+ * guest memory layout. The Makefile compiles this file to assembly only and
+ * turns each "@@asmoff NAME VALUE" into a %define of
+ * $(BUILD)/guests/asm_offsets.inc, which guests/hypercall.inc includes.
+ */
+#include "guests/guests.h"
+#include "project2/hypercall.h"
+
+#define CONST(name, value) __asm__ volatile("\n@@asmoff " #name " %c0" ::"i"(value))
+#define OFFSET(name, type, member) CONST(name, offsetof(type, member))
+
+void asm_offsets(void)
+{
+#define HC_CONST(nr, id, name, nargs) CONST(id, nr);
+    HYPERCALL_TABLE(HC_CONST)
+#undef HC_CONST
+
+    CONST(PAGE_SIZE, PAGE_SIZE);
+    CONST(GUEST_CODE, GUEST_CODE);
+    CONST(GUEST_PARAMS, GUEST_PARAMS);
+    CONST(GUEST_BUF, GUEST_BUF);
+    CONST(GUEST_BUF_PAGES, GUEST_BUF_PAGES);
+    CONST(GUEST_UNMAPPED, GUEST_UNMAPPED);
+    CONST(GUEST_STACK_TOP, GUEST_STACK_TOP);
+
+    OFFSET(PARAM_CODE, struct guest_params, code);
+    OFFSET(PARAM_COUNT, struct guest_params, count);
+    OFFSET(PARAM_NR, struct guest_params, nr);
+    OFFSET(PARAM_MSG_LEN, struct guest_params, msg_len);
+    OFFSET(PARAM_SCRATCH, struct guest_params, scratch);
+    OFFSET(PARAM_MSG, struct guest_params, msg);
+}

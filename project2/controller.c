@@ -1,0 +1,78 @@
+/*
+ * The hypercall controller (given code: students write resolve and handle
+ * in hypercall.c). On a VMCALL exit it resolves the guest's registers,
+ * handles the hypercall and, when the guest goes on, moves its RIP past
+ * `vmcall`. Whatever goes wrong stops the VM with a message that names the
+ * hypercall and the error; nothing a guest asks for stops the host.
+ * Also the lookups made from the hypercall table.
+ */
+#include "project2/controller.h"
+#include "project2/hypercall.h"
+
+static const struct {
+    const char *name;
+    int nargs;
+} hypercalls[] = {
+#define HC_ENTRY(nr, id, name, nargs) [nr] = {name, nargs},
+    HYPERCALL_TABLE(HC_ENTRY)
+#undef HC_ENTRY
+};
+
+const char *hypercall_name(uint64_t nr)
+{
+    return nr < ARRAY_SIZE(hypercalls) ? hypercalls[nr].name : NULL;
+}
+
+int hypercall_nargs(uint64_t nr)
+{
+    return hypercall_name(nr) ? hypercalls[nr].nargs : -1;
+}
+
+static struct vmexit_result on_exit(struct vmexit_controller *self, struct vcpu_state *s,
+                                    union exit_reason reason)
+{
+    if (reason.basic != EXIT_REASON_VMCALL)
+        return vmexit_pass();
+    struct printer *out = self->data;
+    uint64_t rax = s->regs.rax;
+
+    struct hypercall hc;
+    enum kev_error e = resolve(&s->regs, &hc);
+    if (e != KEV_OK && hypercall_name(rax) == NULL)
+        return vm_stop(s->vm, e, "unknown hypercall number %lu (rax = 0x%lx)", rax, rax);
+    if (e != KEV_OK)
+        return vm_stop(s->vm, e, "resolve() failed for hypercall %s (rax = %lu): %s",
+                       hypercall_name(rax), rax, kev_strerror(e));
+    const char *name = hypercall_name(hc.nr) ? hypercall_name(hc.nr) : "?";
+
+    struct vmexit_result r = handle(s, &hc, out);
+    switch (r.action) {
+    case VMEXIT_CONTINUE:
+        e = vmcs_forward_rip(&s->vmcs);
+        if (e != KEV_OK)
+            return vm_stop(s->vm, e, "after hypercall %s: moving RIP past vmcall: %s", name,
+                           kev_strerror(e));
+        return r;
+    case VMEXIT_EXIT:
+        return r;
+    case VMEXIT_ERROR:
+        if (printer_full(out))
+            return vm_stop(s->vm, r.error,
+                           "hypercall %s (rax = %lu) failed: the guest printed more than the "
+                           "PrinterProxy captures (%d bytes)",
+                           name, rax, PRINTER_CAPACITY);
+        return vm_stop(s->vm, r.error, "hypercall %s (rax = %lu) failed: %s", name, rax,
+                       kev_strerror(r.error));
+    case VMEXIT_PASS:
+        break;
+    }
+    return vm_stop(s->vm, KEV_EINVAL,
+                   "handle() returned neither vmexit_continue(), vm_exit() nor "
+                   "hypercall_failed() for hypercall %s (action %d)",
+                   name, (int)r.action);
+}
+
+void hypercall_controller_init(struct vmexit_controller *c, struct printer *out)
+{
+    *c = (struct vmexit_controller){.name = "hypercall", .handle = on_exit, .data = out};
+}

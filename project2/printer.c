@@ -1,0 +1,85 @@
+/*
+ * The PrinterProxy (see printer.h). The echo is line-buffered: a line goes
+ * to the console in one piece once it ends (or fills PRINTER_LINE_MAX), so
+ * other output such as kev.trace's lines never lands in the middle of it
+ * and every console line the guest causes starts with "guest| ".
+ */
+#include "project2/printer.h"
+#include "kernel/mm.h"
+#include "kernel/printk.h"
+
+enum kev_error printer_start(struct printer *p)
+{
+    *p = (struct printer){0};
+    p->capture = kmalloc(PRINTER_CAPACITY);
+    return p->capture ? KEV_OK : KEV_ENOMEM;
+}
+
+/*
+ * Prints the buffered line: printable ASCII as itself (space included: the
+ * prefix already keeps the line from being a frame), '\' as "\\", every
+ * other byte as \xNN, so control bytes cannot move the cursor or end the
+ * line early.
+ */
+static void echo_line(struct printer *p)
+{
+    char text[PRINTER_LINE_MAX * 4 + 1];
+    size_t t = 0;
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < p->line_len; i++) {
+        uint8_t c = p->line[i];
+        if (c == '\\') {
+            text[t++] = '\\';
+            text[t++] = '\\';
+        } else if (c >= 0x20 && c < 0x7f) {
+            text[t++] = (char)c;
+        } else {
+            text[t++] = '\\';
+            text[t++] = 'x';
+            text[t++] = hex[c >> 4];
+            text[t++] = hex[c & 15];
+        }
+    }
+    text[t] = '\0';
+    printk("guest| %s\n", text);
+    p->line_len = 0;
+}
+
+enum kev_error printer_write(struct printer *p, const void *bytes, size_t n)
+{
+    if (n > PRINTER_CAPACITY - p->len) {
+        p->full = true;
+        return KEV_ENOMEM;
+    }
+    const uint8_t *b = bytes;
+    for (size_t i = 0; i < n; i++) {
+        p->capture[p->len++] = b[i];
+        if (b[i] == '\n') {
+            echo_line(p);
+            continue;
+        }
+        p->line[p->line_len++] = b[i];
+        if (p->line_len == PRINTER_LINE_MAX)
+            echo_line(p);
+    }
+    return KEV_OK;
+}
+
+bool printer_full(const struct printer *p)
+{
+    return p->full;
+}
+
+const uint8_t *printer_finish(struct printer *p, size_t *n)
+{
+    if (p->line_len > 0)
+        echo_line(p);
+    *n = p->len;
+    return p->capture;
+}
+
+void printer_free(struct printer *p)
+{
+    kfree(p->capture);
+    p->capture = NULL;
+}

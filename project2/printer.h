@@ -1,0 +1,52 @@
+/*
+ * The PrinterProxy: the one way a guest's output reaches the console. It
+ * does two things with every write: echoes the bytes to the console, each
+ * line prefixed "guest| " and escaped (so no guest can forge a "@@ " frame
+ * of docs/protocol.md), and appends them to a capture that the tests compare
+ * with what the guest should have printed. Output that bypasses it (a
+ * printk in a handler) is invisible to the tests and the grader.
+ *
+ *   struct printer out;
+ *   printer_start(&out);
+ *   printer_write(&out, "hi\n", 3);         console: "guest| hi"
+ *   size_t n;
+ *   const uint8_t *bytes = printer_finish(&out, &n);   "hi\n", 3
+ *   ...
+ *   printer_free(&out);
+ */
+#ifndef PROJECT2_PRINTER_H
+#define PROJECT2_PRINTER_H
+
+#include "kernel/types.h"
+#include "kev/error.h"
+
+/* The most a capture holds; a VM that prints more is stopped. */
+#define PRINTER_CAPACITY (64 * 1024)
+/* Echoed lines longer than this are split over several console lines. */
+#define PRINTER_LINE_MAX 96
+
+struct printer {
+    uint8_t *capture;
+    size_t len;
+    bool full; /* a write did not fit */
+    uint8_t line[PRINTER_LINE_MAX]; /* the echo's unfinished line */
+    size_t line_len;
+};
+
+/* Starts an empty capture. KEV_ENOMEM when there is no memory for it. */
+enum kev_error printer_start(struct printer *p);
+/*
+ * Echoes n bytes and appends them to the capture. KEV_ENOMEM, with nothing
+ * echoed or kept, when the capture would grow past PRINTER_CAPACITY.
+ */
+enum kev_error printer_write(struct printer *p, const void *bytes, size_t n);
+/* True once a write has failed for lack of room. */
+bool printer_full(const struct printer *p);
+/*
+ * Ends the echo's last line and returns the captured bytes (*n of them),
+ * valid until printer_free.
+ */
+const uint8_t *printer_finish(struct printer *p, size_t *n);
+void printer_free(struct printer *p);
+
+#endif
