@@ -174,9 +174,10 @@ def check_release_skeleton_grade():
     expect(s is not None, "no results.json:\n" + tail(out))
     expect(status != 0, "make grade exited 0 on the skeleton")
     expect(s["score"] == 0 and s["max"], "score %s / %s" % (s["score"], s["max"]))
-    expect(s["tests"] and all("TODO" in t["output"] for t in s["tests"]),
-           "tests not stopped by TODO(): %s"
-           % ", ".join(t["name"] for t in s["tests"] if "TODO" not in t["output"]))
+    todo = release.todo_message()
+    expect(s["tests"] and all(todo in t["output"] for t in s["tests"]),
+           "tests not stopped by TODO() (%r): %s"
+           % (todo, ", ".join(t["name"] for t in s["tests"] if todo not in t["output"])))
     hidden = set(release.hidden_test_names(ROOT))
     expect(not hidden & {t["name"] for t in s["tests"]}, "hidden tests graded in the release")
 
@@ -261,7 +262,8 @@ def check_autograder_skeleton():
         skel = f.read()
     s = submit({"kevlab-main/" + EDITABLE: skel, "kevlab-main/README.md": b"mine\n"})
     expect(s["score"] == 0 and s["max"], "score %s / %s" % (s["score"], s["max"]))
-    expect(all("TODO" in t["output"] for t in s["tests"]), "not every test stopped at TODO()")
+    todo = release.todo_message()
+    expect(all(todo in t["output"] for t in s["tests"]), "not every test stopped at TODO()")
 
 
 def check_autograder_no_compile():
