@@ -30,6 +30,7 @@
     X(KEV_EOVERFLOW, "the guest address range wraps around")                            \
     X(KEV_ENOTGUESTMEM, "the guest-physical address is not memory of this VM")          \
     X(KEV_EPAGINGMODE, "the guest's paging mode is not supported (only 4-level paging)") \
+    X(KEV_EREADONLY, "the guest page is not writable")                                  \
     X(KEV_EEXIST, "the guest address is mapped already")                                \
     X(KEV_ESTOPPED, "the VM has stopped already")
 

@@ -27,7 +27,7 @@
 
 #define KEV_MAX_VCPUS 1       /* one vCPU now */
 #define KEV_MAX_CONTROLLERS 8 /* links in a VM's chain */
-#define KEV_MESSAGE_MAX 256
+#define KEV_MESSAGE_MAX 512
 
 /*
  * The per-VM state callbacks (the course's VM state): how this kind of VM

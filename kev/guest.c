@@ -1,0 +1,242 @@
+/*
+ * The guest builder: guest memory, the guest page table and the guest
+ * state of a flat 64-bit guest without EPT. Guest-physical addresses are
+ * host-physical ones, so mapping a host page at a guest-virtual address is
+ * one pt_map into the VM's own page table (kernel/paging.h) plus a line in
+ * the VM's memory map for the page and for every table page on its path.
+ */
+#include "kernel/mm.h"
+#include "kernel/string.h"
+#include "kernel/x86.h"
+#include "kev/internal.h"
+
+#define PTE_ALLOWED_FLAGS (PTE_W | PTE_U | PTE_NX | PTE_G)
+#define EFER_LME (1ULL << 8)
+#define EFER_LMA (1ULL << 10)
+#define EFER_NXE (1ULL << 11)
+#define CPUID_80000001_EDX_NX (1u << 20)
+
+static bool canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/* NX in a guest entry needs EFER.NXE in the guest, which kev can set only
+ * with the "load IA32_EFER" entry control. */
+static bool guest_nx(void)
+{
+    return (cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_NX) &&
+           vmx_control_allowed(VMX_ENTRY, VM_ENTRY_LOAD_IA32_EFER);
+}
+
+static enum kev_error from_paging(int err)
+{
+    switch (err) {
+    case 0:
+        return KEV_OK;
+    case PAGING_ENOMEM:
+        return KEV_ENOMEM;
+    case PAGING_EEXIST:
+        return KEV_EEXIST;
+    case PAGING_ENOENT:
+        return KEV_EUNMAPPED;
+    }
+    return KEV_EINVAL;
+}
+
+/* Adds the table pages on gva's path to the memory map (the probe walks them). */
+static enum kev_error add_tables(struct vm *vm, uint64_t gva)
+{
+    const uint64_t *t = (const uint64_t *)(uintptr_t)vm->pml4;
+    for (int level = 4; level > 1; level--) {
+        uint64_t e = t[(gva >> (12 + 9 * (level - 1))) & 511];
+        if (!(e & PTE_P) || (e & PTE_PS))
+            break;
+        paddr_t next = e & PTE_ADDR_MASK;
+        enum kev_error err = mem_add(vm, next, PAGE_SIZE, next, MEM_TABLE);
+        if (err != KEV_OK)
+            return err;
+        t = (const uint64_t *)(uintptr_t)next;
+    }
+    return KEV_OK;
+}
+
+static enum kev_error map_one(struct vm *vm, uint64_t gva, paddr_t page, uint64_t flags,
+                              enum mem_kind kind)
+{
+    if ((gva | page) & (PAGE_SIZE - 1) || (flags & ~PTE_ALLOWED_FLAGS) || page == 0)
+        return KEV_EINVAL;
+    if (!canonical(gva))
+        return KEV_ENONCANONICAL;
+    if (vm->pml4 == 0)
+        return KEV_ESTOPPED;
+    if (!guest_nx())
+        flags &= ~PTE_NX;
+    /* No EPT: the page's guest-physical address is its host address. */
+    enum kev_error e = mem_add(vm, page, PAGE_SIZE, page, kind);
+    if (e == KEV_OK)
+        e = from_paging(pt_map(vm->pml4, gva, page, flags));
+    if (e == KEV_OK)
+        e = add_tables(vm, gva);
+    return e;
+}
+
+enum kev_error kev_guest_map(struct vm *vm, gva_t gva, paddr_t page, uint64_t flags)
+{
+    return map_one(vm, gva.addr, page, flags, MEM_BORROWED);
+}
+
+enum kev_error kev_guest_unmap(struct vm *vm, gva_t gva)
+{
+    if (vm->pml4 == 0)
+        return KEV_ESTOPPED;
+    return from_paging(pt_unmap(vm->pml4, gva.addr));
+}
+
+paddr_t kev_guest_pml4(struct vm *vm)
+{
+    return vm->pml4;
+}
+
+/* One fresh page mapped at gva, owned by the VM once mapped or recorded. */
+static enum kev_error alloc_one(struct vm *vm, uint64_t gva, uint64_t flags, paddr_t *out)
+{
+    paddr_t page = page_alloc();
+    if (page == 0)
+        return KEV_ENOMEM;
+    enum kev_error e = map_one(vm, gva, page, flags, MEM_OWNED);
+    if (e != KEV_OK && !mem_find(vm, page))
+        page_free(page); /* not recorded: nobody else would free it */
+    *out = page;
+    return e;
+}
+
+enum kev_error kev_guest_alloc(struct vm *vm, gva_t gva, size_t npages, uint64_t flags, void **host)
+{
+    if (npages == 0 || gva.addr + npages * PAGE_SIZE < gva.addr)
+        return KEV_EINVAL;
+    for (size_t i = 0; i < npages; i++) {
+        paddr_t page;
+        enum kev_error e = alloc_one(vm, gva.addr + i * PAGE_SIZE, flags, &page);
+        if (e != KEV_OK)
+            return e;
+        if (i == 0 && host)
+            *host = (void *)(uintptr_t)page;
+    }
+    return KEV_OK;
+}
+
+enum kev_error kev_guest_load(struct vm *vm, gva_t gva, const void *bytes, size_t n, uint64_t flags)
+{
+    const uint8_t *src = bytes;
+    if (n == 0 || gva.addr + n < gva.addr)
+        return KEV_EINVAL;
+    for (size_t off = 0; off < n; off += PAGE_SIZE) {
+        paddr_t page;
+        enum kev_error e = alloc_one(vm, gva.addr + off, flags, &page);
+        if (e != KEV_OK)
+            return e;
+        size_t chunk = n - off < PAGE_SIZE ? n - off : PAGE_SIZE;
+        memcpy((void *)(uintptr_t)page, src + off, chunk);
+    }
+    return KEV_OK;
+}
+
+#define W(field, value)                                                                     \
+    do {                                                                                    \
+        enum kev_error e_ = vmcs_write(v, field, (value));                                  \
+        if (e_ != KEV_OK)                                                                   \
+            return e_;                                                                      \
+    } while (0)
+
+/* Segment access rights (Vol. 3C, 25.4.1 "Guest Register State"). */
+#define AR_CODE64 0xa09b   /* G, L, P, S, type 11: execute/read, accessed */
+#define AR_DATA 0xc093     /* G, D/B, P, S, type 3: read/write, accessed */
+#define AR_TSS_BUSY 0x008b /* P, type 11: busy 64-bit TSS */
+#define AR_UNUSABLE 0x10000
+
+enum kev_error kev_guest_setup_flat64(struct vcpu_state *s, gva_t rip, gva_t rsp)
+{
+    struct active_vmcs *v = &s->vmcs;
+    const struct vmx_caps *caps = kev_vmx_caps();
+    uint64_t cr0 = vmx_fixed_cr0(CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
+    uint64_t cr4 = vmx_fixed_cr4(CR4_PAE);
+    /* The host owns the bits VMX fixes: a guest write that would change one
+     * exits (CR_ACCESS) instead of breaking the next VM entry; the guest
+     * reads the shadows, in which VMXE is clear (Vol. 3C, 26.3 "Changes to
+     * Instruction Behavior in VMX Non-Root Operation", MOV from CR0/CR4). */
+    W(GUEST_CR0, cr0);
+    W(CR0_GUEST_HOST_MASK, (caps->cr0_fixed0 | ~caps->cr0_fixed1) & 0xffffffffULL);
+    W(CR0_READ_SHADOW, cr0);
+    W(GUEST_CR4, cr4);
+    W(CR4_GUEST_HOST_MASK, (caps->cr4_fixed0 | ~caps->cr4_fixed1) & 0xffffffffULL);
+    W(CR4_READ_SHADOW, cr4 & ~CR4_VMXE);
+    W(GUEST_CR3, s->vm->pml4);
+    W(GUEST_DR7, 0x400);
+    W(GUEST_IA32_DEBUGCTL, 0);
+    if (vmx_control_allowed(VMX_ENTRY, VM_ENTRY_LOAD_IA32_EFER))
+        W(GUEST_IA32_EFER, EFER_LME | EFER_LMA | (guest_nx() ? EFER_NXE : 0));
+
+    W(GUEST_CS_SELECTOR, 0x08);
+    W(GUEST_CS_BASE, 0);
+    W(GUEST_CS_LIMIT, 0xffffffff);
+    W(GUEST_CS_AR_BYTES, AR_CODE64);
+    static const uint32_t data[][4] = {
+        {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES},
+        {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES},
+        {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES},
+        {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR_BYTES},
+        {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(data); i++) {
+        W(data[i][0], 0x10);
+        W(data[i][1], 0);
+        W(data[i][2], 0xffffffff);
+        W(data[i][3], AR_DATA);
+    }
+    /* VM entry wants a usable TR even though the guest never uses it. */
+    W(GUEST_TR_SELECTOR, 0x18);
+    W(GUEST_TR_BASE, 0);
+    W(GUEST_TR_LIMIT, 0x67);
+    W(GUEST_TR_AR_BYTES, AR_TSS_BUSY);
+    W(GUEST_LDTR_SELECTOR, 0);
+    W(GUEST_LDTR_BASE, 0);
+    W(GUEST_LDTR_LIMIT, 0);
+    W(GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
+    /* No GDT or IDT: the guest runs on what VM entry loaded. */
+    W(GUEST_GDTR_BASE, 0);
+    W(GUEST_GDTR_LIMIT, 0);
+    W(GUEST_IDTR_BASE, 0);
+    W(GUEST_IDTR_LIMIT, 0);
+
+    W(GUEST_SYSENTER_CS, 0);
+    W(GUEST_SYSENTER_ESP, 0);
+    W(GUEST_SYSENTER_EIP, 0);
+    W(GUEST_RFLAGS, 0x2); /* bit 1 is always 1; interrupts off */
+    W(GUEST_RIP, rip.addr);
+    W(GUEST_RSP, rsp.addr);
+    W(GUEST_ACTIVITY_STATE, 0);
+    W(GUEST_INTERRUPTIBILITY_INFO, 0);
+    W(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+    return KEV_OK;
+}
+
+enum kev_error kev_guest_build(struct vcpu_state *s, const struct kev_guest_image *img)
+{
+    struct vm *vm = s->vm;
+    uint64_t code = img->code_gva ? img->code_gva : KEV_GUEST_CODE_GVA;
+    uint64_t data = img->data_gva ? img->data_gva : KEV_GUEST_DATA_GVA;
+    uint64_t top = img->stack_top ? img->stack_top : KEV_GUEST_STACK_TOP;
+    size_t ndata = img->data_pages ? img->data_pages : 1;
+    size_t nstack = img->stack_pages ? img->stack_pages : 1;
+    if (img->code == NULL || img->code_size == 0 || nstack * PAGE_SIZE > top)
+        return KEV_EINVAL;
+    enum kev_error e = kev_guest_load(vm, GVA(code), img->code, img->code_size, 0);
+    if (e == KEV_OK)
+        e = kev_guest_alloc(vm, GVA(data), ndata, PTE_W | PTE_NX, NULL);
+    if (e == KEV_OK)
+        e = kev_guest_alloc(vm, GVA(top - nstack * PAGE_SIZE), nstack, PTE_W | PTE_NX, NULL);
+    if (e == KEV_OK)
+        e = kev_guest_setup_flat64(s, GVA(img->entry ? img->entry : code), GVA(top));
+    return e;
+}

@@ -1,0 +1,77 @@
+/*
+ * kev's private structures, shared by its own .c files only (projects use
+ * kev/kev.h). struct vcpu's layout is also kev/vmenter.asm's: its offsets
+ * come from kev/asm_offsets.c.
+ */
+#ifndef KEV_INTERNAL_H
+#define KEV_INTERNAL_H
+
+#include "kev/kev.h"
+
+struct vcpu {
+    struct vcpu_state state; /* first: the registers vmenter.asm saves */
+    struct vmcs vmcs;
+    uint64_t host_rsp;       /* the HOST_RSP last written (vmenter.asm skips equal writes) */
+    uint64_t exits;
+    bool stop;               /* the dispatcher decided to stop the VM */
+};
+
+/* What a range of guest-physical memory is, for freeing it. */
+enum mem_kind {
+    MEM_OWNED,    /* pages kev allocated for the guest: freed with the VM */
+    MEM_BORROWED, /* the caller's pages (kev_guest_map) */
+    MEM_TABLE,    /* guest page-table pages: freed by pt_destroy */
+};
+
+/* [gpa, gpa + size) of guest-physical memory is host memory at `host`. */
+struct mem_region {
+    uint64_t gpa, size;
+    paddr_t host;
+    enum mem_kind kind;
+};
+
+struct vm {
+    const char *name;
+    const struct vm_state_ops *ops;
+    void *data;
+    struct vmexit_controller *chain[KEV_MAX_CONTROLLERS + 1]; /* NULL-terminated */
+    unsigned nvcpus;
+    struct vcpu *vcpus[KEV_MAX_VCPUS];
+    unsigned flags;
+    bool stopped;             /* the outcome is final */
+    struct vm_outcome outcome;
+    paddr_t pml4;             /* the guest page table (no EPT: guest-virtual -> host) */
+    struct mem_region *mem;   /* sorted by gpa, not overlapping */
+    size_t nmem, capmem;
+};
+
+/* Flags of struct vm (kev's own tests only). */
+#define VM_SKIP_PRECHECK (1u << 0) /* let the CPU find invalid guest state */
+
+/* vmenter.asm: enters the guest (VMLAUNCH unless launched), handles exits
+ * through kev_vcpu_exit until it says stop. */
+enum vmenter_result {
+    VMENTER_STOPPED = 0,      /* kev_vcpu_exit said stop */
+    VMENTER_FAIL_INVALID = 1, /* VMLAUNCH/VMRESUME: VMfailInvalid */
+    VMENTER_FAIL_VALID = 2,   /* VMLAUNCH/VMRESUME: VMfailValid */
+};
+enum vmenter_result kev_vmenter(struct vcpu *v, bool launched);
+void kev_vmexit_entry(void);
+/* Called by vmenter.asm on every exit: 0 resumes the guest. */
+int kev_vcpu_exit(struct vcpu *v);
+
+/* vcpu.c */
+enum kev_error vcpu_init_vmcs(struct vcpu *v);
+void vcpu_run(struct vcpu *v);
+/* check.c: kev's own checks of the guest state before VM entry. Returns
+ * false and a sentence naming the failed check in msg. */
+bool vcpu_check_guest_state(struct active_vmcs *vmcs, char *msg, size_t size);
+/* vm.c */
+void vm_fail(struct vm *vm, enum kev_error e, const char *fmt, ...) __printf(3, 4);
+void vm_set_outcome(struct vm *vm, struct vmexit_result r);
+/* memmap.c */
+enum kev_error mem_add(struct vm *vm, uint64_t gpa, uint64_t size, paddr_t host, enum mem_kind kind);
+const struct mem_region *mem_find(const struct vm *vm, uint64_t gpa);
+void mem_free_all(struct vm *vm);
+
+#endif

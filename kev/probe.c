@@ -1,0 +1,128 @@
+/*
+ * The probe: guest-virtual -> guest-physical through the guest's page
+ * tables, guest-physical -> host through the VM's memory map, and copies
+ * that check every page before touching it. A table the guest points at
+ * is read only once the memory map says it is this VM's memory, so a
+ * guest that sets CR3 or a table entry to anything at all gets an error,
+ * never a host page fault. Intel SDM Vol. 3A, 4.5 "4-Level Paging and
+ * 5-Level Paging".
+ */
+#include "kernel/string.h"
+#include "kernel/x86.h"
+#include "kev/internal.h"
+
+#define CR4_LA57 (1ULL << 12)
+#define EFER_LMA (1ULL << 10)
+
+static bool canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+enum kev_error probe_gpa_to_host(struct vm *vm, gpa_t gpa, size_t len, void **host)
+{
+    if (len == 0)
+        len = 1;
+    if (gpa.addr + len - 1 < gpa.addr)
+        return KEV_EOVERFLOW;
+    const struct mem_region *r = mem_find(vm, gpa.addr);
+    if (r == NULL || gpa.addr + len - 1 > r->gpa + r->size - 1)
+        return KEV_ENOTGUESTMEM;
+    *host = (void *)(uintptr_t)(r->host + (gpa.addr - r->gpa));
+    return KEV_OK;
+}
+
+enum kev_error probe_gva_to_gpa(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uint64_t *flags)
+{
+    uint64_t cr0 = 0, cr3 = 0, cr4 = 0, entry = 0;
+    enum kev_error e;
+    if ((e = vmcs_readl(&s->vmcs, GUEST_CR0, &cr0)) || (e = vmcs_readl(&s->vmcs, GUEST_CR3, &cr3)) ||
+        (e = vmcs_readl(&s->vmcs, GUEST_CR4, &cr4)))
+        return e;
+    uint32_t ctl;
+    if ((e = vmcs_read32(&s->vmcs, VM_ENTRY_CONTROLS, &ctl)))
+        return e;
+    entry = ctl;
+    /* 4-level paging: CR0.PG, CR4.PAE, IA-32e mode (EFER.LMA follows the
+     * entry control, and WRMSR to EFER always exits), CR4.LA57 clear. */
+    if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (cr4 & CR4_LA57) || !(entry & VM_ENTRY_IA32E_MODE))
+        return KEV_EPAGINGMODE;
+    if (!canonical(gva.addr))
+        return KEV_ENONCANONICAL;
+
+    uint64_t table = cr3 & PTE_ADDR_MASK, w = PTE_W, u = PTE_U, nx = 0;
+    for (int level = 4; level >= 1; level--) {
+        unsigned idx = (gva.addr >> (12 + 9 * (level - 1))) & 511;
+        const uint64_t *pte;
+        e = probe_gpa_to_host(s->vm, GPA(table + idx * 8), 8, (void **)&pte);
+        if (e != KEV_OK)
+            return e;
+        uint64_t ent = *pte;
+        if (!(ent & PTE_P))
+            return KEV_EUNMAPPED;
+        w &= ent;
+        u &= ent;
+        nx |= ent & PTE_NX;
+        if (level == 1 || ((level == 2 || level == 3) && (ent & PTE_PS))) {
+            uint64_t page_mask = (1ULL << (12 + 9 * (level - 1))) - 1;
+            uint64_t base = ent & PTE_ADDR_MASK & ~page_mask;
+            *gpa = GPA(base | (gva.addr & page_mask));
+            if (flags)
+                *flags = (ent & ~(PTE_ADDR_MASK | PTE_W | PTE_U | PTE_NX)) | w | u | nx;
+            return KEV_OK;
+        }
+        table = ent & PTE_ADDR_MASK;
+    }
+    return KEV_EUNMAPPED; /* not reached */
+}
+
+enum kev_error probe_gva_to_host(struct vcpu_state *s, gva_t gva, size_t len, void **host)
+{
+    if (len > PAGE_SIZE - (gva.addr & (PAGE_SIZE - 1)))
+        return KEV_EINVAL; /* crosses a page: use the copies */
+    gpa_t gpa;
+    enum kev_error e = probe_gva_to_gpa(s, gva, &gpa, NULL);
+    return e != KEV_OK ? e : probe_gpa_to_host(s->vm, gpa, len, host);
+}
+
+/* Both copies: split at guest page boundaries, translate, check, copy. */
+static enum kev_error copy(struct vcpu_state *s, gva_t gva, uint8_t *host_buf, size_t n, bool to_guest)
+{
+    if (n == 0)
+        return KEV_OK;
+    if (gva.addr + (n - 1) < gva.addr)
+        return KEV_EOVERFLOW;
+    while (n > 0) {
+        size_t chunk = PAGE_SIZE - (gva.addr & (PAGE_SIZE - 1));
+        if (chunk > n)
+            chunk = n;
+        gpa_t gpa;
+        uint64_t flags;
+        void *p;
+        enum kev_error e = probe_gva_to_gpa(s, gva, &gpa, &flags);
+        if (e == KEV_OK && to_guest && !(flags & PTE_W))
+            e = KEV_EREADONLY; /* read-only for the guest: not for the probe either */
+        if (e == KEV_OK)
+            e = probe_gpa_to_host(s->vm, gpa, chunk, &p);
+        if (e != KEV_OK)
+            return e;
+        if (to_guest)
+            memcpy(p, host_buf, chunk);
+        else
+            memcpy(host_buf, p, chunk);
+        host_buf += chunk;
+        gva.addr += chunk;
+        n -= chunk;
+    }
+    return KEV_OK;
+}
+
+enum kev_error probe_copy_from_guest(struct vcpu_state *s, void *dst, gva_t src, size_t n)
+{
+    return copy(s, src, dst, n, false);
+}
+
+enum kev_error probe_copy_to_guest(struct vcpu_state *s, gva_t dst, const void *src, size_t n)
+{
+    return copy(s, dst, (uint8_t *)(uintptr_t)src, n, true);
+}

@@ -1,0 +1,345 @@
+/*
+ * vCPUs: filling a fresh VMCS (host state from the running kernel,
+ * controls adjusted to the CPU), running the vCPU, and dispatching each
+ * VM exit through the VM's controller chain. kev/vmenter.asm does the
+ * register switch and calls kev_vcpu_exit for every exit.
+ *
+ * The exit path is the hot path (a hypercall costs one exit): it reads the
+ * exit reason once, tests the trace flag and bit 31, and walks the chain.
+ * Everything slow -- messages, dumps, checks -- is off that path.
+ */
+#include "kernel/gdt.h"
+#include "kernel/printk.h"
+#include "kernel/string.h"
+#include "kernel/trap.h"
+#include "kernel/x86.h"
+#include "kev/internal.h"
+
+/* vmenter.asm saves registers at offsets from struct vcpu; the generated
+ * offsets follow the struct, and these pin what the assembly assumes. */
+_Static_assert(offsetof(struct vcpu, state) == 0, "vmenter.asm: the state starts struct vcpu");
+_Static_assert(offsetof(struct vcpu_state, regs) == 0, "vmenter.asm: the registers start the state");
+_Static_assert(sizeof(struct guest_regs) == 15 * 8, "vmenter.asm saves 15 registers");
+_Static_assert(offsetof(struct guest_regs, rax) == 0 && offsetof(struct guest_regs, r15) == 14 * 8,
+               "guest_regs: rax first, r15 last");
+
+#define W(field, value)                                                                     \
+    do {                                                                                    \
+        enum kev_error e_ = vmcs_write(vmcs, field, (value));                               \
+        if (e_ != KEV_OK)                                                                   \
+            return e_;                                                                      \
+    } while (0)
+
+/* Host state: what the CPU loads on every VM exit, taken from the running
+ * kernel (Vol. 3C, 25.5 "Host-State Area"; checks: 27.2.2, 27.2.3). */
+static enum kev_error write_host_state(struct active_vmcs *vmcs, uint32_t exit_ctls)
+{
+    struct dtr gdtr = sgdt(), idtr = sidt();
+    W(HOST_CR0, read_cr0());
+    W(HOST_CR3, read_cr3());
+    W(HOST_CR4, read_cr4());
+    /* Selectors must have RPL = 0 and TI = 0; TR and CS must not be null. */
+    W(HOST_CS_SELECTOR, KERNEL_CS);
+    W(HOST_SS_SELECTOR, KERNEL_DS);
+    W(HOST_DS_SELECTOR, KERNEL_DS);
+    W(HOST_ES_SELECTOR, KERNEL_DS);
+    W(HOST_FS_SELECTOR, read_fs() & ~7u);
+    W(HOST_GS_SELECTOR, read_gs() & ~7u);
+    W(HOST_TR_SELECTOR, KERNEL_TSS);
+    W(HOST_FS_BASE, rdmsr(MSR_IA32_FS_BASE));
+    W(HOST_GS_BASE, rdmsr(MSR_IA32_GS_BASE));
+    W(HOST_TR_BASE, tss_base());
+    W(HOST_GDTR_BASE, gdtr.base);
+    W(HOST_IDTR_BASE, idtr.base);
+    W(HOST_IA32_SYSENTER_CS, 0);
+    W(HOST_IA32_SYSENTER_ESP, 0);
+    W(HOST_IA32_SYSENTER_EIP, 0);
+    if (exit_ctls & VM_EXIT_LOAD_IA32_EFER)
+        W(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+    W(HOST_RIP, (uint64_t)(uintptr_t)kev_vmexit_entry);
+    /* HOST_RSP: written by vmenter.asm, which knows the stack. */
+    return KEV_OK;
+}
+
+/*
+ * The controls every kev VM starts with. HLT and every I/O instruction
+ * exit (a guest never touches real ports); no MSR bitmap, so every RDMSR
+ * and WRMSR exits; every exception exits (the exception bitmap), so a
+ * faulting guest is reported by name instead of triple-faulting.
+ */
+static enum kev_error write_controls(struct active_vmcs *vmcs, uint32_t *exit_out)
+{
+    uint32_t pin, proc, exit, entry;
+    enum kev_error e;
+    if ((e = vmx_adjust_controls(VMX_PINBASED, 0, 0, &pin)) ||
+        (e = vmx_adjust_controls(VMX_PROCBASED, CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING,
+                                 0, &proc)) ||
+        (e = vmx_adjust_controls(VMX_EXIT, VM_EXIT_HOST_ADDR_SPACE_SIZE,
+                                 VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER, &exit)) ||
+        (e = vmx_adjust_controls(VMX_ENTRY, VM_ENTRY_IA32E_MODE, VM_ENTRY_LOAD_IA32_EFER, &entry)))
+        return e;
+    /* kev needs no secondary controls (no EPT); never activate them. */
+    if (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+        return KEV_ECONTROL;
+    W(PIN_BASED_VM_EXEC_CONTROL, pin);
+    W(CPU_BASED_VM_EXEC_CONTROL, proc);
+    W(VM_EXIT_CONTROLS, exit);
+    W(VM_ENTRY_CONTROLS, entry);
+    W(EXCEPTION_BITMAP, 0xffffffffu);
+    W(PAGE_FAULT_ERROR_CODE_MASK, 0);
+    W(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+    W(CR3_TARGET_COUNT, 0);
+    W(VM_EXIT_MSR_STORE_COUNT, 0);
+    W(VM_EXIT_MSR_LOAD_COUNT, 0);
+    W(VM_ENTRY_MSR_LOAD_COUNT, 0);
+    W(VM_ENTRY_INTR_INFO_FIELD, 0);
+    W(TSC_OFFSET, 0);
+    /* Must be all ones without VMCS shadowing (Vol. 3C, 27.3.1.5 "Checks on
+     * Guest Non-Register State"). */
+    W(VMCS_LINK_POINTER, ~0ULL);
+    *exit_out = exit;
+    return KEV_OK;
+}
+
+enum kev_error vcpu_init_vmcs(struct vcpu *v)
+{
+    uint32_t exit_ctls;
+    enum kev_error e = write_controls(&v->state.vmcs, &exit_ctls);
+    if (e == KEV_OK)
+        e = write_host_state(&v->state.vmcs, exit_ctls);
+    if (e == KEV_OK)
+        e = kev_guest_setup_flat64(&v->state, GVA(0), GVA(0));
+    return e;
+}
+
+/* ---- the exit path ---- */
+
+static void trace_exit(struct vcpu *v, union exit_reason r)
+{
+    uint64_t rip = 0, qual = 0;
+    vmx_vmread(GUEST_RIP, &rip);
+    vmx_vmread(EXIT_QUALIFICATION, &qual);
+    printk("kev.trace: %s #%lu: %s%s (%u) rip=0x%lx qual=0x%lx\n", v->state.vm->name, v->exits,
+           r.failed_vmentry ? "failed VM entry: " : "", exit_reason_name(r.basic), r.basic, rip, qual);
+}
+
+static void print_regs(const struct vcpu_state *s)
+{
+    const struct guest_regs *g = &s->regs;
+    uint64_t rip = 0, rsp = 0, rflags = 0;
+    vmx_vmread(GUEST_RIP, &rip);
+    vmx_vmread(GUEST_RSP, &rsp);
+    vmx_vmread(GUEST_RFLAGS, &rflags);
+    printk("    rip=0x%lx rsp=0x%lx rflags=0x%lx\n", rip, rsp, rflags);
+    printk("    rax=0x%lx rbx=0x%lx rcx=0x%lx rdx=0x%lx\n", g->rax, g->rbx, g->rcx, g->rdx);
+    printk("    rsi=0x%lx rdi=0x%lx rbp=0x%lx r8=0x%lx\n", g->rsi, g->rdi, g->rbp, g->r8);
+    printk("    r9=0x%lx r10=0x%lx r11=0x%lx r12=0x%lx\n", g->r9, g->r10, g->r11, g->r12);
+    printk("    r13=0x%lx r14=0x%lx r15=0x%lx\n", g->r13, g->r14, g->r15);
+}
+
+/* "hypercall, test" */
+static void chain_names(const struct vm *vm, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (struct vmexit_controller *const *c = vm->chain; *c && n < size; c++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", c == vm->chain ? "" : ", ",
+                              (*c)->name ? (*c)->name : "?");
+    if (vm->chain[0] == NULL)
+        strlcpy(buf, "the chain is empty", size);
+}
+
+/* Past the end of the chain: stop the VM with what happened and where. */
+static void unhandled(struct vcpu *v, union exit_reason r)
+{
+    struct vm *vm = v->state.vm;
+    uint64_t rip = 0, qual = 0;
+    vmx_vmread(GUEST_RIP, &rip);
+    vmx_vmread(EXIT_QUALIFICATION, &qual);
+    char chain[96];
+    chain_names(vm, chain, sizeof(chain));
+    print_regs(&v->state);
+
+    if (r.basic == EXIT_REASON_EXCEPTION_NMI) {
+        uint64_t info = 0, code = 0;
+        vmx_vmread(VM_EXIT_INTR_INFO, &info);
+        unsigned vector = info & INTR_INFO_VECTOR_MASK;
+        unsigned type = (info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
+        char detail[64] = "";
+        if (info & INTR_INFO_ERROR_CODE_VALID) {
+            vmx_vmread(VM_EXIT_INTR_ERROR_CODE, &code);
+            snprintf(detail, sizeof(detail), ", error code 0x%lx", code);
+        }
+        if (vector == 14) /* the exit qualification holds the faulting address (28.2.1) */
+            snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), ", address 0x%lx", qual);
+        if (type == 2) /* NMI (Vol. 3C, 25.9.2, interruption types) */
+            vm_fail(vm, KEV_EUNHANDLED, "unhandled NMI exit at guest RIP 0x%lx", rip);
+        else
+            vm_fail(vm, KEV_EGUEST_FAULT,
+                    "the guest raised %s (%s) at guest RIP 0x%lx%s (exit reason 0 EXCEPTION_NMI); "
+                    "no controller of the chain (%s) handled it",
+                    exception_mnemonic(vector), exception_name(vector), rip, detail, chain);
+        return;
+    }
+    if (r.basic == EXIT_REASON_TRIPLE_FAULT) {
+        vm_fail(vm, KEV_EGUEST_FAULT,
+                "the guest triple-faulted at guest RIP 0x%lx (exit reason 2 TRIPLE_FAULT): an exception "
+                "it could not deliver -- without an IDT a guest cannot handle any exception",
+                rip);
+        return;
+    }
+    vm_fail(vm, KEV_EUNHANDLED,
+            "unhandled VM exit %s (exit reason %u: %s) at guest RIP 0x%lx, exit qualification 0x%lx; "
+            "no controller of the chain (%s) handled it",
+            exit_reason_name(r.basic), r.basic, exit_reason_sdm_name(r.basic), rip, qual, chain);
+}
+
+/* Vol. 3C, 27.8 "VM-Entry Failures During or After Loading Guest State". */
+static const char *entry_qual_name(uint64_t q)
+{
+    switch (q) {
+    case ENTRY_FAIL_DEFAULT:
+        return "no further information";
+    case ENTRY_FAIL_PDPTE:
+        return "a PDPTE failed its checks";
+    case ENTRY_FAIL_NMI_INJECT:
+        return "NMI injection with blocking by NMI";
+    case ENTRY_FAIL_VMCS_LINK:
+        return "the VMCS link pointer is invalid";
+    }
+    return "not defined by the SDM";
+}
+
+static void entry_failed(struct vcpu *v, union exit_reason r)
+{
+    struct vcpu_state *s = &v->state;
+    uint64_t qual = 0;
+    vmx_vmread(EXIT_QUALIFICATION, &qual);
+    vmcs_dump_guest_state(&s->vmcs);
+    if (r.basic == EXIT_REASON_INVALID_STATE) {
+        char why[320];
+        bool found = !vcpu_check_guest_state(&s->vmcs, why, sizeof(why));
+        vm_fail(s->vm, KEV_EENTRY,
+                "VM entry failed: exit reason 0x%x = bit 31 (failed VM entry) + %u (%s), exit "
+                "qualification %lu (%s); %s%s",
+                r.full, r.basic, exit_reason_sdm_name(r.basic), qual, entry_qual_name(qual),
+                found ? "the failed check: " : "kev's own checks find nothing: ",
+                found ? why
+                      : "see Vol. 3C, 27.3.1 \"Checks on the Guest State Area\" (under Bochs, "
+                        "bochs.log names the check in a VMENTER FAIL line)");
+    } else if (r.basic == EXIT_REASON_MSR_LOAD_FAIL) {
+        vm_fail(s->vm, KEV_EENTRY,
+                "VM entry failed while loading MSRs: entry %lu of the VM-entry MSR-load area "
+                "(Vol. 3C, 27.4 \"Loading MSRs\")", qual);
+    } else {
+        vm_fail(s->vm, KEV_EENTRY, "VM entry failed: exit reason 0x%x (%s), exit qualification %lu",
+                r.full, exit_reason_sdm_name(r.basic), qual);
+    }
+}
+
+int kev_vcpu_exit(struct vcpu *v)
+{
+    struct vcpu_state *s = &v->state;
+    uint64_t raw;
+    v->exits++;
+    v->vmcs.launched = true;
+    if (__builtin_expect(vmx_vmread(VM_EXIT_REASON, &raw) != VMX_OK, 0)) {
+        vm_fail(s->vm, KEV_EVMFAIL, "VMREAD of the exit reason failed after a VM exit");
+        return 1;
+    }
+    union exit_reason r = {.full = (uint32_t)raw};
+    s->vmcs.exit_reason = r;
+    s->vmcs.insn_len = 0;
+    if (__builtin_expect(kev_trace, 0))
+        trace_exit(v, r);
+    /* Bit 31 first: then the guest never ran and the basic reason is one
+     * of the entry-failure reasons (Vol. 3C, 27.8). */
+    if (__builtin_expect(r.failed_vmentry, 0)) {
+        entry_failed(v, r);
+        return 1;
+    }
+    for (struct vmexit_controller *const *c = s->vm->chain; *c; c++) {
+        struct vmexit_result res = (*c)->handle(*c, s, r);
+        if (__builtin_expect(res.action == VMEXIT_CONTINUE, 1))
+            return 0;
+        if (res.action != VMEXIT_PASS) {
+            vm_set_outcome(s->vm, res);
+            return 1;
+        }
+    }
+    unhandled(v, r);
+    return 1;
+}
+
+/* ---- entering ---- */
+
+/* After VM-instruction error 7: which control does the CPU refuse? */
+static void explain_controls(struct active_vmcs *vmcs, char *buf, size_t size)
+{
+    static const struct {
+        uint32_t field;
+        enum vmx_controls set;
+    } sets[] = {
+        {PIN_BASED_VM_EXEC_CONTROL, VMX_PINBASED}, {CPU_BASED_VM_EXEC_CONTROL, VMX_PROCBASED},
+        {VM_EXIT_CONTROLS, VMX_EXIT},              {VM_ENTRY_CONTROLS, VMX_ENTRY},
+    };
+    const struct vmx_caps *caps = kev_vmx_caps();
+    buf[0] = '\0';
+    for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+        uint64_t val = 0;
+        vmx_vmread(sets[i].field, &val);
+        uint32_t allowed0 = (uint32_t)caps->ctls[sets[i].set];
+        uint32_t allowed1 = (uint32_t)(caps->ctls[sets[i].set] >> 32);
+        if ((val & allowed0) != allowed0 || (val & ~(uint64_t)allowed1)) {
+            snprintf(buf, size, "; the %s 0x%lx do not fit the CPU (must have 0x%x, may have 0x%x)",
+                     vmx_controls_name(sets[i].set), val, allowed0, allowed1);
+            return;
+        }
+    }
+}
+
+static void explain_vmfail(struct vcpu *v, enum vmenter_result r)
+{
+    struct vm *vm = v->state.vm;
+    const char *insn = v->vmcs.launched ? "VMRESUME" : "VMLAUNCH";
+    if (r == VMENTER_FAIL_INVALID) {
+        vm_fail(vm, KEV_EVMFAIL, "%s failed: VMfailInvalid (no current VMCS)", insn);
+        return;
+    }
+    uint64_t err = 0;
+    vmx_vmread(VM_INSTRUCTION_ERROR, &err);
+    char hint[200] = "";
+    if (err == 7)
+        explain_controls(&v->state.vmcs, hint, sizeof(hint));
+    else if (err == 8)
+        strlcpy(hint, "; a host-state field is invalid (Vol. 3C, 27.2.2 and 27.2.3, \"Checks on "
+                      "Host ...\"): kev fills them from the running kernel",
+                sizeof(hint));
+    vm_fail(vm, KEV_EENTRY, "%s failed: VMfailValid, VM-instruction error %lu (%s)%s", insn, err,
+            vmx_insn_error_name((uint32_t)err), hint);
+}
+
+void vcpu_run(struct vcpu *v)
+{
+    struct vm *vm = v->state.vm;
+    if (vm->stopped)
+        return;
+    enum kev_error e = vmcs_load(&v->vmcs, &v->state.vmcs);
+    if (e != KEV_OK) {
+        vm_fail(vm, e, "VMPTRLD of vCPU %u's VMCS failed", v->state.id);
+        return;
+    }
+    if (!v->vmcs.launched && !(vm->flags & VM_SKIP_PRECHECK)) {
+        char why[320];
+        if (!vcpu_check_guest_state(&v->state.vmcs, why, sizeof(why))) {
+            vmcs_dump_guest_state(&v->state.vmcs);
+            vm_fail(vm, KEV_EGUEST_STATE, "kev did not enter the guest: %s", why);
+            return;
+        }
+    }
+    enum vmenter_result r = kev_vmenter(v, v->vmcs.launched);
+    if (r != VMENTER_STOPPED)
+        explain_vmfail(v, r);
+    if (!vm->stopped)
+        vm_fail(vm, KEV_EINVAL, "the vCPU stopped without an outcome (a bug in kev)");
+}

@@ -1,0 +1,207 @@
+/*
+ * VMs: creating one from its config (VMX on, the guest page table, the
+ * vCPUs and their VMCSs, the VM's own callbacks), running it, and joining
+ * it: the outcome, then everything freed so the next VM starts clean.
+ * The VmOps (vm_exit, vm_stop) and the outcome bookkeeping live here too.
+ * The first word about a VM's end wins: once the outcome is set it stays.
+ */
+#include "kernel/cmdline.h"
+#include "kernel/mm.h"
+#include "kernel/paging.h"
+#include "kernel/printk.h"
+#include "kernel/string.h"
+#include "kev/internal.h"
+
+bool kev_trace;
+
+static void set_failed(struct vm *vm, enum kev_error e, const char *fmt, va_list ap)
+{
+    if (vm->stopped)
+        return;
+    vm->stopped = true;
+    vm->outcome.kind = VM_FAILED;
+    vm->outcome.error = e;
+    vsnprintf(vm->outcome.message, sizeof(vm->outcome.message), fmt, ap);
+    printk("kev: VM %s stopped: %s: %s\n", vm->name, kev_error_name(e), vm->outcome.message);
+}
+
+void vm_fail(struct vm *vm, enum kev_error e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_failed(vm, e, fmt, ap);
+    va_end(ap);
+}
+
+struct vmexit_result vm_exit(struct vm *vm, int64_t code)
+{
+    return (struct vmexit_result){.action = VMEXIT_EXIT, .code = code};
+}
+
+struct vmexit_result vm_stop(struct vm *vm, enum kev_error error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_failed(vm, error, fmt, ap);
+    va_end(ap);
+    return (struct vmexit_result){.action = VMEXIT_ERROR, .error = error};
+}
+
+/* A controller's EXIT or ERROR result (vm_stop has recorded its message). */
+void vm_set_outcome(struct vm *vm, struct vmexit_result r)
+{
+    if (r.action == VMEXIT_EXIT && !vm->stopped) {
+        vm->stopped = true;
+        vm->outcome.kind = VM_EXITED;
+        vm->outcome.exit_code = r.code;
+    } else if (r.action == VMEXIT_ERROR) {
+        vm_fail(vm, r.error, "a controller stopped the VM: %s", kev_strerror(r.error));
+    } else if (r.action != VMEXIT_EXIT) {
+        vm_fail(vm, KEV_EINVAL, "a controller returned an unknown action %d", (int)r.action);
+    }
+}
+
+void *vm_data(struct vm *vm)
+{
+    return vm->data;
+}
+
+const char *vm_name(struct vm *vm)
+{
+    return vm->name;
+}
+
+static enum kev_error create_vcpu(struct vm *vm, unsigned id)
+{
+    struct vcpu *v = kzalloc(sizeof(*v));
+    if (v == NULL)
+        return KEV_ENOMEM;
+    vm->vcpus[id] = v;
+    v->state.vm = vm;
+    v->state.id = id;
+    enum kev_error e = vmcs_alloc(&v->vmcs);
+    if (e == KEV_OK)
+        e = vmcs_load(&v->vmcs, &v->state.vmcs);
+    if (e == KEV_OK)
+        e = vcpu_init_vmcs(v);
+    if (e != KEV_OK) {
+        vm_fail(vm, e, "setting up vCPU %u's VMCS failed (%s)", id, kev_strerror(e));
+        return e;
+    }
+    if (vm->ops && vm->ops->vcpu_create) {
+        e = vm->ops->vcpu_create(vm, id, &v->state.data);
+        if (e != KEV_OK) {
+            vm_fail(vm, e, "the VM's vcpu_create callback failed for vCPU %u: %s", id, kev_strerror(e));
+            return e;
+        }
+    }
+    return KEV_OK;
+}
+
+static void setup(struct vm *vm, const struct vm_config *c)
+{
+    enum kev_error e = kev_vmx_enable();
+    if (e != KEV_OK) {
+        vm_fail(vm, e, "%s", kev_strerror(e));
+        return;
+    }
+    vm->pml4 = pt_create();
+    if (vm->pml4 == 0 || mem_add(vm, vm->pml4, PAGE_SIZE, vm->pml4, MEM_TABLE) != KEV_OK) {
+        vm_fail(vm, KEV_ENOMEM, "no memory for the guest page table");
+        return;
+    }
+    size_t n = 0;
+    for (struct vmexit_controller *const *p = c->controllers; p && *p; p++) {
+        if (n == KEV_MAX_CONTROLLERS) {
+            vm_fail(vm, KEV_EINVAL, "more than %d controllers in the chain", KEV_MAX_CONTROLLERS);
+            return;
+        }
+        if ((*p)->handle == NULL) {
+            vm_fail(vm, KEV_EINVAL, "controller %s has no handle function", (*p)->name);
+            return;
+        }
+        vm->chain[n++] = *p;
+    }
+    vm->nvcpus = c->nvcpus ? c->nvcpus : 1;
+    if (vm->nvcpus > KEV_MAX_VCPUS) {
+        vm_fail(vm, KEV_EINVAL, "%u vCPUs asked, kev runs at most %d", vm->nvcpus, KEV_MAX_VCPUS);
+        return;
+    }
+    for (unsigned id = 0; id < vm->nvcpus; id++)
+        if (create_vcpu(vm, id) != KEV_OK)
+            return;
+    /* The bootstrap vCPU's VMCS is current again for setup_bsp. */
+    struct vcpu *bsp = vm->vcpus[0];
+    if (vmcs_load(&bsp->vmcs, &bsp->state.vmcs) != KEV_OK) {
+        vm_fail(vm, KEV_EVMFAIL, "VMPTRLD of the bootstrap vCPU's VMCS failed");
+        return;
+    }
+    if (vm->ops && vm->ops->setup_bsp) {
+        e = vm->ops->setup_bsp(vm, &bsp->state);
+        if (e != KEV_OK)
+            vm_fail(vm, e, "the VM's setup_bsp callback failed: %s", kev_strerror(e));
+    }
+}
+
+struct vm *vm_create(const struct vm_config *config)
+{
+    struct vm *vm = kzalloc(sizeof(*vm));
+    if (vm == NULL)
+        return NULL;
+    kev_trace = cmdline_flag("kev.trace");
+    vm->name = config->name ? config->name : "vm";
+    vm->ops = config->ops;
+    vm->data = config->data;
+    setup(vm, config);
+    return vm;
+}
+
+void vm_run(struct vm *vm)
+{
+    if (!vm->stopped)
+        vcpu_run(vm->vcpus[0]);
+}
+
+void vm_join(struct vm *vm, struct vm_outcome *out)
+{
+    *out = vm->outcome;
+    out->exits = 0;
+    for (unsigned id = 0; id < KEV_MAX_VCPUS; id++) {
+        struct vcpu *v = vm->vcpus[id];
+        if (v == NULL)
+            continue;
+        out->exits += v->exits;
+        if (vm->ops && vm->ops->vcpu_destroy && v->state.data)
+            vm->ops->vcpu_destroy(vm, id, v->state.data);
+        vmcs_free(&v->vmcs);
+        kfree(v);
+    }
+    if (vm->ops && vm->ops->destroy)
+        vm->ops->destroy(vm);
+    mem_free_all(vm);
+    if (vm->pml4)
+        pt_destroy(vm->pml4);
+    kfree(vm);
+}
+
+void kev_run_vm(const struct vm_config *config, struct vm_outcome *out)
+{
+    struct vm *vm = vm_create(config);
+    if (vm == NULL) {
+        memset(out, 0, sizeof(*out));
+        out->kind = VM_FAILED;
+        out->error = KEV_ENOMEM;
+        strlcpy(out->message, "no memory for the VM", sizeof(out->message));
+        return;
+    }
+    vm_run(vm);
+    vm_join(vm, out);
+}
+
+void vm_outcome_describe(const struct vm_outcome *o, char *buf, size_t size)
+{
+    if (o->kind == VM_EXITED)
+        snprintf(buf, size, "exited with code %ld", o->exit_code);
+    else
+        snprintf(buf, size, "failed: %s: %s", kev_error_name(o->error), o->message);
+}
