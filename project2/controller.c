@@ -8,6 +8,7 @@
  */
 #include "project2/controller.h"
 #include "project2/hypercall.h"
+#include "kernel/printk.h"
 
 static const struct {
     const char *name;
@@ -28,6 +29,18 @@ int hypercall_nargs(uint64_t nr)
     return hypercall_name(nr) ? hypercalls[nr].nargs : -1;
 }
 
+/* "Print(0x700000, 0x10)": a hypercall with the registers of its arguments. */
+static void describe_call(const struct guest_regs *r, uint64_t nr, char *buf, size_t size)
+{
+    const uint64_t args[] = {r->rdi, r->rsi, r->rdx, r->r10, r->r9, r->r8};
+    const char *name = hypercall_name(nr);
+    size_t n = (size_t)snprintf(buf, size, "%s(", name ? name : "?");
+    for (int i = 0; i < hypercall_nargs(nr) && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s0x%lx", i ? ", " : "", args[i]);
+    if (n < size)
+        snprintf(buf + n, size - n, ")");
+}
+
 static struct vmexit_result on_exit(struct vmexit_controller *self, struct vcpu_state *s,
                                     union exit_reason reason)
 {
@@ -43,14 +56,15 @@ static struct vmexit_result on_exit(struct vmexit_controller *self, struct vcpu_
     if (e != KEV_OK)
         return vm_stop(s->vm, e, "resolve() failed for hypercall %s (rax = %lu): %s",
                        hypercall_name(rax), rax, kev_strerror(e));
-    const char *name = hypercall_name(hc.nr) ? hypercall_name(hc.nr) : "?";
+    char call[160];
+    describe_call(&s->regs, hc.nr, call, sizeof(call));
 
     struct vmexit_result r = handle(s, &hc, out);
     switch (r.action) {
     case VMEXIT_CONTINUE:
         e = vmcs_forward_rip(&s->vmcs);
         if (e != KEV_OK)
-            return vm_stop(s->vm, e, "after hypercall %s: moving RIP past vmcall: %s", name,
+            return vm_stop(s->vm, e, "after hypercall %s: moving RIP past vmcall: %s", call,
                            kev_strerror(e));
         return r;
     case VMEXIT_EXIT:
@@ -58,18 +72,17 @@ static struct vmexit_result on_exit(struct vmexit_controller *self, struct vcpu_
     case VMEXIT_ERROR:
         if (printer_full(out))
             return vm_stop(s->vm, r.error,
-                           "hypercall %s (rax = %lu) failed: the guest printed more than the "
+                           "hypercall %s failed: %s: the guest printed more than the "
                            "PrinterProxy captures (%d bytes)",
-                           name, rax, PRINTER_CAPACITY);
-        return vm_stop(s->vm, r.error, "hypercall %s (rax = %lu) failed: %s", name, rax,
-                       kev_strerror(r.error));
+                           call, kev_strerror(r.error), PRINTER_CAPACITY);
+        return vm_stop(s->vm, r.error, "hypercall %s failed: %s", call, kev_strerror(r.error));
     case VMEXIT_PASS:
         break;
     }
     return vm_stop(s->vm, KEV_EINVAL,
                    "handle() returned neither vmexit_continue(), vm_exit() nor "
                    "hypercall_failed() for hypercall %s (action %d)",
-                   name, (int)r.action);
+                   call, (int)r.action);
 }
 
 void hypercall_controller_init(struct vmexit_controller *c, struct printer *out)

@@ -54,6 +54,8 @@ enum kev_error printer_write(struct printer *p, const void *bytes, size_t n)
     const uint8_t *b = bytes;
     for (size_t i = 0; i < n; i++) {
         p->capture[p->len++] = b[i];
+        if (p->len > PRINTER_ECHO_MAX)
+            continue;
         if (b[i] == '\n') {
             echo_line(p);
             continue;
@@ -74,6 +76,9 @@ const uint8_t *printer_finish(struct printer *p, size_t *n)
 {
     if (p->line_len > 0)
         echo_line(p);
+    if (p->len > PRINTER_ECHO_MAX)
+        printk("guest| [the echo stopped after %d bytes; the capture holds all %zu]\n",
+               PRINTER_ECHO_MAX, p->len);
     *n = p->len;
     return p->capture;
 }

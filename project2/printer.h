@@ -3,7 +3,8 @@
  * does two things with every write: echoes the bytes to the console, each
  * line prefixed "guest| " and escaped (so no guest can forge a "@@ " frame
  * of docs/protocol.md), and appends them to a capture that the tests compare
- * with what the guest should have printed. Output that bypasses it (a
+ * with what the guest should have printed. The echo stops after
+ * PRINTER_ECHO_MAX bytes, so a flooding guest cannot drown the log. Output that bypasses it (a
  * printk in a handler) is invisible to the tests and the grader.
  *
  *   struct printer out;
@@ -24,6 +25,8 @@
 #define PRINTER_CAPACITY (64 * 1024)
 /* Echoed lines longer than this are split over several console lines. */
 #define PRINTER_LINE_MAX 96
+/* The console shows this much of a capture; the capture keeps it all. */
+#define PRINTER_ECHO_MAX (8 * 1024)
 
 struct printer {
     uint8_t *capture;
