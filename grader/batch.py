@@ -257,6 +257,12 @@ def write_csv(path, rows, test_names):
                        + [per.get(t, "") for t in test_names])
 
 
+def shown(path):
+    """path relative to the current folder when it lies inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="grade.py --batch",
                                 description="Grades every submission folder in DIR.")
@@ -307,19 +313,29 @@ def main(argv=None):
     print("batch: %d submissions from %s, %d at a time, seed %s"
           % (len(names), args.dir, jobs, args.seed), flush=True)
     start = time.monotonic()
+    # The framework is built once; each submission's copy then recompiles
+    # only its own files.
+    base = os.path.join(out, ".work", "_framework")
+    copy_framework(ROOT, base)
+    status, output = run_logged(["make", "-s", "-j%d" % (os.cpu_count() or 1), "BUILD=" + BUILD,
+                                 "SOLUTION=0", "all"], base,
+                                os.path.join(out, "framework-build.log"), BUILD_TIMEOUT)
+    if status != 0:
+        print("batch: the framework itself does not build (status %s):\n%s" % (status, tail(output)))
+        return 1
     lock = threading.Lock()
 
     def one(name):
         work = os.path.join(out, ".work", name)
         t0 = time.monotonic()
         try:
-            res = grade_submission(ROOT, os.path.join(args.dir, name), work,
+            res = grade_submission(base, os.path.join(args.dir, name), work,
                                    os.path.join(out, name), args.rubric, args.backend, 1,
-                                   args.seed, manifest)
+                                   args.seed, manifest, with_build=True)
         except Exception:  # one broken submission must not stop the batch
             why = "batch.py failed on this submission:\n" + traceback.format_exc()
             res = _write(os.path.join(out, name),
-                         failure_results(ROOT, args.rubric, why, "not run"), "grader error")
+                         failure_results(base, args.rubric, why, "not run"), "grader error")
         finally:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
@@ -336,7 +352,7 @@ def main(argv=None):
     csv_path = os.path.join(out, "scores.csv")
     write_csv(csv_path, rows, [t.name for t in tests])
     print("batch: %d graded in %.1f s; scores: %s; each one's results: %s/<submission>/results.json"
-          % (len(rows), time.monotonic() - start, os.path.relpath(csv_path), os.path.relpath(out)))
+          % (len(rows), time.monotonic() - start, shown(csv_path), shown(out)))
     return 0
 
 
