@@ -178,6 +178,12 @@ static inline struct vmexit_result vmexit_pass(void)
 {
     return (struct vmexit_result){.action = VMEXIT_PASS};
 }
+/* Stops the VM with error e when the reason was printed already (e.g. by
+ * kev's VMREAD/VMWRITE failure report); otherwise prefer vm_stop. */
+static inline struct vmexit_result vmexit_fail(enum kev_error e)
+{
+    return (struct vmexit_result){.action = VMEXIT_ERROR, .error = e};
+}
 
 /*
  * A link of a VM's chain. handle() gets the vCPU state (registers, active

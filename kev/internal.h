@@ -49,7 +49,7 @@ struct vm {
 #define VM_SKIP_PRECHECK (1u << 0) /* let the CPU find invalid guest state */
 
 /* vmenter.asm: enters the guest (VMLAUNCH unless launched), handles exits
- * through kev_vcpu_exit until it says stop. */
+ * through kev_vcpu_exit (and kev_vcpu_exit_slow) until they say stop. */
 enum vmenter_result {
     VMENTER_STOPPED = 0,      /* kev_vcpu_exit said stop */
     VMENTER_FAIL_INVALID = 1, /* VMLAUNCH/VMRESUME: VMfailInvalid */
@@ -57,8 +57,10 @@ enum vmenter_result {
 };
 enum vmenter_result kev_vmenter(struct vcpu *v, bool launched);
 void kev_vmexit_entry(void);
-/* Called by vmenter.asm on every exit: 0 resumes the guest. */
-int kev_vcpu_exit(struct vcpu *v);
+/* Called by vmenter.asm on every exit: VMEXIT_CONTINUE resumes the guest;
+ * anything else goes to kev_vcpu_exit_slow, whose 0 resumes it. */
+struct vmexit_result kev_vcpu_exit(struct vcpu *v);
+int kev_vcpu_exit_slow(struct vcpu *v, struct vmexit_result first);
 
 /* vcpu.c */
 enum kev_error vcpu_init_vmcs(struct vcpu *v);

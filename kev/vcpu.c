@@ -114,7 +114,7 @@ enum kev_error vcpu_init_vmcs(struct vcpu *v)
 
 /* ---- the exit path ---- */
 
-static void trace_exit(struct vcpu *v, union exit_reason r)
+static __attribute__((noinline, cold)) void trace_exit(struct vcpu *v, union exit_reason r)
 {
     uint64_t rip = 0, qual = 0;
     vmx_vmread(GUEST_RIP, &rip);
@@ -194,6 +194,13 @@ static void unhandled(struct vcpu *v, union exit_reason r)
             exit_reason_name(r.basic), r.basic, exit_reason_sdm_name(r.basic), rip, qual, chain);
 }
 
+static __attribute__((noinline, cold)) struct vmexit_result exit_reason_unreadable(struct vcpu *v)
+{
+    vmcs_failed("VMREAD", VM_EXIT_REASON, 0);
+    vm_fail(v->state.vm, KEV_EVMFAIL, "VMREAD of the exit reason failed after a VM exit");
+    return (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_EVMFAIL};
+}
+
 /* Vol. 3C, 27.8 "VM-Entry Failures During or After Loading Guest State". */
 static const char *entry_qual_name(uint64_t q)
 {
@@ -210,7 +217,7 @@ static const char *entry_qual_name(uint64_t q)
     return "not defined by the SDM";
 }
 
-static void entry_failed(struct vcpu *v, union exit_reason r)
+static __attribute__((noinline, cold)) struct vmexit_result entry_failed(struct vcpu *v, union exit_reason r)
 {
     struct vcpu_state *s = &v->state;
     uint64_t qual = 0;
@@ -235,37 +242,69 @@ static void entry_failed(struct vcpu *v, union exit_reason r)
         vm_fail(s->vm, KEV_EENTRY, "VM entry failed: exit reason 0x%x (%s), exit qualification %lu",
                 r.full, exit_reason_sdm_name(r.basic), qual);
     }
+    return (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_EENTRY};
 }
 
-int kev_vcpu_exit(struct vcpu *v)
+/* Tracing, and bit 31 first: then the guest never ran and the basic
+ * reason is one of the entry-failure reasons (Vol. 3C, 27.8). */
+static __attribute__((noinline, cold)) struct vmexit_result exit_unusual(struct vcpu *v,
+                                                                        union exit_reason r)
 {
-    struct vcpu_state *s = &v->state;
+    if (kev_trace)
+        trace_exit(v, r);
+    if (r.failed_vmentry)
+        return entry_failed(v, r);
+    struct vmexit_controller *c = v->state.vm->chain[0];
+    if (c == NULL)
+        return vmexit_pass();
+    return c->handle(c, &v->state, r);
+}
+
+/*
+ * The fast half of the dispatch, called by vmenter.asm on every exit: read
+ * the reason once, check the trace flag and bit 31, ask the first
+ * controller. It keeps nothing live across that call, so it needs no saved
+ * registers. Any answer but VMEXIT_CONTINUE goes to kev_vcpu_exit_slow.
+ */
+struct vmexit_result kev_vcpu_exit(struct vcpu *v)
+{
     uint64_t raw;
     v->exits++;
-    v->vmcs.launched = true;
-    if (__builtin_expect(vmx_vmread(VM_EXIT_REASON, &raw) != VMX_OK, 0)) {
-        vm_fail(s->vm, KEV_EVMFAIL, "VMREAD of the exit reason failed after a VM exit");
-        return 1;
-    }
+    if (__builtin_expect(!vmx_vmread_ok(VM_EXIT_REASON, &raw), 0))
+        return exit_reason_unreadable(v);
     union exit_reason r = {.full = (uint32_t)raw};
-    s->vmcs.exit_reason = r;
-    s->vmcs.insn_len = 0;
-    if (__builtin_expect(kev_trace, 0))
-        trace_exit(v, r);
-    /* Bit 31 first: then the guest never ran and the basic reason is one
-     * of the entry-failure reasons (Vol. 3C, 27.8). */
-    if (__builtin_expect(r.failed_vmentry, 0)) {
-        entry_failed(v, r);
-        return 1;
-    }
-    for (struct vmexit_controller *const *c = s->vm->chain; *c; c++) {
-        struct vmexit_result res = (*c)->handle(*c, s, r);
-        if (__builtin_expect(res.action == VMEXIT_CONTINUE, 1))
+    v->state.vmcs.exit_reason = r;
+    /* Bit 31 (failed VM entry) and tracing: both off the fast path. */
+    if (__builtin_expect(kev_trace | r.failed_vmentry, 0))
+        return exit_unusual(v, r);
+    struct vmexit_controller *c = v->state.vm->chain[0];
+    if (__builtin_expect(c == NULL, 0))
+        return vmexit_pass(); /* an empty chain: the slow half reports it */
+    return c->handle(c, &v->state, r);
+}
+
+/*
+ * The slow half: the first controller passed, or the VM ends. Asks the
+ * rest of the chain; returns 0 to resume the guest, 1 to stop.
+ */
+int kev_vcpu_exit_slow(struct vcpu *v, struct vmexit_result res)
+{
+    struct vcpu_state *s = &v->state;
+    struct vmexit_controller *const *c = s->vm->chain;
+    union exit_reason r = s->vmcs.exit_reason;
+    if (*c)
+        c++; /* the first one answered res */
+    for (;;) {
+        if (res.action == VMEXIT_CONTINUE)
             return 0;
         if (res.action != VMEXIT_PASS) {
             vm_set_outcome(s->vm, res);
             return 1;
         }
+        if (*c == NULL)
+            break;
+        res = (*c)->handle(*c, s, r);
+        c++;
     }
     unhandled(v, r);
     return 1;
@@ -301,7 +340,7 @@ static void explain_controls(struct active_vmcs *vmcs, char *buf, size_t size)
 static void explain_vmfail(struct vcpu *v, enum vmenter_result r)
 {
     struct vm *vm = v->state.vm;
-    const char *insn = v->vmcs.launched ? "VMRESUME" : "VMLAUNCH";
+    const char *insn = v->exits ? "VMRESUME" : "VMLAUNCH";
     if (r == VMENTER_FAIL_INVALID) {
         vm_fail(vm, KEV_EVMFAIL, "%s failed: VMfailInvalid (no current VMCS)", insn);
         return;
@@ -337,7 +376,10 @@ void vcpu_run(struct vcpu *v)
             return;
         }
     }
-    enum vmenter_result r = kev_vmenter(v, v->vmcs.launched);
+    /* Launched from here on: a failed VMLAUNCH is told by exits == 0. */
+    bool launched = v->vmcs.launched;
+    v->vmcs.launched = true;
+    enum vmenter_result r = kev_vmenter(v, launched);
     if (r != VMENTER_STOPPED)
         explain_vmfail(v, r);
     if (!vm->stopped)

@@ -48,8 +48,9 @@ const char *vmcs_field_sdm_name(uint32_t enc)
     return f ? f->sdm : NULL;
 }
 
-enum kev_error vmcs_failed(const char *insn, uint32_t field, uint64_t value, enum vmx_status st)
+enum kev_error vmcs_failed(const char *insn, uint32_t field, uint64_t value)
 {
+    enum vmx_status st = vmx_failure_kind(); /* before anything else runs VMX instructions */
     const char *name = vmcs_field_name(field);
     printk("kev: %s of %s (0x%x)", insn, name ? name : "an unknown field", field);
     if (insn[2] == 'W') /* VMWRITE: the value matters */
@@ -114,7 +115,6 @@ enum kev_error vmcs_load(struct vmcs *vmcs, struct active_vmcs *active)
     }
     active->vmcs = vmcs;
     active->exit_reason.full = 0;
-    active->insn_len = 0;
     return KEV_OK;
 }
 

@@ -59,38 +59,37 @@ enum kev_error vmcs_clear(struct vmcs *vmcs);
 enum kev_error vmcs_load(struct vmcs *vmcs, struct active_vmcs *active);
 
 /*
- * The VMCS that is current on this CPU, and what kev cached from it for
- * the exit being handled (read once per exit, never by a handler twice).
+ * The VMCS that is current on this CPU, and the exit reason kev read from
+ * it once for the exit being handled.
  */
 struct active_vmcs {
     struct vmcs *vmcs;
     union exit_reason exit_reason; /* of the exit being handled */
-    uint32_t insn_len;             /* VM_EXIT_INSTRUCTION_LEN, 0 until read in this exit */
 };
 
 /*
- * The one failure path: prints "kev: VMREAD of GUEST_RIP (0x681e) failed:
- * VMfailValid, VM-instruction error 12 (VMREAD/VMWRITE from/to unsupported
- * VMCS component)" and returns KEV_EVMFAIL. insn is "VMREAD" or "VMWRITE".
+ * The one failure path, called right after a VMREAD or VMWRITE failed:
+ * prints "kev: VMREAD of GUEST_RIP (0x681e) failed: VMfailValid,
+ * VM-instruction error 12 (VMREAD/VMWRITE from/to unsupported VMCS
+ * component)" and returns KEV_EVMFAIL. insn is "VMREAD" or "VMWRITE".
  */
-enum kev_error vmcs_failed(const char *insn, uint32_t field, uint64_t value, enum vmx_status st);
+enum kev_error vmcs_failed(const char *insn, uint32_t field, uint64_t value)
+    __attribute__((cold, noinline));
 
 /* Any width, the field known only at run time (dumps, tables). */
 static inline enum kev_error vmcs_read(struct active_vmcs *v, uint32_t field, uint64_t *out)
 {
     (void)v;
-    enum vmx_status st = vmx_vmread(field, out);
-    if (__builtin_expect(st != VMX_OK, 0))
-        return vmcs_failed("VMREAD", field, 0, st);
+    if (__builtin_expect(!vmx_vmread_ok(field, out), 0))
+        return vmcs_failed("VMREAD", field, 0);
     return KEV_OK;
 }
 
 static inline enum kev_error vmcs_write(struct active_vmcs *v, uint32_t field, uint64_t value)
 {
     (void)v;
-    enum vmx_status st = vmx_vmwrite(field, value);
-    if (__builtin_expect(st != VMX_OK, 0))
-        return vmcs_failed("VMWRITE", field, value, st);
+    if (__builtin_expect(!vmx_vmwrite_ok(field, value), 0))
+        return vmcs_failed("VMWRITE", field, value);
     return KEV_OK;
 }
 
@@ -134,16 +133,10 @@ static inline union exit_reason vmcs_exit_reason(const struct active_vmcs *v)
     return v->exit_reason;
 }
 
-/* VM_EXIT_INSTRUCTION_LEN of this exit, read at most once per exit. */
+/* VM_EXIT_INSTRUCTION_LEN of this exit. */
 static inline enum kev_error vmcs_exit_insn_len(struct active_vmcs *v, uint32_t *len)
 {
-    if (v->insn_len == 0) {
-        enum kev_error e = vmcs_read32(v, VM_EXIT_INSTRUCTION_LEN, &v->insn_len);
-        if (e != KEV_OK)
-            return e;
-    }
-    *len = v->insn_len;
-    return KEV_OK;
+    return vmcs_read32(v, VM_EXIT_INSTRUCTION_LEN, len);
 }
 
 /*
@@ -157,12 +150,9 @@ static inline enum kev_error vmcs_forward_rip(struct active_vmcs *v)
 {
     uint32_t len;
     uint64_t rip;
-    enum kev_error e = vmcs_exit_insn_len(v, &len);
-    if (e == KEV_OK)
-        e = vmcs_readl(v, GUEST_RIP, &rip);
-    if (e == KEV_OK)
-        e = vmcs_writel(v, GUEST_RIP, rip + len);
-    return e;
+    if (vmcs_read32(v, VM_EXIT_INSTRUCTION_LEN, &len) != KEV_OK || vmcs_readl(v, GUEST_RIP, &rip) != KEV_OK)
+        return KEV_EVMFAIL;
+    return vmcs_writel(v, GUEST_RIP, rip + len);
 }
 
 /* The exit qualification of this exit (meaning depends on the reason). */

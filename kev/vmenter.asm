@@ -7,10 +7,13 @@
 ; v->state.regs and executes VMLAUNCH (first entry) or VMRESUME.
 ;
 ; A VM exit lands at kev_vmexit_entry (HOST_RIP) with RSP = HOST_RSP, i.e.
-; the vcpu pointer on top. It saves the guest registers, calls
-; kev_vcpu_exit(v) and, when that returns 0, reloads them and VMRESUMEs --
-; without returning to kev_vmenter's caller, so a handled exit costs no
-; more than it must. Otherwise kev_vmenter returns VMENTER_STOPPED.
+; the vcpu pointer on top. It saves the guest registers and calls
+; kev_vcpu_exit(v), the fast half of the dispatch (the first controller).
+; On VMEXIT_CONTINUE it reloads them and VMRESUMEs -- without returning to
+; kev_vmenter's caller, so a handled exit costs no more than it must.
+; Otherwise it passes that result to kev_vcpu_exit_slow(v, result) (the
+; rest of the chain, the VM's end), which returns 0 to resume the guest or
+; 1 to stop: then kev_vmenter returns VMENTER_STOPPED.
 ;
 ; When VMLAUNCH or VMRESUME itself fails it falls through (Intel SDM
 ; Vol. 3C, 31.2 "Conventions": CF = 1 VMfailInvalid, ZF = 1 VMfailValid)
@@ -29,6 +32,7 @@ section .text
 global kev_vmenter
 global kev_vmexit_entry
 extern kev_vcpu_exit
+extern kev_vcpu_exit_slow
 
 ; Guest registers: from v (in rdi) into the CPU, rdi last.
 %macro LOAD_GUEST 0
@@ -104,14 +108,23 @@ kev_vmexit_entry:
     pop qword [rax + VCPU_RAX]
     lea rbp, [rsp + 6 * 8]          ; kev_vmenter's frame: backtraces work in handlers
     mov rdi, rax
-    call kev_vcpu_exit
+    call kev_vcpu_exit              ; -> struct vmexit_result in rdx:rax, action in eax
+%if VMEXIT_CONTINUE != 0
+%error "the test below assumes VMEXIT_CONTINUE == 0"
+%endif
     test eax, eax
-    jnz .stop
+    jnz .slow
+.resume:
     mov rdi, [rsp]
     LOAD_GUEST
     vmresume
     jmp vmenter_failed
-.stop:
+.slow:
+    mov rdi, [rsp]
+    mov rsi, rax                    ; the result, by value: rsi:rdx
+    call kev_vcpu_exit_slow
+    test eax, eax
+    jz .resume
     mov eax, VMENTER_STOPPED
 
 vmenter_return:

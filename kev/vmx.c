@@ -12,6 +12,8 @@
 #include "kernel/x86.h"
 #include "kev/vmx.h"
 
+#define VMCS_VM_INSTRUCTION_ERROR 0x4400 /* vmcs_fields.h; vmx.h stays below vmcs.h */
+
 static struct vmx_caps caps;
 static enum kev_error enable_result;
 static bool enable_tried;
@@ -157,6 +159,14 @@ const char *vmx_insn_error_name(uint32_t n)
     if (n < ARRAY_SIZE(insn_errors) && insn_errors[n])
         return insn_errors[n];
     return "unknown VM-instruction error";
+}
+
+enum vmx_status vmx_failure_kind(void)
+{
+    uint64_t err;
+    bool ok;
+    __asm__ volatile("vmread %2, %1" : "=@cca"(ok), "=r"(err) : "r"((uint64_t)VMCS_VM_INSTRUCTION_ERROR));
+    return ok ? VMX_FAIL_VALID : VMX_FAIL_INVALID;
 }
 
 const char *vmx_status_name(enum vmx_status s)

@@ -179,44 +179,64 @@ enum vmx_status {
 const char *vmx_status_name(enum vmx_status s);
 
 /*
- * The instructions. "=@cca" is the "above" condition (CF = 0 and ZF = 0),
- * i.e. VMsucceed; CF then tells VMfailInvalid from VMfailValid.
+ * On failure, which kind: VMfailInvalid exactly when there is no current
+ * VMCS (Vol. 3C, 31.2), i.e. when even VM_INSTRUCTION_ERROR cannot be read.
+ * Kept out of line so the success path is one instruction and one branch.
  */
-#define VMX_STATUS(ok, cf) ((ok) ? VMX_OK : (cf) ? VMX_FAIL_INVALID : VMX_FAIL_VALID)
+enum vmx_status vmx_failure_kind(void) __attribute__((cold, noinline));
+
+/* "=@cca" is the "above" condition (CF = 0 and ZF = 0): VMsucceed. */
+#define VMX_STATUS(ok) (__builtin_expect((ok), 1) ? VMX_OK : vmx_failure_kind())
 
 static inline enum vmx_status vmx_vmxon(paddr_t region)
 {
-    bool ok, cf;
-    __asm__ volatile("vmxon %2" : "=@cca"(ok), "=@ccc"(cf) : "m"(region) : "memory");
-    return VMX_STATUS(ok, cf);
+    bool ok;
+    __asm__ volatile("vmxon %1" : "=@cca"(ok) : "m"(region) : "memory");
+    return VMX_STATUS(ok);
 }
 
 static inline enum vmx_status vmx_vmclear(paddr_t vmcs)
 {
-    bool ok, cf;
-    __asm__ volatile("vmclear %2" : "=@cca"(ok), "=@ccc"(cf) : "m"(vmcs) : "memory");
-    return VMX_STATUS(ok, cf);
+    bool ok;
+    __asm__ volatile("vmclear %1" : "=@cca"(ok) : "m"(vmcs) : "memory");
+    return VMX_STATUS(ok);
 }
 
 static inline enum vmx_status vmx_vmptrld(paddr_t vmcs)
 {
-    bool ok, cf;
-    __asm__ volatile("vmptrld %2" : "=@cca"(ok), "=@ccc"(cf) : "m"(vmcs) : "memory");
-    return VMX_STATUS(ok, cf);
+    bool ok;
+    __asm__ volatile("vmptrld %1" : "=@cca"(ok) : "m"(vmcs) : "memory");
+    return VMX_STATUS(ok);
 }
 
 static inline enum vmx_status vmx_vmread(uint64_t field, uint64_t *value)
 {
-    bool ok, cf;
-    __asm__ volatile("vmread %3, %2" : "=@cca"(ok), "=@ccc"(cf), "=r"(*value) : "r"(field));
-    return VMX_STATUS(ok, cf);
+    bool ok;
+    __asm__ volatile("vmread %2, %1" : "=@cca"(ok), "=r"(*value) : "r"(field));
+    return VMX_STATUS(ok);
+}
+
+/* The same without the failure kind: true on VMsucceed (hot paths, whose
+ * failure path asks vmx_failure_kind itself). */
+static inline bool vmx_vmread_ok(uint64_t field, uint64_t *value)
+{
+    bool ok;
+    __asm__ volatile("vmread %2, %1" : "=@cca"(ok), "=r"(*value) : "r"(field));
+    return ok;
+}
+
+static inline bool vmx_vmwrite_ok(uint64_t field, uint64_t value)
+{
+    bool ok;
+    __asm__ volatile("vmwrite %2, %1" : "=@cca"(ok) : "r"(field), "rm"(value));
+    return ok;
 }
 
 static inline enum vmx_status vmx_vmwrite(uint64_t field, uint64_t value)
 {
-    bool ok, cf;
-    __asm__ volatile("vmwrite %3, %2" : "=@cca"(ok), "=@ccc"(cf) : "r"(field), "rm"(value));
-    return VMX_STATUS(ok, cf);
+    bool ok;
+    __asm__ volatile("vmwrite %2, %1" : "=@cca"(ok) : "r"(field), "rm"(value));
+    return VMX_STATUS(ok);
 }
 
 #endif
