@@ -366,7 +366,7 @@ CONDITIONAL = re.compile(rb"^\s*[#%]\s*(?:if|ifdef|ifndef|elif|elifdef|elifndef)
 MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
-def static_checks(tree, files, hidden_names, dropped=()):
+def static_checks(tree, files, hidden_names, dropped=(), root=ROOT):
     """Problems a person would otherwise find in the student tree.
     dropped: the hidden files left out, whose names must not be used."""
     problems = []
@@ -397,8 +397,13 @@ def static_checks(tree, files, hidden_names, dropped=()):
                 rel = target.split("#")[0]
                 full = os.path.normpath(os.path.join(tree, os.path.dirname(name), rel))
                 if rel and not os.path.exists(full):
-                    problems.append("%s links to %s, which the release does not have: mark "
-                                    "that line `%s`" % (name, target, MD_LINE))
+                    source = os.path.normpath(os.path.join(root, os.path.dirname(name), rel))
+                    if os.path.exists(source):
+                        problems.append("%s links to %s, which the release leaves out: mark "
+                                        "that line `%s`" % (name, target, MD_LINE))
+                    else:
+                        problems.append("%s links to %s, which does not exist (in the "
+                                        "instructors' tree either)" % (name, target))
     return problems
 
 
