@@ -82,10 +82,21 @@ MD_END = "<!-- instructors-only: end -->"
 
 RELEASE_NOTE = """\
 > **This is the student release of kevlab.** The reference solutions, the
-> hidden tests, the framework's own tests (`make test`) and the instructors'
-> tools (`make release`, `make autograder`, `make grade SOLUTION=1`) are not
-> part of it. `make grade` grades your work; `MANIFEST.sha256` lists the
-> files you may not change (everything but the files your project names).
+> hidden tests, the framework's own tests (`make test`), the instructors'
+> guide and tools (`make release`, `make autograder`, `make grade
+> SOLUTION=1`) are not part of it. `make grade` grades your work;
+> `MANIFEST.sha256` lists the files you may not change (everything but the
+> files your project names).
+"""
+
+# tests/ is left out; this stands in for it so that `make test` explains.
+TESTS_STUB_PATH = "tests/tests.mk"
+TESTS_STUB = """\
+# The student release: kevlab's own tests ship to instructors only.
+.PHONY: test
+test:
+	@echo "make test runs kevlab's own tests, which are not part of the student release."
+	@echo "To grade your project: make grade (see docs/project2.md)."
 """
 
 
@@ -283,7 +294,14 @@ def make_tree(dest, hidden, root=ROOT):
             f.write(data)
         shutil.copymode(src, dst)
         written.append(name)
-    return written
+    if not hidden and matches(TESTS_STUB_PATH, left_out) and os.path.exists(
+            os.path.join(root, TESTS_STUB_PATH)):
+        dst = os.path.join(dest, TESTS_STUB_PATH)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        with open(dst, "w") as f:
+            f.write(TESTS_STUB)
+        written.append(TESTS_STUB_PATH)
+    return sorted(written)
 
 
 def is_hidden_file(data):
