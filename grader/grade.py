@@ -151,11 +151,31 @@ def stream_to_terminal(data: bytes):
     sys.stdout.buffer.flush()
 
 
-def cmd_run(args, rub, verbose_log=True):
+def user_args(args, rub, batch) -> list:
+    """ARGS words as (key, value); a `<test>.<param>` of a test in batch
+    replaces that test's drawn parameter instead."""
+    try:
+        pairs = cmdline.parse_user_args(shlex.split(args.args))
+    except ValueError as e:
+        sys.exit("ARGS: %s (write words like kev.trace=1 or p2_print_hello.msg=Hi)" % e)
+    extra = []
+    for key, value in pairs:
+        test, _, param = key.partition(".")
+        planned = next((t for t in batch if t.name == test), None)
+        if planned is not None and param in planned.params:
+            kind = rub.test(test).params[param]
+            planned.params[param] = int(value, 0) if isinstance(kind, rubric_mod.IntRange) else value
+        else:
+            extra.append((key, value))
+    return extra
+
+
+def cmd_run(args, rub):
+    """Boots once with args.test; returns (BootResult, the planned tests)."""
     be = choose_backend(args)
     names = [n for n in args.test.split(",") if n and n != "none"]
     batch = plan(rub, names, args.seed)
-    extra = cmdline.parse_user_args(shlex.split(args.args))
+    extra = user_args(args, rub, batch)
     line = command_line(batch, extra)
     show_inputs(batch, args.seed)
     print("command line: " + line, flush=True)
@@ -170,21 +190,21 @@ def cmd_run(args, rub, verbose_log=True):
           % (out.describe(), res.wall, _rel(res.serial_path)))
     if not out.ok:
         print("    " + oc.EXPLAIN.get(out.kind, ""))
-    return res
+    return res, batch
 
 
 def cmd_check(args, rub):
     if not args.test or "," in args.test or args.test == "none":
         sys.exit("check takes exactly one test: make check TEST=<name>")
-    res = cmd_run(args, rub)
+    res, batch = cmd_run(args, rub)
     t = rub.test(args.test)
-    ran = scheduler.settle(plan(rub, [args.test], args.seed), res)[0][0]
+    ran = scheduler.settle(batch, res)[0][0]
     if t is None:  # a kernel self-test: its end frame is the verdict
         ok = ran.record is not None and ran.record.verdict == "pass"
         print("%s %s%s" % ("PASS" if ok else "FAIL", args.test,
                            "" if ok or ran.record is None else ": " + ran.record.reason))
         return 0 if ok else 1
-    r = judge.judge(t, t.draw(args.seed), ran, rub.outcome_keys)
+    r = judge.judge(t, batch[0].params, ran, rub.outcome_keys)
     style = report.Style(report.use_color(sys.stdout))
     if r.passed:
         print(style.good("PASS") + " %s (%.2f s)" % (r.name, r.time))
@@ -210,7 +230,7 @@ def cmd_gdb(args, rub):
         print("Note: QEMU without KVM has no VMX: kev will report that and stop.")
     names = [n for n in args.test.split(",") if n and n != "none"]
     batch = plan(rub, names, args.seed)
-    line = command_line(batch, cmdline.parse_user_args(shlex.split(args.args)))
+    line = command_line(batch, user_args(args, rub, batch))
     show_inputs(batch, args.seed)
     res = runner.boot(be, iso_path(args), line, os.path.join(ROOT, "build", "gdb"),
                       limits_for(batch, no_timeout=True), on_output=stream_to_terminal)
@@ -358,7 +378,7 @@ def main(argv=None):
     rub = rubric_mod.load(args.rubric)
     try:
         if args.command == "run":
-            return 0 if cmd_run(args, rub).outcome.ok else 1
+            return 0 if cmd_run(args, rub)[0].outcome.ok else 1
         if args.command == "check":
             return cmd_check(args, rub)
         if args.command == "gdb":

@@ -22,6 +22,7 @@ from grader.protocol import Log, LogParser
 
 POLL = 0.02  # seconds between looks at the serial file
 MAX_OUTPUT = 64 << 20  # bytes a boot's logs may grow to (a runaway guest)
+CHUNK = 1 << 20  # bytes of serial output read at a time
 
 
 @dataclass
@@ -134,35 +135,41 @@ def boot(backend, iso: str, cmdline: str, run_dir: str, limits: Limits,
 def _follow(proc, serial, parser, limits, start, on_output, run_dir):
     """Feeds the serial file to parser until proc exits or a limit passes.
     Returns the outcome when it killed proc, else None."""
-    polls = 0
+    polls = total = 0
+    backlog = False
     with open(serial, "rb") as f:
-        while True:
-            polls += 1
-            exited = _wait(proc, POLL)
-            data = f.read()
-            now = time.monotonic()
+
+        def take():
+            nonlocal total, backlog
+            data = f.read(CHUNK)
+            backlog = len(data) == CHUNK
+            total += len(data)
             if data:
-                parser.feed(data, now)
+                parser.feed(data, time.monotonic())
                 if on_output:
                     on_output(data)
+
+        def stop(outcome):
+            _kill(proc)
+            proc.wait()
+            take()
+            return outcome
+
+        while True:
+            polls += 1
+            exited = _wait(proc, 0 if backlog else POLL)
+            take()
+            if total > MAX_OUTPUT or (polls % 25 == 0 and _output_size(run_dir) > MAX_OUTPUT):
+                return stop(oc.BootOutcome(
+                    oc.EMULATOR_ERROR, "the boot's logs grew past %d MB and it was stopped: "
+                    "a runaway guest, or a kernel printing forever?" % (MAX_OUTPUT >> 20)))
             if exited:
+                if backlog:
+                    continue
                 return None
-            if polls % 25 == 0 and _output_size(run_dir) > MAX_OUTPUT:
-                _kill(proc)
-                proc.wait()
-                return oc.BootOutcome(oc.EMULATOR_ERROR, "the boot's logs grew past %d MB and it "
-                                      "was stopped: a runaway guest or kernel printing forever?"
-                                      % (MAX_OUTPUT >> 20))
             deadline, why = _deadline(parser.log, limits, start)
-            if now > deadline:
-                _kill(proc)
-                proc.wait()
-                rest = f.read()
-                if rest:
-                    parser.feed(rest, time.monotonic())
-                    if on_output:
-                        on_output(rest)
-                return oc.BootOutcome(oc.TIMEOUT, why)
+            if time.monotonic() > deadline:
+                return stop(oc.BootOutcome(oc.TIMEOUT, why))
 
 
 def _output_size(run_dir) -> int:
