@@ -41,8 +41,9 @@ static void describe_call(const struct guest_regs *r, uint64_t nr, char *buf, si
         snprintf(buf + n, size - n, ")");
 }
 
-static struct vmexit_result on_exit(struct vmexit_controller *self, struct vcpu_state *s,
-                                    union exit_reason reason)
+static struct vmexit_result hypercall_controller_handle(struct vmexit_controller *self,
+                                                        struct vcpu_state *s,
+                                                        union exit_reason reason)
 {
     if (reason.basic != EXIT_REASON_VMCALL)
         return vmexit_pass();
@@ -87,5 +88,6 @@ static struct vmexit_result on_exit(struct vmexit_controller *self, struct vcpu_
 
 void hypercall_controller_init(struct vmexit_controller *c, struct printer *out)
 {
-    *c = (struct vmexit_controller){.name = "hypercall", .handle = on_exit, .data = out};
+    *c = (struct vmexit_controller){
+        .name = "hypercall", .handle = hypercall_controller_handle, .data = out};
 }
