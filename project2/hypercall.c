@@ -35,8 +35,8 @@
  */
 #include "project2/hypercall.h"
 #include "kernel/panic.h"
-
 #ifdef SOLUTION
+
 /* Bytes copied out of the guest per step: a handler's stack is small. */
 #define PRINT_CHUNK 256
 
