@@ -79,7 +79,9 @@ $(BUILD)/%/asm_offsets.inc: %/asm_offsets.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  OFFSETS $<"
 	@$(CC) $(CFLAGS) -MF $(@:.inc=.d) -MT $@ -S $< -o $(@:.inc=.s)
-	@sed -n 's/^[[:space:]]*@@asmoff \([A-Za-z0-9_]*\) \$$\{0,1\}\(-\{0,1\}[0-9]*\)$$/%define \1 \2/p' $(@:.inc=.s) > $@
+	@sed -n 's/^[[:space:]]*@@asmoff \([A-Za-z0-9_]*\) \$$\{0,1\}\(-\{0,1\}[0-9]*\)$$/%define \1 \2/p' $(@:.inc=.s) > $@.tmp
+	@grep -q define $@.tmp || { echo "no offsets found in $(@:.inc=.s)"; exit 1; }
+	@mv $@.tmp $@
 
 # Two-pass link: the first pass gives the addresses of every function, the
 # second embeds them as the table that panic's backtrace symbolizes with.
