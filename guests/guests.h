@@ -13,7 +13,7 @@
  *   GUEST_BUF      two writable pages, adjacent for the guest but NOT in
  *                  host-physical memory, followed by an unmapped page
  *   GUEST_UNMAPPED never mapped
- *   GUEST_STACK    one writable page below GUEST_STACK_TOP (the initial rsp)
+ *   the stack      one writable page below GUEST_STACK_TOP (the initial rsp)
  */
 #ifndef GUESTS_GUESTS_H
 #define GUESTS_GUESTS_H
