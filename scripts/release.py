@@ -392,7 +392,7 @@ def static_checks(tree, files, hidden_names, dropped=(), root=ROOT):
     for name in files:
         with open(os.path.join(tree, name), "rb") as f:
             data = f.read()
-        m = CONDITIONAL.search(data)
+        m = CONDITIONAL.search(data) if name.endswith(UNIFDEF_EXT + (".asm", ".inc")) else None
         if m:
             line = data[:m.start()].count(b"\n") + 1
             problems.append("%s:%d still has a conditional on %s (unifdef reads only %s files; "
