@@ -200,6 +200,24 @@ static enum kev_error data_cs(struct vm *vm, struct vcpu_state *s)
     return vmcs_write32(&s->vmcs, GUEST_CS_AR_BYTES, 0xc093); /* a data segment in CS */
 }
 
+/* Invalid guest states kev's own check must name before entry (Bochs 2.7
+ * would enter the first one -- a non-canonical 64-bit RIP -- and fault
+ * inside the guest; a real CPU refuses the entry). */
+static enum kev_error rip_noncanonical(struct vm *vm, struct vcpu_state *s)
+{
+    return vmcs_writel(&s->vmcs, GUEST_RIP, 0x0000800000000000ULL);
+}
+
+static enum kev_error ar_reserved_bit(struct vm *vm, struct vcpu_state *s)
+{
+    return vmcs_write32(&s->vmcs, GUEST_DS_AR_BYTES, 0xc093 | 0x100);
+}
+
+static enum kev_error cs_dpl_not_ss_dpl(struct vm *vm, struct vcpu_state *s)
+{
+    return vmcs_write32(&s->vmcs, GUEST_CS_AR_BYTES, 0xa09b | (3 << 5)); /* DPL 3, RPL 0 */
+}
+
 KEV_CASE(kev_hlt, GUEST(hlt), .kind = VM_EXITED, .exit_code = HLT_EXIT_CODE)
 KEV_CASE(kev_vmcall_exit, GUEST(exit42), .kind = VM_EXITED, .exit_code = 42)
 KEV_CASE(kev_vmcall_continue, GUEST(count), .kind = VM_EXITED, .exit_code = GOOD)
@@ -219,6 +237,13 @@ KEV_CASE(kev_entry_fail_rflags, GUEST(hlt), .setup = clear_rflags, .vm_flags = V
          .says = {"0x80000021", "invalid guest state", "RFLAGS 0x0: bit 1 must be 1"})
 KEV_CASE(kev_entry_fail_cs, GUEST(hlt), .setup = data_cs, .vm_flags = VM_SKIP_PRECHECK,
          .kind = VM_FAILED, .error = KEV_EENTRY, .says = {"0x80000021", "guest CS access rights 0xc093"})
+
+KEV_CASE(kev_precheck_ar_reserved, GUEST(hlt), .setup = ar_reserved_bit, .kind = VM_FAILED,
+         .error = KEV_EGUEST_STATE, .says = {"guest DS access rights 0xc193", "reserved bits"})
+KEV_CASE(kev_precheck_rip_canonical, GUEST(hlt), .setup = rip_noncanonical, .kind = VM_FAILED,
+         .error = KEV_EGUEST_STATE, .says = {"guest RIP 0x800000000000 is not canonical"})
+KEV_CASE(kev_precheck_cs_dpl, GUEST(hlt), .setup = cs_dpl_not_ss_dpl, .kind = VM_FAILED,
+         .error = KEV_EGUEST_STATE, .says = {"DPL must equal SS's"})
 
 /* Many VMs in one boot, and nothing leaks. */
 KTEST(kev_many_vms, 0)
@@ -390,7 +415,7 @@ KTEST(kev_probe, 0)
     return r;
 }
 
-/* The layout checks the probe relies on, without running a guest. */
+/* The tables' names and widths, without running a guest. */
 KTEST(kev_vmcs_fields, 0)
 {
     KTEST_CHECK(VMCS_FIELD_WIDTH(GUEST_RIP) == VMCS_WNATURAL);
