@@ -310,8 +310,8 @@ def main(argv=None):
     os.makedirs(out, exist_ok=True)
     tests, _ = graded_tests(ROOT, args.rubric)
     jobs = max(1, min(args.jobs, len(names)))
-    print("batch: %d submissions from %s, %d at a time, seed %s"
-          % (len(names), args.dir, jobs, args.seed), flush=True)
+    print("batch: %d submission%s from %s, %d at a time, seed %s"
+          % (len(names), "" if len(names) == 1 else "s", args.dir, jobs, args.seed), flush=True)
     start = time.monotonic()
     # The framework is built once; each submission's copy then recompiles
     # only its own files.
