@@ -11,6 +11,7 @@ See docs/grader.md.
 """
 
 import argparse
+import fcntl
 import os
 import random
 import shlex
@@ -146,6 +147,24 @@ def warn_cmdline(res, n=None):
 
 # --- run / check / gdb ----------------------------------------------------
 
+_locks = []
+
+
+def own_dir(name: str) -> str:
+    """build/<name> for this run's files, or build/<name>-<pid> while
+    another run holds build/<name> (two `make run` at once)."""
+    build = os.path.join(ROOT, "build")
+    os.makedirs(build, exist_ok=True)
+    lock = open(os.path.join(build, "." + name + ".lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return os.path.join(build, "%s-%d" % (name, os.getpid()))
+    _locks.append(lock)  # held until this process exits
+    return os.path.join(build, name)
+
+
 def stream_to_terminal(data: bytes):
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
@@ -179,7 +198,7 @@ def cmd_run(args, rub):
     line = command_line(batch, extra)
     show_inputs(batch, args.seed)
     print("command line: " + line, flush=True)
-    run_dir = os.path.join(ROOT, "build", args.command)
+    run_dir = own_dir(args.command)
     res = runner.boot(be, iso_path(args), line, run_dir, limits_for(batch),
                       on_output=stream_to_terminal)
     if res.log.partial_line:
@@ -232,7 +251,7 @@ def cmd_gdb(args, rub):
     batch = plan(rub, names, args.seed)
     line = command_line(batch, user_args(args, rub, batch))
     show_inputs(batch, args.seed)
-    res = runner.boot(be, iso_path(args), line, os.path.join(ROOT, "build", "gdb"),
+    res = runner.boot(be, iso_path(args), line, own_dir("gdb"),
                       limits_for(batch, no_timeout=True), on_output=stream_to_terminal)
     print("--- QEMU ended: " + res.outcome.describe())
     return 0 if res.outcome.ok else 1

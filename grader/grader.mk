@@ -5,7 +5,7 @@
 #
 #   make run TEST=a,b [ARGS='k=v']  boot with tests a,b; serial console here (TEST=none: boot only)
 #   make check TEST=a               one test, verbose: its whole serial log and its verdict
-#   make grade                      grade the project: PASS/FAIL, diffs, score (SEED=, J=, BACKEND=)
+#   make grade                      grade the project: PASS/FAIL, diffs, score (SEED=, J=, BACKEND=, OUT=)
 #   make gdb TEST=a                 QEMU waits for GDB on :1234; then `gdb -x .gdbinit`
 #   make grader-bench               wall time: one bare boot vs the whole suite (median of 5)
 
@@ -24,7 +24,8 @@ check: $(BUILD)/kevlab.iso
 	@$(GRADE) check $(GRADER_OPTS) --test '$(TEST)'
 
 grade: $(BUILD)/kevlab.iso
-	@$(GRADE) grade $(GRADER_OPTS) $(if $(J),-j $(J)) $(if $(filter-out none,$(TEST)),--tests '$(TEST)')
+	@$(GRADE) grade $(GRADER_OPTS) $(if $(J),-j $(J)) $(if $(OUT),--out $(OUT)) \
+		$(if $(filter-out none,$(TEST)),--tests '$(TEST)')
 
 gdb: $(BUILD)/kevlab.iso
 	@$(GRADE) gdb $(GRADER_OPTS) --test '$(TEST)'

@@ -5,6 +5,7 @@ A test passes only when its `test end` frame says pass, every expected
 holds what it must), and no outcome key it did not expect was reported.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from grader import diff
@@ -91,7 +92,7 @@ def _crashed(res, ran):
     rec, boot = ran.record, ran.boot
     kind = ran.outcome
     if rec.panic is not None:
-        res.summary = "kernel panic: " + rec.panic.message
+        res.summary = "panic: " + _panic_summary(rec.panic.message)
         res.details = ["The kernel panicked while this test ran:",
                        "  " + rec.panic.message] + ["  " + d for d in rec.panic.details]
     else:
@@ -111,6 +112,15 @@ def _crashed(res, ran):
     if boot.log.partial_line:
         res.details.append("  | " + boot.log.partial_line.decode("utf-8", "backslashreplace")
                            + "   <- cut off here")
+
+
+def _panic_summary(message: str) -> str:
+    """The panic's own words first: `at F:L in f(): words` -> `words (f() at F:L)`."""
+    m = re.match(r"at (\S+) in (\S+\(\)): (.*)$", message)
+    if not m:
+        return message
+    where, func, words = m.groups()
+    return "%s (%s at %s)" % (words, func, where)
 
 
 def _boot_panic(log) -> list:

@@ -64,12 +64,11 @@ def summary(results, rubric, seed, wall: float, style: Style, rerun: str) -> str
     lines = []
     for r in results:
         verdict = style.good("PASS") if r.passed else style.bad("FAIL")
-        line = "%s  %-*s %6.2f s  %5s/%-3s" % (verdict, width, r.name, r.time,
-                                            fmt_points(r.score), fmt_points(r.max_score))
-        if r.hidden:
-            line += " hidden"
+        line = "%s  %-*s %6.2f s %6s/%-6s%-7s" % (verdict, width, r.name, r.time,
+                                                fmt_points(r.score), fmt_points(r.max_score),
+                                                "hidden" if r.hidden else "")
         if not r.passed:
-            line += "  " + _short(r.summary, 60)
+            line += _short(r.summary, 56)
         lines.append(line.rstrip())
     lines.append("")
     total = maximum = 0.0
