@@ -287,6 +287,9 @@ def cmd_grade(args, rub):
     start = time.monotonic()
     warning = protect.message(protect.check(ROOT, rub.editable))
     be = choose_backend(args)
+    if be.name == "qemu-tcg":
+        warning = ("Warning: QEMU's TCG has no VMX, so no VM can run: these results do not "
+                   "grade your code (use BACKEND=bochs).\n" + warning).rstrip("\n")
     if warning:
         print(warning)
     tests, note = select_tests(args, rub)
