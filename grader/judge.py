@@ -44,8 +44,6 @@ def judge(test, params: dict, ran, outcome_keys=(), max_score: float = 0.0) -> R
         _crashed(res, ran)
         return res
     problems = []
-    if rec.verdict != "pass":
-        problems.append("the kernel's own check failed: " + (rec.reason or "(no reason given)"))
     expected = test.expect(params)
     for key, want in expected.items():
         got = rec.data.get(key)
@@ -66,9 +64,12 @@ def judge(test, params: dict, ran, outcome_keys=(), max_score: float = 0.0) -> R
                                                         _unexpected_hint(key, expected)))
     for key in rec.repeated_keys:
         problems.append("`%s` was reported more than once (the last value counts)" % key)
+    if rec.verdict != "pass":
+        problems.append("the kernel's own check failed: " + (rec.reason or "(no reason given)"))
     if problems:
-        res.summary = problems[0].split("\n")[0].rstrip(":")
-        res.details = [line for p in problems for line in p.split("\n")]
+        lines = [line for p in problems for line in p.split("\n")]
+        res.summary = lines[0].rstrip(":")
+        res.details = lines[1:] if not lines[0].endswith(":") else lines
         return res
     res.passed = True
     res.score = max_score

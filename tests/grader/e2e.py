@@ -10,6 +10,8 @@
 3. Project 2, once its tests are in the kernels: `make grade SOLUTION=1
    BACKEND=bochs` gives full marks and exit status 0; the skeleton gets 0
    with every test failing at a TODO(). Skipped while they are not built.
+4. Faults injected into a copy of the solution (a byte lost, a NULL write,
+   an endless loop): each fails only its own tests, with its own reason.
 
 Usage: tests/grader/e2e.py [--build build/skeleton] [--solution build/solution]
 Ends with `N passed, N failed`.
@@ -17,6 +19,7 @@ Ends with `N passed, N failed`.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -120,7 +123,7 @@ def project2(c, skeleton, solution):
     have = kernelinfo.kernel_tests(os.path.join(ROOT, solution, "kernel.elf")) or set()
     if not any(n.startswith("p2_") for n in have):
         c.skip("project 2 end to end", "the p2_ tests are not in %s yet" % solution)
-        return
+        return False
     out = tempfile.mkdtemp(prefix="kevlab-e2e-")
     p = run(["make", "--no-print-directory", "grade", "SOLUTION=1", "BACKEND=bochs", "OUT=" + out])
     res = _results(out)
@@ -134,6 +137,78 @@ def project2(c, skeleton, solution):
             p.returncode != 0 and res and res["score"] == 0 and
             len(fails) == len(res["tests"]) and
             all("not yet implemented" in t["output"] for t in fails), p.stdout[-3000:])
+    return True
+
+
+# Faults injected into a copy of the solution's project2/hypercall.c:
+# (text to find, text to put instead). Together: a Print of 1..99 bytes
+# drops its last byte, one of 100 or more writes through NULL (a kernel
+# panic), an unknown hypercall loops forever (the instruction budget).
+FAULTS = [
+    ("            e = printer_write(out, chunk, n);",
+     "            e = printer_write(out, chunk, size < 100 && done + n == size ? n - 1 : n);\n"
+     "        if (size >= 100)\n"
+     "            *(volatile int *)0 = 1;"),
+    ("    default:\n        return KEV_EHYPERCALL;",
+     "    default:\n        for (;;)\n            __asm__ volatile(\"\");"),
+]
+FAULT_EXPECT = {  # test -> how its failure summary starts (None: it passes)
+    "p2_halt_code": None, "p2_regs_preserved": None, "p2_print_empty": None,
+    "p2_print_unmapped": None, "p2_print_wrap": None,
+    "p2_print_hello": "wrong `capture`", "p2_print_exit_code": "wrong `capture`",
+    "p2_print_many": "wrong `capture`", "p2_print_utf8": "wrong `capture`",
+    "p2_print_cross_page": "panic: CPU exception 14",
+    "p2_unknown_hypercall": ("instruction budget exhausted", "wall-clock timeout"),
+}
+
+
+def faults(c):
+    """Grades a solution with the faults above: each costs only its tests."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = os.path.join(tmp, "kevlab")
+        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.split()
+        for f in files:
+            if f.startswith("build/") or not os.path.isfile(os.path.join(ROOT, f)):
+                continue
+            os.makedirs(os.path.dirname(os.path.join(tree, f)) or tree, exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, f), os.path.join(tree, f))
+        path = os.path.join(tree, "project2", "hypercall.c")
+        text = open(path).read()
+        missing = [old for old, _ in FAULTS if text.count(old) != 1]
+        if missing:
+            c.check("faults: the solution still has the code the faults replace", False, missing)
+            return
+        for old, new in FAULTS:
+            text = text.replace(old, new)
+        open(path, "w").write(text)
+        b = subprocess.run(["make", "--no-print-directory", "SOLUTION=1", "BUILD=build/fault"],
+                           cwd=tree, capture_output=True, text=True)
+        if b.returncode != 0:
+            c.check("faults: the faulty solution builds", False, b.stdout[-2000:] + b.stderr[-2000:])
+            return
+        out = os.path.join(tmp, "grade")
+        p = subprocess.run([sys.executable, "grader/grade.py", "--build", "build/fault",
+                            "--backend", "bochs", "--out", out, "--seed", "5"], cwd=tree,
+                           capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"))
+        res = _results(out)
+        if not res:
+            c.check("faults: results.json is written", False, p.stdout[-3000:] + p.stderr[-2000:])
+            return
+        c.check("faults: exit status 1", p.returncode == 1, p.returncode)
+        tests = {t["name"]: t for t in res["tests"]}
+        for name, want in FAULT_EXPECT.items():
+            t = tests.get(name, {})
+            if want is None:
+                c.check("faults: %s still passes" % name, t.get("status") == "passed", t)
+            else:
+                c.check("faults: %s fails as %s" % (name, want), t.get("status") == "failed"
+                        and t.get("output", "").startswith(want), t.get("output", "")[:400])
+        c.check("faults: score 45 of 100", abs(res["score"] - 45) < 1e-6, res["score"])
+        c.check("faults: a wrong capture shows a diff with the last byte missing",
+                "the rest is missing" in tests["p2_print_hello"]["output"] and
+                "+++ your capture" in tests["p2_print_hello"]["output"],
+                tests["p2_print_hello"]["output"])
 
 
 def _results(out):
@@ -161,7 +236,8 @@ def main():
                 c.check("the same seed gives the same test inputs",
                         lines and lines == again, (lines, again))
     run_and_check(c, args.build)
-    project2(c, args.build, args.solution)
+    if project2(c, args.build, args.solution):
+        faults(c)
     print("%d passed, %d failed%s" % (c.passed, c.failed,
                                       " (%d skipped)" % c.skipped if c.skipped else ""))
     return 0 if c.failed == 0 else 1
