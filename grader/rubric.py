@@ -142,7 +142,7 @@ class Test:
     expect: object  # params dict -> {key: bytes | str | int | Present}
     params: dict = field(default_factory=dict)  # name -> Param
     weight: float = 1
-    timeout: float = 10
+    timeout: float = 5
     budget: int = 500_000_000
     hidden: bool = False
     description: str = ""
