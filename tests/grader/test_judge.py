@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from grader import judge, report, results
 from grader import outcome as oc
 from grader import rubric as R
-from grader.protocol import Panic, TestRecord
+from grader.protocol import TestRecord
 from grader.scheduler import Ran
 from helpers import fixture, replayed_boot
 

@@ -1,7 +1,6 @@
 """The frame parser and the frame escaping (docs/protocol.md)."""
 import unittest
 
-from grader import protocol
 from grader.protocol import LogParser, escape, parse, unescape
 from helpers import fixture
 

@@ -1,7 +1,6 @@
 """Boots through the runner with a fake emulator; backends' exit mapping;
 choosing the backend."""
 import os
-import sys
 import tempfile
 import unittest
 
