@@ -172,10 +172,35 @@ static bool names_number(const char *text, uint64_t n)
     return false;
 }
 
+/*
+ * Whether a failed VM was stopped by a hypercall going wrong (a bad number,
+ * a guest address the probe refused, a full capture) rather than by kev
+ * itself (no VMX, an entry failure, a guest fault, an unhandled exit): the
+ * error tests pass only for the former.
+ */
+static bool stopped_by_hypercall(const struct vm_outcome *o)
+{
+    switch (o->error) {
+    case KEV_EHYPERCALL:
+    case KEV_EUNMAPPED:
+    case KEV_ENONCANONICAL:
+    case KEV_EOVERFLOW:
+    case KEV_ENOTGUESTMEM:
+    case KEV_EPAGINGMODE:
+    case KEV_EINVAL:
+    case KEV_ENOMEM:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static enum ktest_result check_end(const struct p2_test *t, const struct guest_params *p,
                                    const struct vm_outcome *o)
 {
     char why[160];
+    if (o->kind == VM_FAILED && o->error == KEV_ENOVMX)
+        return ktest_fail("%s", o->message);
     if (t->end == EXITS_0 || t->end == EXITS_CODE) {
         int64_t want = t->end == EXITS_CODE ? (int64_t)p->code : 0;
         if (o->kind != VM_EXITED)
@@ -194,6 +219,10 @@ static enum ktest_result check_end(const struct p2_test *t, const struct guest_p
         return ktest_fail("the VM exited with code %lld but the test expected an error to stop "
                           "it: %s%s", (long long)o->exit_code, t->why, why);
     }
+    if (!stopped_by_hypercall(o))
+        return ktest_fail("the VM stopped, but not because of the hypercall: %s (%s). Expected: "
+                          "%s, reported by the hypercall controller", o->message,
+                          kev_error_name(o->error), t->why);
     if (t->end == STOPS_NAMING_NR && !names_number(o->message, p->nr))
         return ktest_fail("the VM stopped, but its error \"%s\" does not name the hypercall "
                           "number %lu (in decimal)", o->message, p->nr);
