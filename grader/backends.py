@@ -3,7 +3,7 @@
 A backend writes its configuration into the boot's run directory, gives the
 command to run, and maps the emulator's exit status and logs to an outcome
 (grader/outcome.py). Choosing `auto` looks at this host (choose()).
-See /work/shared/notes/bochs.md and docs/protocol.md for the facts used.
+See docs/debugging.md (Bochs) and docs/protocol.md for the facts used.
 """
 
 import os
@@ -37,7 +37,7 @@ class Backend:
 
 
 BOCHSRC = """\
-# Written by grader/backends.py for one boot (see /work/shared/notes/bochs.md).
+# Written by grader/backends.py for one boot (see docs/debugging.md).
 megs: 128
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest

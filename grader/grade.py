@@ -199,8 +199,10 @@ def cmd_run(args, rub):
     show_inputs(batch, args.seed)
     print("command line: " + line, flush=True)
     run_dir = own_dir(args.command)
+    # The image stays in the run directory (0.8 MB), so the boot can be
+    # repeated there by hand, e.g. under Bochs's debugger (docs/debugging.md).
     res = runner.boot(be, iso_path(args), line, run_dir, limits_for(batch),
-                      on_output=stream_to_terminal)
+                      on_output=stream_to_terminal, keep_image=True)
     if res.log.partial_line:
         print()
     warn_cmdline(res)
