@@ -24,6 +24,8 @@ sys.path.insert(0, ROOT)
 
 from grader import backends, runner  # noqa: E402
 from grader import outcome as oc  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Checks  # noqa: E402
 
 # crash test -> (text its panic message must contain, a function its backtrace must name)
 CRASHES = {
@@ -38,18 +40,6 @@ CRASHES = {
 VMX_PREFIXES = ("kev_", "p2_")  # tests that need VMX
 
 
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, why=""):
-        if ok:
-            self.passed += 1
-            print("PASS  %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL  %s: %s" % (name, why))
 
 
 def boot(backend, iso, cmdline, tmp, tag, budget=None, limit=60.0):

@@ -35,6 +35,8 @@ sys.path.insert(0, ROOT)
 
 from grader import backends, cmdline, rubric, runner  # noqa: E402
 from grader import outcome as oc  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Checks  # noqa: E402
 
 TESTS_C = os.path.join(ROOT, "project2", "tests.c")
 TODO_PANIC = re.compile(r"at project2/hypercall\.c:(\d+) in (resolve|handle)\(\): not yet implemented")
@@ -43,18 +45,6 @@ CFLAGS = ["-std=c11", "-ffreestanding", "-fno-builtin", "-nostdlib", "-mno-red-z
           "-mgeneral-regs-only", "-O2", "-Wall", "-Wextra", "-Werror", "-I."]
 
 
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, why=""):
-        if ok:
-            self.passed += 1
-            print("PASS  %s" % name, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL  %s: %s" % (name, why), flush=True)
 
 
 def p2_tests():
