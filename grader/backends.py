@@ -218,7 +218,8 @@ def kvm_nested_vmx(host: Host) -> tuple:
 def choose(name: str, cpu_model: str | None = None, host: Host | None = None,
            source: str = "--backend") -> tuple:
     """Returns (backend, reason) for a backend name or `auto`."""
-    cpu_model = cpu_model or "corei7_skylake_x"
+    # KEVLAB_BOCHS_CPU lets a whole `make test` run on another CPU model.
+    cpu_model = cpu_model or os.environ.get("KEVLAB_BOCHS_CPU") or "corei7_skylake_x"
     if name == "auto":
         ok, why = kvm_nested_vmx(host or Host())
         if ok:
