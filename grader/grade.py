@@ -222,7 +222,8 @@ def cmd_check(args, rub):
     ran = scheduler.settle(batch, res)[0][0]
     if t is None:  # a kernel self-test: its end frame is the verdict
         ok = ran.record is not None and ran.record.verdict == "pass"
-        print("%s %s%s" % ("PASS" if ok else "FAIL", args.test,
+        skipped = ran.record is not None and ran.record.verdict == "skip"
+        print("%s %s%s" % ("PASS" if ok else "SKIP" if skipped else "FAIL", args.test,
                            "" if ok or ran.record is None else ": " + ran.record.reason))
         return 0 if ok else 1
     r = judge.judge(t, batch[0].params, ran, rub.outcome_keys)

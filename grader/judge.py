@@ -64,7 +64,9 @@ def judge(test, params: dict, ran, outcome_keys=(), max_score: float = 0.0) -> R
                                                         _unexpected_hint(key, expected)))
     for key in rec.repeated_keys:
         problems.append("`%s` was reported more than once (the last value counts)" % key)
-    if rec.verdict != "pass":
+    if rec.verdict == "skip":
+        problems.append("the kernel skipped the test: " + (rec.reason or "(no reason given)"))
+    elif rec.verdict != "pass":
         problems.append("the kernel's own check failed: " + (rec.reason or "(no reason given)"))
     if problems:
         lines = [line for p in problems for line in p.split("\n")]

@@ -66,7 +66,7 @@ class TestRecord:
     name: str
     began: bool = False
     ended: bool = False
-    verdict: str | None = None  # "pass" or "fail" once ended
+    verdict: str | None = None  # "pass", "fail" or "skip" once ended
     reason: str = ""  # the kernel's own reason after `fail`
     data: dict = field(default_factory=dict)  # key -> bytes
     repeated_keys: list = field(default_factory=list)
@@ -176,7 +176,7 @@ class LogParser:
                 rec.repeated_keys.append(key)
             rec.data[key] = unescape(words[4])
             return True
-        if what == "end" and len(words) >= 4 and words[3] in ("pass", "fail"):
+        if what == "end" and len(words) >= 4 and words[3] in ("pass", "fail", "skip"):
             rec = self._record(name)
             rec.ended, rec.end_time = True, now
             rec.verdict = words[3]

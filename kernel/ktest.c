@@ -24,16 +24,30 @@ struct kjmp ktest_recover;
 
 const char *ktest_current(void) { return current ? current->name : NULL; }
 
+static void set_reason(const char *fmt, va_list ap)
+{
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    for (char *p = reason; *p; p++) /* the reason must stay on the frame's line */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
 enum ktest_result ktest_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof(reason), fmt, ap);
+    set_reason(fmt, ap);
     va_end(ap);
-    for (char *p = reason; *p; p++) /* the reason must stay on the frame's line */
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
     return KTEST_FAIL;
+}
+
+enum ktest_result ktest_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_reason(fmt, ap);
+    va_end(ap);
+    return KTEST_SKIP;
 }
 
 void ktest_data(const char *key, const void *value, size_t n)
@@ -81,8 +95,12 @@ static const struct ktest *find(const char *name, size_t len)
     return NULL;
 }
 
-/* Runs one test between its frames; returns true when it passed. */
-static bool run(const struct ktest *t)
+struct tally {
+    int passed, failed, skipped;
+};
+
+/* Runs one test between its frames and counts its result. */
+static void run(const struct ktest *t, struct tally *n)
 {
     printk("@@ test begin %s\n", t->name);
     current = t;
@@ -92,11 +110,15 @@ static bool run(const struct ktest *t)
     current = NULL;
     if (r == KTEST_PASS) {
         printk("@@ test end %s pass\n", t->name);
-        return true;
+        n->passed++;
+    } else if (r == KTEST_SKIP) {
+        printk("@@ test end %s skip %s\n", t->name, reason);
+        n->skipped++;
+    } else {
+        printk("@@ test end %s fail %s\n", t->name,
+               reason[0] ? reason : "the test failed without saying why (ktest_fail was not called)");
+        n->failed++;
     }
-    printk("@@ test end %s fail %s\n", t->name,
-           reason[0] ? reason : "the test failed without saying why (ktest_fail was not called)");
-    return false;
 }
 
 static void list_tests(void)
@@ -119,7 +141,7 @@ static void check_unique_names(void)
 __noreturn void ktest_main(void)
 {
     static char list[4096];
-    int passed = 0, failed = 0;
+    struct tally n = {0, 0, 0};
 
     check_unique_names();
     if (!cmdline_get_str("test", list, sizeof(list)))
@@ -128,26 +150,26 @@ __noreturn void ktest_main(void)
     if (strcmp(list, "all") == 0) {
         for (const struct ktest *t = __start_ktests; t < __stop_ktests; t++)
             if (!(t->flags & KTEST_NOT_IN_ALL))
-                run(t) ? passed++ : failed++;
+                run(t, &n);
     } else if (strcmp(list, "none") != 0) {
         for (const char *p = list; *p;) {
             const char *end = strchr(p, ',');
             size_t len = end ? (size_t)(end - p) : strlen(p);
             const struct ktest *t = find(p, len);
             if (t) {
-                run(t) ? passed++ : failed++;
+                run(t, &n);
             } else if (len) {
                 char name[NAME_MAX];
                 strlcpy(name, p, len < sizeof(name) ? len + 1 : sizeof(name));
                 printk("@@ test begin %s\n", name);
                 printk("@@ test end %s fail there is no test with this name\n", name);
                 list_tests();
-                failed++;
+                n.failed++;
             }
             p += len + (end ? 1 : 0);
         }
     }
-    printk("@@ done passed=%d failed=%d\n", passed, failed);
-    printk("@@ poweroff %s\n", failed ? "fail" : "ok");
-    power_off(failed == 0);
+    printk("@@ done passed=%d failed=%d skipped=%d\n", n.passed, n.failed, n.skipped);
+    printk("@@ poweroff %s\n", n.failed ? "fail" : "ok");
+    power_off(n.failed == 0);
 }

@@ -11,7 +11,8 @@
  *   }
  *
  * A test returns KTEST_PASS, or KTEST_FAIL after saying why with
- * ktest_fail(). `all` runs the framework's self-tests; tests flagged
+ * ktest_fail(), or KTEST_SKIP through ktest_skip() when the machine lacks
+ * what it needs. `all` runs the framework's self-tests; tests flagged
  * KTEST_CRASH (they end the boot on purpose, to test panics and faults),
  * KTEST_BENCH or KTEST_PROJECT run only when named.
  */
@@ -20,7 +21,7 @@
 
 #include "kernel/types.h"
 
-enum ktest_result { KTEST_PASS = 0, KTEST_FAIL = 1 };
+enum ktest_result { KTEST_PASS = 0, KTEST_FAIL = 1, KTEST_SKIP = 2 };
 
 /* Flags. `all` runs the framework's self-tests: every test with none of these. */
 #define KTEST_CRASH (1u << 0)   /* ends the boot on purpose (tests panics and faults) */
@@ -44,6 +45,12 @@ struct ktest {
 
 /* Records why the running test fails (printed in its `test end` frame). */
 enum ktest_result ktest_fail(const char *fmt, ...) __printf(1, 2);
+/*
+ * Records why the running test cannot run on this machine (e.g. no VMX
+ * under QEMU's TCG) and returns KTEST_SKIP. For self-tests only: a skip is
+ * not a pass, and the grader fails a graded test that was skipped.
+ */
+enum ktest_result ktest_skip(const char *fmt, ...) __printf(1, 2);
 
 #define KTEST_CHECK(cond)                                                    \
     do {                                                                     \

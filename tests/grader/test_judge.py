@@ -34,6 +34,13 @@ class Verdicts(unittest.TestCase):
         self.assertTrue(r.passed, r.details)
         self.assertEqual((r.score, r.max_score, r.summary), (10.0, 10.0, ""))
 
+    def test_a_skipped_test_fails_and_says_so(self):
+        p = {"msg": "Hi there"}
+        r = verdict("p2_print_hello", {"capture": b"Hi there", "exit_code": b"0"}, p,
+                    verdict="skip", reason="this CPU has no VMX")
+        self.assertFalse(r.passed)
+        self.assertEqual(r.summary, "the kernel skipped the test: this CPU has no VMX")
+
     def test_wrong_capture_shows_a_diff(self):
         p = {"msg": "Hi there"}
         r = verdict("p2_print_hello", {"capture": b"Hi ther", "exit_code": b"0"}, p)

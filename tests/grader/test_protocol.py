@@ -37,6 +37,14 @@ class Frames(unittest.TestCase):
         self.assertEqual(log.tests["printk_formats"].lines,
                          ["printk: hello from the kernel self-test"])
 
+    def test_a_skip_ends_a_test(self):
+        log = parse(b"@@ boot kevlab cmdline=test=kev_hlt\n@@ test begin kev_hlt\n"
+                    b"@@ test end kev_hlt skip this CPU has no VMX\n"
+                    b"@@ done passed=0 failed=0 skipped=1\n@@ poweroff ok\n")
+        rec = log.tests["kev_hlt"]
+        self.assertEqual((rec.ended, rec.verdict, rec.reason), (True, "skip", "this CPU has no VMX"))
+        self.assertEqual(log.done, {"passed": 0, "failed": 0, "skipped": 1})
+
     def test_panic_with_backtrace_halfway(self):
         log = parse(fixture("crash_panic.serial"))
         self.assertTrue(log.tests["printk_formats"].ended)
