@@ -1,12 +1,10 @@
 # kevlab: the only entry point. Per-folder rules live in */*.mk; this file
 # holds the toolchain flags, the kernel's two-pass link and the ISO.
 #
-#   make              build the kernel ISO (the skeleton; SOLUTION=1 for the
-#                     reference solution)
-#   make run TEST=x   boot with test x, serial console on the terminal
-#   make grade        grade project 2 (see docs/project2.md)
-#   make test         the framework's own tests
-#   make help         every target
+#   make                            build the kernel ISO (the skeleton; SOLUTION=1: the reference solution)
+#   make clean                      remove build/
+#   make compile_commands.json      for clangd
+#   make help                       every target (these lines come from each folder's .mk)
 
 SOLUTION ?= 0
 ifeq ($(SOLUTION),1)
@@ -127,6 +125,6 @@ clean:
 
 help:
 	@sed -n 's/^#   //p' Makefile; \
-	for f in */*.mk; do sed -n 's/^#   //p' $$f; done
+	for f in */*.mk tests/*/*.mk; do sed -n 's/^#   //p' $$f; done
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,7 +1,7 @@
 # kev/: the VMX layer. Every .c and .asm file here is part of the kernel,
 # except asm_offsets.c (compiled to assembly only, for vmenter.asm).
 #
-#   make bench-kev [CPU=model]   100,000 null vmcalls under Bochs: emulated instructions per round trip
+#   make bench-kev [CPU=model]      100,000 null vmcalls under Bochs: emulated instructions per round trip
 KERNEL_C   += $(filter-out kev/asm_offsets.c,$(wildcard kev/*.c))
 KERNEL_ASM += $(wildcard kev/*.asm)
 

@@ -2,7 +2,7 @@
 # only includes them.
 include tests/host/host.mk
 
-#   make test         the framework's own tests (what CI runs): tests/run.py --list
+#   make test                       the framework's own tests (what CI runs; SUITES='host kernel' for some)
 .PHONY: test
 test: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory SOLUTION=0 BUILD=build/skeleton WERROR=1 all

@@ -2,7 +2,7 @@
 # command line, multiboot2 parsing, page-allocator bookkeeping, heap, page
 # tables), built with the host's gcc as a normal program and run natively.
 #
-#   make host-tests   build $(BUILD)/host/host-tests and run it
+#   make host-tests                 build $(BUILD)/host/host-tests and run it
 #
 # The kernel files are compiled unchanged; tests/host/kernel_names.h,
 # force-included into them and into the test files, renames the kernel's
