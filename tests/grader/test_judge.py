@@ -78,6 +78,19 @@ class Verdicts(unittest.TestCase):
         r = verdict("p2_print_empty", {"capture": b"", "exit_code": b"0", "note": b"x"})
         self.assertTrue(r.passed)
 
+    def test_the_other_ending_leads(self):
+        # The guest ended the other way: say how, not that the expected key is missing.
+        r = verdict("p2_halt_code", {"capture": b"", "vm_error": b"the guest raised #UD"},
+                    {"code": 92}, verdict="fail", reason="the VM stopped with an error")
+        self.assertTrue(r.summary.startswith('unexpected `vm_error` "the guest raised #UD"'),
+                        r.summary)
+        self.assertIn("HaltCpu(92)", r.summary)
+        self.assertNotIn("reported no", "\n".join([r.summary] + r.details))
+        r = verdict("p2_print_unmapped", {"capture": b"", "exit_code": b"2989"})
+        self.assertTrue(r.summary.startswith('unexpected `exit_code` "2989" (0xbad)'), r.summary)
+        r = verdict("p2_halt_code", {"capture": b""}, {"code": 5})  # neither: still missing
+        self.assertIn("no `exit_code`", r.summary)
+
     def test_any_and_naming_the_number(self):
         self.assertTrue(verdict("p2_print_wrap", {"capture": b"", "vm_error": b""}).passed)
         p = {"nr": 4660}
