@@ -13,6 +13,8 @@ from grader import outcome as oc
 from grader.rubric import Present, expected_bytes
 
 LOG_TAIL = 12  # lines of a crashed test's log shown
+# Endings where the grader stopped the boot: their detail is its own words.
+STOPPED_BY_GRADER = (oc.TIMEOUT, oc.RUNAWAY_OUTPUT)
 
 
 @dataclass
@@ -105,10 +107,10 @@ def _crashed(res, ran):
         res.details = ["The kernel panicked while this test ran:",
                        "  " + rec.panic.message] + ["  " + d for d in rec.panic.details]
     else:
-        res.summary = kind + (": " + boot.outcome.detail if kind == oc.TIMEOUT
+        res.summary = kind + (": " + boot.outcome.detail if kind in STOPPED_BY_GRADER
                               and boot.outcome.detail else "")
         res.details = ["The test began and never ended: " + kind + "."]
-        if boot.outcome.detail and kind != oc.TIMEOUT:
+        if boot.outcome.detail and kind not in STOPPED_BY_GRADER:
             res.details.append("The emulator said: " + boot.outcome.detail)
     res.details.append(oc.EXPLAIN.get(kind, ""))
     if rec.lost_begin:

@@ -8,6 +8,7 @@ PANIC = "panic"
 TRIPLE_FAULT = "triple fault"
 BUDGET = "instruction budget exhausted"
 TIMEOUT = "wall-clock timeout"
+RUNAWAY_OUTPUT = "runaway output"
 EMULATOR_ERROR = "emulator error"
 NO_END_FRAME = "no end frame"
 NOT_RUN = "not run"
@@ -27,6 +28,9 @@ EXPLAIN = {
             "repeated, or a loop waiting for something that never happens)",
     TIMEOUT: "the boot ran past its wall-clock limit and was stopped: the code "
              "under test most likely hangs or loops forever",
+    RUNAWAY_OUTPUT: "the boot printed more than the grader keeps and was stopped: "
+                    "the code under test most likely prints in a loop that never "
+                    "ends (a printk in a retry loop, say)",
     EMULATOR_ERROR: "the emulator stopped with an error of its own: a missing "
                     "file or program, a bad configuration, or something the code "
                     "under test did that the emulator does not support",

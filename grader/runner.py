@@ -161,8 +161,7 @@ def _follow(proc, serial, parser, limits, start, on_output, run_dir):
             take()
             if total > MAX_OUTPUT or (polls % 25 == 0 and _output_size(run_dir) > MAX_OUTPUT):
                 return stop(oc.BootOutcome(
-                    oc.EMULATOR_ERROR, "the boot's logs grew past %d MB and it was stopped: "
-                    "a runaway guest, or a kernel printing forever?" % (MAX_OUTPUT >> 20)))
+                    oc.RUNAWAY_OUTPUT, "the boot's logs grew past %d MB" % (MAX_OUTPUT >> 20)))
             if exited:
                 if backlog:
                     continue

@@ -119,7 +119,8 @@ class Verdicts(unittest.TestCase):
         self.assertIn("kev: VM 1 vCPU 0 entered the guest", text)
 
     def test_crash_kinds_are_named(self):
-        for kind in (oc.TRIPLE_FAULT, oc.BUDGET, oc.TIMEOUT, oc.EMULATOR_ERROR, oc.NO_END_FRAME):
+        for kind in (oc.TRIPLE_FAULT, oc.BUDGET, oc.TIMEOUT, oc.RUNAWAY_OUTPUT, oc.EMULATOR_ERROR,
+                     oc.NO_END_FRAME):
             boot = replayed_boot(b"@@ test begin p2_halt_code\n", kind, "detail")
             rec = boot.log.tests["p2_halt_code"]
             r = judge.judge(RUB.test("p2_halt_code"), {"code": 1},
@@ -127,6 +128,17 @@ class Verdicts(unittest.TestCase):
             self.assertFalse(r.passed)
             self.assertTrue(r.summary.startswith(kind), r.summary)
             self.assertIn(oc.EXPLAIN[kind], r.details)
+
+    def test_runaway_output_is_the_graders_stop_not_the_emulators(self):
+        boot = replayed_boot(b"@@ test begin p2_halt_code\nretrying\nretrying\n",
+                             oc.RUNAWAY_OUTPUT, "the boot's logs grew past 64 MB")
+        rec = boot.log.tests["p2_halt_code"]
+        r = judge.judge(RUB.test("p2_halt_code"), {"code": 1},
+                        Ran(rec.name, rec, boot, oc.RUNAWAY_OUTPUT, 1.0), RUB.outcome_keys, 5)
+        self.assertEqual(r.summary, "runaway output: the boot's logs grew past 64 MB")
+        text = "\n".join(r.details)
+        self.assertNotIn("emulator", text)
+        self.assertIn("  | retrying", text)
 
     def test_not_run(self):
         boot = replayed_boot(b"", oc.EMULATOR_ERROR, "bochs is not installed")

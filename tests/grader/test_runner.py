@@ -77,7 +77,7 @@ class Runner(unittest.TestCase):
             res = self.boot("test=spam", runner.Limits(boot=20, tests={"spam": 20}))
         finally:
             runner.MAX_OUTPUT = old
-        self.assertEqual(res.outcome.kind, oc.EMULATOR_ERROR)
+        self.assertEqual(res.outcome.kind, oc.RUNAWAY_OUTPUT)
         self.assertIn("grew past 1 MB", res.outcome.detail)
         self.assertLessEqual(len(res.log.tests["spam"].lines), 2000)
 
