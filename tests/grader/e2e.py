@@ -10,8 +10,11 @@
 3. Project 2, once its tests are in the kernels: `make grade SOLUTION=1
    BACKEND=bochs` gives full marks and exit status 0; the skeleton gets 0
    with every test failing at a TODO(). Skipped while they are not built.
-4. Faults injected into a copy of the solution (a byte lost, a NULL write,
-   an endless loop): each fails only its own tests, with its own reason.
+4. Faults injected into copies of the solution (FAULT_SETS: a byte lost, a
+   NULL write, an endless loop in the host; a fixed string printed, a flood
+   of output; a triple fault, a guest that loops forever): each fails only
+   the tests it touches, with its own reason, the scores are exact, every
+   run ends within the bound it states and the serial logs stay bounded.
 
 Usage: tests/grader/e2e.py [--build build/skeleton] [--solution build/solution]
 Ends with `N passed, N failed`.
@@ -19,16 +22,19 @@ Ends with `N passed, N failed`.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 
-from grader import kernelinfo  # noqa: E402
+from grader import kernelinfo, runner  # noqa: E402
 
 GRADE = [sys.executable, os.path.join(ROOT, "grader", "grade.py")]
 SELFTESTS = os.path.join(HERE, "rubric_selftests.py")
@@ -140,30 +146,102 @@ def project2(c, skeleton, solution):
     return True
 
 
-# Faults injected into a copy of the solution's project2/hypercall.c:
-# (text to find, text to put instead). Together: a Print of 1..99 bytes
-# drops its last byte, one of 100 or more writes through NULL (a kernel
-# panic), an unknown hypercall loops forever (the instruction budget).
-FAULTS = [
-    ("            e = printer_write(out, chunk, n);",
-     "            e = printer_write(out, chunk, size < 100 && done + n == size ? n - 1 : n);\n"
-     "        if (size >= 100)\n"
-     "            *(volatile int *)0 = 1;"),
-    ("    default:\n        return KEV_EHYPERCALL;",
-     "    default:\n        for (;;)\n            __asm__ volatile(\"\");"),
+# Faults injected into copies of the solution's project2/hypercall.c. Each
+# FaultSet is one faulty solution: its faults as (text to find, text to put
+# instead), how each test must end (None: it passes; else how its failure
+# summary starts), its total score, and texts a failed test's output must
+# show. Every fault is conditional on something only some tests do, so a set
+# shows that each fault costs only the tests it touches, with its own reason.
+@dataclass
+class FaultSet:
+    name: str
+    faults: list
+    expect: dict
+    score: float
+    shows: dict = field(default_factory=dict)
+
+
+HANG = ("instruction budget exhausted", "wall-clock timeout")  # whichever comes first
+PASS = None
+# p2_print_hello's default message, as a C literal and as the diffs show it
+FIXED = r"Hello, hypervisor!\n"
+
+FAULT_SETS = [
+    # A Print of 1..99 bytes drops its last byte, one of 100 or more writes
+    # through NULL (a kernel panic), an unknown hypercall loops forever in
+    # the host.
+    FaultSet("lost byte, NULL write, host loop", [
+        ("            e = printer_write(out, chunk, n);",
+         "            e = printer_write(out, chunk, size < 100 && done + n == size ? n - 1 : n);\n"
+         "        if (size >= 100)\n"
+         "            *(volatile int *)0 = 1;"),
+        ("    default:\n        return KEV_EHYPERCALL;",
+         "    default:\n        for (;;)\n            __asm__ volatile(\"\");"),
+    ], {
+        "p2_halt_code": PASS, "p2_regs_preserved": PASS, "p2_print_empty": PASS,
+        "p2_print_unmapped": PASS, "p2_print_wrap": PASS,
+        "p2_print_hello": "wrong `capture`", "p2_print_exit_code": "wrong `capture`",
+        "p2_print_many": "wrong `capture`", "p2_print_utf8": "wrong `capture`",
+        "p2_print_cross_page": "panic: CPU exception 14",
+        "p2_unknown_hypercall": HANG,
+    }, 45, {"p2_print_hello": ["the rest is missing", "+++ your capture"]}),
+    # Print writes a fixed string instead of the guest's bytes (randomized
+    # messages catch it); a buffer the probe refuses makes the host printk
+    # forever (a flood of output).
+    FaultSet("fixed string, flood", [
+        ("            e = printer_write(out, chunk, n);",
+         "            e = printer_write(out, \"%s\", %d);" % (FIXED, len(FIXED) - 1)),
+        ('#include "kernel/panic.h"\n', '#include "kernel/panic.h"\n#include "kernel/printk.h"\n'),
+        ("        if (e != KEV_OK)\n            return e;",
+         "        while (e != KEV_OK)\n"
+         "            printk(\"cannot read the guest's page at 0x%lx: %s\\n\", at, kev_strerror(e));"),
+    ], {
+        "p2_halt_code": PASS, "p2_regs_preserved": PASS, "p2_print_empty": PASS,
+        "p2_unknown_hypercall": PASS, "p2_print_wrap": PASS,
+        "p2_print_hello": "wrong `capture`", "p2_print_exit_code": "wrong `capture`",
+        "p2_print_many": "wrong `capture`", "p2_print_utf8": "wrong `capture`",
+        "p2_print_cross_page": "wrong `capture`",
+        "p2_print_unmapped": HANG,
+    }, 45, {"p2_print_hello": ["--- expected capture", "+" + FIXED],
+            "p2_print_unmapped": ["  | cannot read the guest's page at 0x700000"]}),
+    # A Print of 0 bytes loads an empty IDT and hits int3 (a triple fault of
+    # the host); a Print after something was captured moves RIP back onto
+    # its vmcall (the controller moves it forward again), so the guest
+    # repeats it forever.
+    FaultSet("triple fault, guest loop", [
+        ("    case HC_PRINT:\n        return print(",
+         "    case HC_PRINT:\n"
+         "        if (hc->print.size == 0) {\n"
+         "            static const struct __attribute__((packed)) {\n"
+         "                uint16_t limit;\n"
+         "                uint64_t base;\n"
+         "            } no_idt;\n"
+         "            __asm__ volatile(\"lidt %0\\n int3\" ::\"m\"(no_idt));\n"
+         "        }\n"
+         "        return print("),
+        ("    enum kev_error e = check_readable(s, buf, size);",
+         "    if (out->len > 0) {\n"
+         "        uint32_t len;\n"
+         "        uint64_t rip;\n"
+         "        if (vmcs_exit_insn_len(&s->vmcs, &len) == KEV_OK &&\n"
+         "            vmcs_readl(&s->vmcs, GUEST_RIP, &rip) == KEV_OK)\n"
+         "            vmcs_writel(&s->vmcs, GUEST_RIP, rip - len);\n"
+         "        return vmexit_continue();\n"
+         "    }\n"
+         "    enum kev_error e = check_readable(s, buf, size);"),
+    ], {
+        "p2_halt_code": PASS, "p2_print_hello": PASS, "p2_print_exit_code": PASS,
+        "p2_print_utf8": PASS, "p2_print_cross_page": PASS, "p2_unknown_hypercall": PASS,
+        "p2_print_unmapped": PASS, "p2_print_wrap": PASS,
+        "p2_regs_preserved": "triple fault", "p2_print_empty": "triple fault",
+        "p2_print_many": HANG,
+    }, 20 * 2 / 3 + 50 * 7 / 10 + 30),
 ]
-FAULT_EXPECT = {  # test -> how its failure summary starts (None: it passes)
-    "p2_halt_code": None, "p2_regs_preserved": None, "p2_print_empty": None,
-    "p2_print_unmapped": None, "p2_print_wrap": None,
-    "p2_print_hello": "wrong `capture`", "p2_print_exit_code": "wrong `capture`",
-    "p2_print_many": "wrong `capture`", "p2_print_utf8": "wrong `capture`",
-    "p2_print_cross_page": "panic: CPU exception 14",
-    "p2_unknown_hypercall": ("instruction budget exhausted", "wall-clock timeout"),
-}
 
 
 def faults(c):
-    """Grades a solution with the faults above: each costs only its tests."""
+    """Copies the tree once, then grades the solution with each FaultSet's
+    faults in turn."""
     with tempfile.TemporaryDirectory() as tmp:
         tree = os.path.join(tmp, "kevlab")
         files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
@@ -173,42 +251,63 @@ def faults(c):
                 continue
             os.makedirs(os.path.dirname(os.path.join(tree, f)) or tree, exist_ok=True)
             shutil.copy2(os.path.join(ROOT, f), os.path.join(tree, f))
-        path = os.path.join(tree, "project2", "hypercall.c")
-        text = open(path).read()
-        missing = [old for old, _ in FAULTS if text.count(old) != 1]
-        if missing:
-            c.check("faults: the solution still has the code the faults replace", False, missing)
-            return
-        for old, new in FAULTS:
-            text = text.replace(old, new)
-        open(path, "w").write(text)
-        b = subprocess.run(["make", "--no-print-directory", "SOLUTION=1", "BUILD=build/fault"],
-                           cwd=tree, capture_output=True, text=True)
-        if b.returncode != 0:
-            c.check("faults: the faulty solution builds", False, b.stdout[-2000:] + b.stderr[-2000:])
-            return
-        out = os.path.join(tmp, "grade")
-        p = subprocess.run([sys.executable, "grader/grade.py", "--build", "build/fault",
-                            "--backend", "bochs", "--out", out, "--seed", "5"], cwd=tree,
-                           capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"))
-        res = _results(out)
-        if not res:
-            c.check("faults: results.json is written", False, p.stdout[-3000:] + p.stderr[-2000:])
-            return
-        c.check("faults: exit status 1", p.returncode == 1, p.returncode)
-        tests = {t["name"]: t for t in res["tests"]}
-        for name, want in FAULT_EXPECT.items():
-            t = tests.get(name, {})
-            if want is None:
-                c.check("faults: %s still passes" % name, t.get("status") == "passed", t)
-            else:
-                c.check("faults: %s fails as %s" % (name, want), t.get("status") == "failed"
-                        and t.get("output", "").startswith(want), t.get("output", "")[:400])
-        c.check("faults: score 45 of 100", abs(res["score"] - 45) < 1e-6, res["score"])
-        c.check("faults: a wrong capture shows a diff with the last byte missing",
-                "the rest is missing" in tests["p2_print_hello"]["output"] and
-                "+++ your capture" in tests["p2_print_hello"]["output"],
-                tests["p2_print_hello"]["output"])
+        solution = open(os.path.join(tree, "project2", "hypercall.c")).read()
+        for i, fs in enumerate(FAULT_SETS):
+            grade_faulty(c, tree, solution, fs, os.path.join(tmp, "grade-%d" % i))
+
+
+def grade_faulty(c, tree, solution, fs, out):
+    """Builds the solution with fs's faults in tree (the build is
+    incremental), grades it and checks every test's ending."""
+    what = "faults (%s)" % fs.name
+    missing = [old for old, _ in fs.faults if solution.count(old) != 1]
+    if missing:
+        c.check("%s: the solution still has the code the faults replace" % what, False, missing)
+        return
+    text = solution
+    for old, new in fs.faults:
+        text = text.replace(old, new)
+    with open(os.path.join(tree, "project2", "hypercall.c"), "w") as f:
+        f.write(text)
+    b = subprocess.run(["make", "--no-print-directory", "SOLUTION=1", "BUILD=build/fault"],
+                       cwd=tree, capture_output=True, text=True)
+    if b.returncode != 0:
+        c.check("%s: the faulty solution builds" % what, False, b.stdout[-2000:] + b.stderr[-2000:])
+        return
+    start = time.monotonic()
+    p = subprocess.run([sys.executable, "grader/grade.py", "--build", "build/fault",
+                        "--backend", "bochs", "--out", out, "--seed", "5"], cwd=tree,
+                       capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"))
+    wall = time.monotonic() - start
+    res = _results(out)
+    if not res:
+        c.check("%s: results.json is written" % what, False, p.stdout[-3000:] + p.stderr[-2000:])
+        return
+    c.check("%s: exit status 1" % what, p.returncode == 1, p.returncode)
+    tests = {t["name"]: t for t in res["tests"]}
+    for name, want in fs.expect.items():
+        t = tests.get(name, {})
+        if want is PASS:
+            c.check("%s: %s still passes" % (what, name), t.get("status") == "passed", t)
+        else:
+            c.check("%s: %s fails as %s" % (what, name, want if isinstance(want, str)
+                                            else " or ".join(want)), t.get("status") == "failed"
+                    and t.get("output", "").startswith(want), t.get("output", "")[:400])
+    c.check("%s: score %.4g of 100" % (what, fs.score), abs(res["score"] - fs.score) < 1e-3,
+            res["score"])
+    for name, texts in fs.shows.items():
+        got = tests.get(name, {}).get("output", "")
+        c.check("%s: %s's output shows %s" % (what, name, texts),
+                all(s in got for s in texts), got[:2000])
+    bound = re.search(r"the whole run ends within (\d+) s", p.stdout)
+    c.check("%s: the run took %.1f s, within the bound it stated (%s s)"
+            % (what, wall, bound.group(1) if bound else "?"),
+            bound is not None and wall <= int(bound.group(1)), p.stdout[:400])
+    sizes = {b: os.path.getsize(os.path.join(out, b, "serial.log"))
+             for b in os.listdir(out) if b.startswith("boot-")}
+    c.check("%s: every boot's serial log stays within the grader's %d MB cap (largest %d bytes)"
+            % (what, runner.MAX_OUTPUT >> 20, max(sizes.values(), default=0)),
+            sizes and max(sizes.values()) <= runner.MAX_OUTPUT, sizes)
 
 
 def _results(out):
