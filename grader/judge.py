@@ -63,7 +63,10 @@ def judge(test, params: dict, ran, outcome_keys=(), max_score: float = 0.0) -> R
                                    " (" + want.why + ")" if want.why else ""))
         else:
             want_b = expected_bytes(want)
-            if got != want_b:
+            if got != want_b and _number(want, got) is not None:
+                problems.append("wrong `%s`: %s, expected %s"
+                                % (key, _number(want, got), _number(want, want_b)))
+            elif got != want_b:
                 problems.append("wrong `%s`:\n%s" % (key, _indent(diff.unified(want_b, got, key))))
     for key in outcome_keys:
         if key in rec.data and key not in expected:
@@ -151,6 +154,18 @@ def _unexpected_hint(key, expected) -> str:
     if key == "exit_code":
         return "the guest ran to HaltCpu where the VM should have been stopped by an error"
     return "this test should not report it"
+
+
+def _number(want, value: bytes):
+    """'765200 (0xbad10)' when an int was expected and value is one (a byte
+    diff of decimal digits says nothing); else None."""
+    if not isinstance(want, int) or isinstance(want, bool):
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        return None
+    return "%d (%#x)" % (n, n)
 
 
 def _as_hex(key, value: bytes) -> str:

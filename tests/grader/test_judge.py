@@ -78,6 +78,13 @@ class Verdicts(unittest.TestCase):
         r = verdict("p2_print_empty", {"capture": b"", "exit_code": b"0", "note": b"x"})
         self.assertTrue(r.passed)
 
+    def test_wrong_number_is_shown_as_numbers(self):
+        r = verdict("p2_halt_code", {"capture": b"", "exit_code": b"765200"}, {"code": 93})
+        self.assertFalse(r.passed)
+        self.assertEqual(r.summary, "wrong `exit_code`: 765200 (0xbad10), expected 93 (0x5d)")
+        r = verdict("p2_halt_code", {"capture": b"", "exit_code": b"oops"}, {"code": 93})
+        self.assertEqual(r.summary, "wrong `exit_code`")  # not a number: the diff
+
     def test_the_other_ending_leads(self):
         # The guest ended the other way: say how, not that the expected key is missing.
         r = verdict("p2_halt_code", {"capture": b"", "vm_error": b"the guest raised #UD"},
