@@ -63,6 +63,10 @@ TESTS = [
     Test("p2_print_unmapped", "Robustness", weight=1,
          expect=lambda p: {"vm_error": ANY, "capture": ""},
          description="Print of an unmapped guest address stops the VM with an error"),
+    Test("p2_print_past_end", "Robustness", weight=1,
+         expect=lambda p: {"vm_error": ANY, "capture": ""},
+         description="Print of a buffer that runs from mapped into unmapped memory stops the "
+                     "VM with an error and prints none of it"),
     Test("p2_print_wrap", "Robustness", weight=1, hidden=True,
          expect=lambda p: {"vm_error": ANY, "capture": ""},
          description="Print of a buffer whose end wraps past 2^64 stops the VM with an error"),

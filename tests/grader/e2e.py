@@ -179,12 +179,12 @@ FAULT_SETS = [
          "    default:\n        for (;;)\n            __asm__ volatile(\"\");"),
     ], {
         "p2_halt_code": PASS, "p2_regs_preserved": PASS, "p2_print_empty": PASS,
-        "p2_print_unmapped": PASS, "p2_print_wrap": PASS,
+        "p2_print_unmapped": PASS, "p2_print_wrap": PASS, "p2_print_past_end": PASS,
         "p2_print_hello": "wrong `capture`", "p2_print_exit_code": "wrong `capture`",
         "p2_print_many": "wrong `capture`", "p2_print_utf8": "wrong `capture`",
         "p2_print_cross_page": "panic: CPU exception 14",
         "p2_unknown_hypercall": HANG,
-    }, 45, {"p2_print_hello": ["the rest is missing", "+++ your capture"]}),
+    }, 20 + 5 + 30 * 3 / 4, {"p2_print_hello": ["the rest is missing", "+++ your capture"]}),
     # Print writes a fixed string instead of the guest's bytes (randomized
     # messages catch it); a buffer the probe refuses makes the host printk
     # forever (a flood of output).
@@ -201,8 +201,8 @@ FAULT_SETS = [
         "p2_print_hello": "wrong `capture`", "p2_print_exit_code": "wrong `capture`",
         "p2_print_many": "wrong `capture`", "p2_print_utf8": "wrong `capture`",
         "p2_print_cross_page": "wrong `capture`",
-        "p2_print_unmapped": HANG,
-    }, 45, {"p2_print_hello": ["--- expected capture", "+" + FIXED],
+        "p2_print_unmapped": HANG, "p2_print_past_end": HANG,
+    }, 20 + 5 + 30 * 2 / 4, {"p2_print_hello": ["--- expected capture", "+" + FIXED],
             "p2_print_unmapped": ["  | cannot read the guest's page at 0x700000"]}),
     # A Print of 0 bytes loads an empty IDT and hits int3 (a triple fault of
     # the host); a Print after something was captured moves RIP back onto
@@ -232,7 +232,7 @@ FAULT_SETS = [
     ], {
         "p2_halt_code": PASS, "p2_print_hello": PASS, "p2_print_exit_code": PASS,
         "p2_print_utf8": PASS, "p2_print_cross_page": PASS, "p2_unknown_hypercall": PASS,
-        "p2_print_unmapped": PASS, "p2_print_wrap": PASS,
+        "p2_print_unmapped": PASS, "p2_print_wrap": PASS, "p2_print_past_end": PASS,
         "p2_regs_preserved": "triple fault", "p2_print_empty": "triple fault",
         "p2_print_many": HANG,
     }, 20 * 2 / 3 + 50 * 7 / 10 + 30),
