@@ -59,8 +59,11 @@ def _byte(b: int) -> str:
     return "'%s' (0x%02x)" % (visible(bytes([b])), b)
 
 
+MAX_DIFF_LINES = 80  # a screenful; the whole capture stays in the serial log
+
+
 def unified(expected: bytes, actual: bytes, what: str = "output") -> str:
-    """A unified diff, expected first; '' when equal."""
+    """A unified diff, expected first, at most MAX_DIFF_LINES lines; '' when equal."""
     if expected == actual:
         return ""
     exp, act = visible_lines(expected), visible_lines(actual)
@@ -70,4 +73,8 @@ def unified(expected: bytes, actual: bytes, what: str = "output") -> str:
         act = ["(nothing)"]
     lines = list(difflib.unified_diff(exp, act, "expected " + what, "your " + what,
                                       n=2, lineterm=""))
+    if len(lines) > MAX_DIFF_LINES:
+        more = len(lines) - MAX_DIFF_LINES
+        lines = lines[:MAX_DIFF_LINES] + ["... %d more lines of the diff (the whole %s is in "
+                                          "the serial log)" % (more, what)]
     return "\n".join([first_difference(expected, actual)] + lines)

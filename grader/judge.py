@@ -134,6 +134,8 @@ def _panic_summary(message: str) -> str:
     if not m:
         return message
     where, func, words = m.groups()
+    if words == "not yet implemented":  # TODO(): say which function is left to write
+        return "TODO() in %s at %s: not yet implemented" % (func, where)
     return "%s (%s at %s)" % (words, func, where)
 
 

@@ -36,6 +36,12 @@ class Differences(unittest.TestCase):
         self.assertIn("-(nothing)", text)
         self.assertIn("+\\x00", text)
 
+    def test_a_huge_diff_is_cut_to_a_screenful(self):
+        expected = b"".join(b"line %d\n" % i for i in range(1000))
+        text = diff.unified(expected, b"", "capture")
+        self.assertLessEqual(len(text.splitlines()), diff.MAX_DIFF_LINES + 2)
+        self.assertIn("more lines of the diff (the whole capture is in the serial log)", text)
+
     def test_long_single_line_points_at_the_change(self):
         exp = b"abcdefgh" * 40
         act = exp[:200] + b"X" + exp[201:]

@@ -119,8 +119,8 @@ class Verdicts(unittest.TestCase):
         r = judge.judge(RUB.test("p2_print_hello"), {"msg": "Hi there"},
                         Ran(rec.name, rec, boot, oc.PANIC, 0.1), RUB.outcome_keys, 5)
         self.assertFalse(r.passed)
-        self.assertEqual(r.summary, "panic: not yet implemented (hypercall_handle() at "
-                                    "project2/hypercall.c:57)")
+        self.assertEqual(r.summary, "panic: TODO() in hypercall_handle() at "
+                                    "project2/hypercall.c:57: not yet implemented")
         text = "\n".join(r.details)
         self.assertIn("hypercall_controller_handle+0x48", text)
         self.assertIn("kev: VM 1 vCPU 0 entered the guest", text)
