@@ -176,8 +176,9 @@ static void unhandled(struct vcpu *v, union exit_reason r)
             vm_fail(vm, KEV_EUNHANDLED, "unhandled NMI exit at guest RIP 0x%lx", rip);
         else
             vm_fail(vm, KEV_EGUEST_FAULT,
-                    "the guest raised %s (%s) at guest RIP 0x%lx%s (exit reason 0 EXCEPTION_NMI); "
-                    "no controller of the chain (%s) handled it",
+                    "the guest raised %s (%s) at guest RIP 0x%lx%s (exit reason 0 EXCEPTION_NMI): "
+                    "the guest's own instruction faulted, or it ran where it should not have "
+                    "(no controller of the chain (%s) handles guest exceptions)",
                     exception_mnemonic(vector), exception_name(vector), rip, detail, chain);
         return;
     }

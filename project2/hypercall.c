@@ -136,8 +136,10 @@ struct vmexit_result handle(struct vcpu_state *s, const struct hypercall *hc, st
      *     around 2^64, then each page it touches with probe_gva_to_host().
      *     (Guest pages that follow each other need not be neighbours in host
      *     memory.)
-     *   - Every kev call returns an enum kev_error: on anything but KEV_OK,
-     *     return hypercall_failed(e). Success is vmexit_continue().
+     *   - Every kev call returns an enum kev_error, and so does
+     *     printer_write() (KEV_ENOMEM once the 64 KiB capture is full): on
+     *     anything but KEV_OK, return hypercall_failed(e). Success is
+     *     vmexit_continue().
      */
     (void)s;
     (void)hc;

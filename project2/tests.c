@@ -205,7 +205,12 @@ static enum ktest_result check_end(const struct p2_test *t, const struct guest_p
         int64_t want = t->end == EXITS_CODE ? (int64_t)p->code : 0;
         if (o->kind != VM_EXITED)
             return ktest_fail("the VM stopped with an error (%s) but the test expected it to "
-                              "exit with code %lld (HaltCpu's rdi)", o->message, (long long)want);
+                              "exit with code %lld (HaltCpu's rdi)%s", o->message, (long long)want,
+                              o->error == KEV_EGUEST_FAULT && strstr(o->message, "#UD")
+                                  ? ". Every HaltCpu in the guests is followed by ud2: a #UD "
+                                    "there means HaltCpu returned to the guest instead of "
+                                    "ending the VM (return vm_exit())"
+                                  : "");
         if (o->exit_code != want) {
             explain_code(o->exit_code, why, sizeof(why));
             return ktest_fail("the VM exited with code %lld (0x%llx) but the test expected %lld "
@@ -216,8 +221,9 @@ static enum ktest_result check_end(const struct p2_test *t, const struct guest_p
     }
     if (o->kind != VM_FAILED) {
         explain_code(o->exit_code, why, sizeof(why));
-        return ktest_fail("the VM exited with code %lld but the test expected an error to stop "
-                          "it: %s%s", (long long)o->exit_code, t->why, why);
+        return ktest_fail("the VM exited with code %lld (0x%llx) but the test expected an error "
+                          "to stop it: %s%s", (long long)o->exit_code,
+                          (unsigned long long)o->exit_code, t->why, why);
     }
     if (!stopped_by_hypercall(o))
         return ktest_fail("the VM stopped, but not because of the hypercall: %s (%s). Expected: "

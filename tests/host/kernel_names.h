@@ -17,6 +17,7 @@
 #define strcmp kern_strcmp
 #define strncmp kern_strncmp
 #define strchr kern_strchr
+#define strstr kern_strstr
 #define strlcpy kern_strlcpy
 #define snprintf kern_snprintf
 #define vsnprintf kern_vsnprintf

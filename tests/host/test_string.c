@@ -81,6 +81,17 @@ HOST_TEST(string_strchr)
     CHECK(strchr("a\xe9", 0xe9) != NULL); /* c is converted to char */
 }
 
+HOST_TEST(string_strstr)
+{
+    const char *s = "the guest raised #UD";
+    CHECK(strstr(s, "#UD") == s + 17);
+    CHECK(strstr(s, "the") == s);
+    CHECK(strstr(s, "#GP") == NULL);
+    CHECK(strstr(s, "") == s);
+    CHECK(strstr("", "x") == NULL);
+    CHECK(strstr("aab", "ab") != NULL);
+}
+
 HOST_TEST(string_strlcpy)
 {
     char buf[8];
