@@ -397,7 +397,11 @@ def cmd_restore(rub):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if "--batch" in argv:  # many submissions: grader/batch.py
-        from grader import batch
+        try:
+            from grader import batch
+        except ImportError:  # make release leaves the instructors' tools out
+            sys.exit("--batch grades many submissions: it is an instructors' tool, not part of "
+                     "the student release")
         return batch.main(argv)
     args = parse_args(argv)
     rub = rubric_mod.load(args.rubric)
