@@ -37,7 +37,15 @@ endif
 NASMFLAGS := -f elf64 -g -F dwarf -I. -I$(BUILD)/
 LDFLAGS   := -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -z noexecstack -T kernel/linker.ld
 
-# Each folder's .mk appends its sources to these.
+# Objects depend on the flags they were compiled with: a change of SOLUTION,
+# WERROR or KEVLAB_HIDDEN in the same BUILD rebuilds them (the file is
+# rewritten only when the flags differ).
+FLAGS_STAMP := $(BUILD)/.flags
+$(shell mkdir -p $(BUILD) && echo '$(CFLAGS) | $(NASMFLAGS)' | cmp -s - $(FLAGS_STAMP) \
+        || echo '$(CFLAGS) | $(NASMFLAGS)' > $(FLAGS_STAMP))
+
+# Each folder's .mk appends its sources (and EXTRA_OBJS, objects built by
+# their own rules) to these.
 KERNEL_C   :=
 KERNEL_ASM :=
 include kernel/kernel.mk
@@ -61,19 +69,19 @@ $(DEPS_STAMP): scripts/check-deps scripts/install-deps
 	@mkdir -p $(@D) && touch $@
 deps: $(DEPS_STAMP)
 
-$(BUILD)/%.o: %.c Makefile | $(DEPS_STAMP)
+$(BUILD)/%.o: %.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.asm.o: %.asm Makefile | $(DEPS_STAMP)
+$(BUILD)/%.asm.o: %.asm $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  NASM    $<"
 	@$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
 
 # Offsets that assembly takes from C structs (Linux's asm-offsets idea):
 # <folder>/asm_offsets.c -> $(BUILD)/<folder>/asm_offsets.inc of %defines.
-$(BUILD)/%/asm_offsets.inc: %/asm_offsets.c | $(DEPS_STAMP)
+$(BUILD)/%/asm_offsets.inc: %/asm_offsets.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  OFFSETS $<"
 	@$(CC) $(CFLAGS) -MF $(@:.inc=.d) -MT $@ -S $< -o $(@:.inc=.s)
@@ -95,7 +103,7 @@ $(BUILD)/kernel/ksyms_empty.c: scripts/mksyms.py | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(PYTHON) scripts/mksyms.py --empty > $@
 
-$(BUILD)/kernel/%.o: $(BUILD)/kernel/%.c
+$(BUILD)/kernel/%.o: $(BUILD)/kernel/%.c $(FLAGS_STAMP)
 	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o kernel/linker.ld
@@ -104,7 +112,7 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o kernel/linker.ld
 	@$(PYTHON) scripts/mksyms.py --check $(BUILD)/kernel.pass1.elf $@
 
 # The boot image. GRUB with only the modules it needs boots much faster
-# under Bochs (notes: 0.8 MB instead of 9.5 MB). grub.cfg holds a fixed-size
+# under Bochs (a 0.8 MB image instead of the default 9.5 MB). grub.cfg holds a fixed-size
 # placeholder for the command line that the runner patches per boot.
 $(BUILD)/kevlab.iso: $(BUILD)/kernel.elf scripts/grub.cfg
 	@echo "  ISO     $@"
