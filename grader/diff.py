@@ -12,7 +12,12 @@ WRAP = 64  # bytes of a long line per diff line
 
 
 def visible(data: bytes) -> str:
-    """One line of data (no newline inside), made visible."""
+    """One line of data (no newline inside), made visible.
+
+    Not protocol.escape(), on purpose: that one is the frame format, which
+    escapes every space so that a value stays one word and writes the empty
+    value as `\\e`; this one is for a person reading a diff, so spaces stay
+    spaces (but trailing ones) and a tab or a newline is named."""
     out = []
     for b in data:
         if b == 0x5C:

@@ -14,7 +14,8 @@ MAX_LINES = 1000  # of a test's own output kept (the last ones)
 
 
 def escape(value: bytes) -> str:
-    """Escapes bytes the way the kernel writes frame values."""
+    """Escapes bytes the way the kernel writes frame values (docs/protocol.md).
+    diff.visible() shows bytes to a person and follows other rules."""
     if not value:
         return "\\e"
     out = []
