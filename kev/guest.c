@@ -117,9 +117,7 @@ enum kev_error kev_guest_alloc(struct vm *vm, gva_t gva, size_t npages, uint64_t
         return KEV_EINVAL;
     for (size_t i = 0; i < npages; i++) {
         paddr_t page;
-        enum kev_error e = alloc_one(vm, gva.addr + i * PAGE_SIZE, flags, &page);
-        if (e != KEV_OK)
-            return e;
+        KEV_TRY(alloc_one(vm, gva.addr + i * PAGE_SIZE, flags, &page));
         if (i == 0 && host)
             *host = (void *)(uintptr_t)page;
     }
@@ -133,21 +131,12 @@ enum kev_error kev_guest_load(struct vm *vm, gva_t gva, const void *bytes, size_
         return KEV_EINVAL;
     for (size_t off = 0; off < n; off += PAGE_SIZE) {
         paddr_t page;
-        enum kev_error e = alloc_one(vm, gva.addr + off, flags, &page);
-        if (e != KEV_OK)
-            return e;
+        KEV_TRY(alloc_one(vm, gva.addr + off, flags, &page));
         size_t chunk = n - off < PAGE_SIZE ? n - off : PAGE_SIZE;
         memcpy((void *)(uintptr_t)page, src + off, chunk);
     }
     return KEV_OK;
 }
-
-#define W(field, value)                                                                     \
-    do {                                                                                    \
-        enum kev_error e_ = vmcs_write(v, field, (value));                                  \
-        if (e_ != KEV_OK)                                                                   \
-            return e_;                                                                      \
-    } while (0)
 
 /* Segment access rights (Vol. 3C, 25.4.1 "Guest Register State"). */
 #define AR_CODE64 0xa09b   /* G, L, P, S, type 11: execute/read, accessed */
@@ -157,7 +146,7 @@ enum kev_error kev_guest_load(struct vm *vm, gva_t gva, const void *bytes, size_
 
 enum kev_error kev_guest_setup_flat64(struct vcpu_state *s, gva_t rip, gva_t rsp)
 {
-    struct active_vmcs *v = &s->vmcs;
+    struct active_vmcs *vmcs = &s->vmcs;
     const struct vmx_caps *caps = kev_vmx_caps();
     uint64_t cr0 = vmx_fixed_cr0(CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
     uint64_t cr4 = vmx_fixed_cr4(CR4_PAE);
@@ -165,22 +154,22 @@ enum kev_error kev_guest_setup_flat64(struct vcpu_state *s, gva_t rip, gva_t rsp
      * exits (CR_ACCESS) instead of breaking the next VM entry; the guest
      * reads the shadows, in which VMXE is clear (Vol. 3C, 26.3 "Changes to
      * Instruction Behavior in VMX Non-Root Operation", MOV from CR0/CR4). */
-    W(GUEST_CR0, cr0);
-    W(CR0_GUEST_HOST_MASK, (caps->cr0_fixed0 | ~caps->cr0_fixed1) & 0xffffffffULL);
-    W(CR0_READ_SHADOW, cr0);
-    W(GUEST_CR4, cr4);
-    W(CR4_GUEST_HOST_MASK, (caps->cr4_fixed0 | ~caps->cr4_fixed1) & 0xffffffffULL);
-    W(CR4_READ_SHADOW, cr4 & ~CR4_VMXE);
-    W(GUEST_CR3, s->vm->pml4);
-    W(GUEST_DR7, 0x400);
-    W(GUEST_IA32_DEBUGCTL, 0);
+    VMCS_SET(vmcs, GUEST_CR0, cr0);
+    VMCS_SET(vmcs, CR0_GUEST_HOST_MASK, (caps->cr0_fixed0 | ~caps->cr0_fixed1) & 0xffffffffULL);
+    VMCS_SET(vmcs, CR0_READ_SHADOW, cr0);
+    VMCS_SET(vmcs, GUEST_CR4, cr4);
+    VMCS_SET(vmcs, CR4_GUEST_HOST_MASK, (caps->cr4_fixed0 | ~caps->cr4_fixed1) & 0xffffffffULL);
+    VMCS_SET(vmcs, CR4_READ_SHADOW, cr4 & ~CR4_VMXE);
+    VMCS_SET(vmcs, GUEST_CR3, s->vm->pml4);
+    VMCS_SET(vmcs, GUEST_DR7, 0x400);
+    VMCS_SET(vmcs, GUEST_IA32_DEBUGCTL, 0);
     if (vmx_control_allowed(VMX_ENTRY, VM_ENTRY_LOAD_IA32_EFER))
-        W(GUEST_IA32_EFER, EFER_LME | EFER_LMA | (guest_nx() ? EFER_NXE : 0));
+        VMCS_SET(vmcs, GUEST_IA32_EFER, EFER_LME | EFER_LMA | (guest_nx() ? EFER_NXE : 0));
 
-    W(GUEST_CS_SELECTOR, 0x08);
-    W(GUEST_CS_BASE, 0);
-    W(GUEST_CS_LIMIT, 0xffffffff);
-    W(GUEST_CS_AR_BYTES, AR_CODE64);
+    VMCS_SET(vmcs, GUEST_CS_SELECTOR, 0x08);
+    VMCS_SET(vmcs, GUEST_CS_BASE, 0);
+    VMCS_SET(vmcs, GUEST_CS_LIMIT, 0xffffffff);
+    VMCS_SET(vmcs, GUEST_CS_AR_BYTES, AR_CODE64);
     static const uint32_t data[][4] = {
         {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES},
         {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES},
@@ -189,35 +178,35 @@ enum kev_error kev_guest_setup_flat64(struct vcpu_state *s, gva_t rip, gva_t rsp
         {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES},
     };
     for (size_t i = 0; i < ARRAY_SIZE(data); i++) {
-        W(data[i][0], 0x10);
-        W(data[i][1], 0);
-        W(data[i][2], 0xffffffff);
-        W(data[i][3], AR_DATA);
+        VMCS_SET(vmcs, data[i][0], 0x10);
+        VMCS_SET(vmcs, data[i][1], 0);
+        VMCS_SET(vmcs, data[i][2], 0xffffffff);
+        VMCS_SET(vmcs, data[i][3], AR_DATA);
     }
     /* VM entry wants a usable TR even though the guest never uses it. */
-    W(GUEST_TR_SELECTOR, 0x18);
-    W(GUEST_TR_BASE, 0);
-    W(GUEST_TR_LIMIT, 0x67);
-    W(GUEST_TR_AR_BYTES, AR_TSS_BUSY);
-    W(GUEST_LDTR_SELECTOR, 0);
-    W(GUEST_LDTR_BASE, 0);
-    W(GUEST_LDTR_LIMIT, 0);
-    W(GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
+    VMCS_SET(vmcs, GUEST_TR_SELECTOR, 0x18);
+    VMCS_SET(vmcs, GUEST_TR_BASE, 0);
+    VMCS_SET(vmcs, GUEST_TR_LIMIT, 0x67);
+    VMCS_SET(vmcs, GUEST_TR_AR_BYTES, AR_TSS_BUSY);
+    VMCS_SET(vmcs, GUEST_LDTR_SELECTOR, 0);
+    VMCS_SET(vmcs, GUEST_LDTR_BASE, 0);
+    VMCS_SET(vmcs, GUEST_LDTR_LIMIT, 0);
+    VMCS_SET(vmcs, GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
     /* No GDT or IDT: the guest runs on what VM entry loaded. */
-    W(GUEST_GDTR_BASE, 0);
-    W(GUEST_GDTR_LIMIT, 0);
-    W(GUEST_IDTR_BASE, 0);
-    W(GUEST_IDTR_LIMIT, 0);
+    VMCS_SET(vmcs, GUEST_GDTR_BASE, 0);
+    VMCS_SET(vmcs, GUEST_GDTR_LIMIT, 0);
+    VMCS_SET(vmcs, GUEST_IDTR_BASE, 0);
+    VMCS_SET(vmcs, GUEST_IDTR_LIMIT, 0);
 
-    W(GUEST_SYSENTER_CS, 0);
-    W(GUEST_SYSENTER_ESP, 0);
-    W(GUEST_SYSENTER_EIP, 0);
-    W(GUEST_RFLAGS, 0x2); /* bit 1 is always 1; interrupts off */
-    W(GUEST_RIP, rip.addr);
-    W(GUEST_RSP, rsp.addr);
-    W(GUEST_ACTIVITY_STATE, 0);
-    W(GUEST_INTERRUPTIBILITY_INFO, 0);
-    W(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+    VMCS_SET(vmcs, GUEST_SYSENTER_CS, 0);
+    VMCS_SET(vmcs, GUEST_SYSENTER_ESP, 0);
+    VMCS_SET(vmcs, GUEST_SYSENTER_EIP, 0);
+    VMCS_SET(vmcs, GUEST_RFLAGS, 0x2); /* bit 1 is always 1; interrupts off */
+    VMCS_SET(vmcs, GUEST_RIP, rip.addr);
+    VMCS_SET(vmcs, GUEST_RSP, rsp.addr);
+    VMCS_SET(vmcs, GUEST_ACTIVITY_STATE, 0);
+    VMCS_SET(vmcs, GUEST_INTERRUPTIBILITY_INFO, 0);
+    VMCS_SET(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, 0);
     return KEV_OK;
 }
 

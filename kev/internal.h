@@ -8,6 +8,19 @@
 
 #include "kev/kev.h"
 
+/* Evaluates expr, an enum kev_error, and returns it from the calling
+ * function unless it is KEV_OK. */
+#define KEV_TRY(expr)                                                                       \
+    do {                                                                                    \
+        enum kev_error e_ = (expr);                                                         \
+        if (e_ != KEV_OK)                                                                   \
+            return e_;                                                                      \
+    } while (0)
+
+/* VMWRITE for the runs of VMCS setup (vcpu.c, guest.c): a failure, already
+ * reported by vmcs_failed with the field's name, returns from the caller. */
+#define VMCS_SET(vmcs, field, value) KEV_TRY(vmcs_write(vmcs, field, (value)))
+
 struct vcpu {
     struct vcpu_state state; /* first: the registers vmenter.asm saves */
     struct vmcs vmcs;

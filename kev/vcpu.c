@@ -23,40 +23,33 @@ _Static_assert(sizeof(struct guest_regs) == 15 * 8, "vmenter.asm saves 15 regist
 _Static_assert(offsetof(struct guest_regs, rax) == 0 && offsetof(struct guest_regs, r15) == 14 * 8,
                "guest_regs: rax first, r15 last");
 
-#define W(field, value)                                                                     \
-    do {                                                                                    \
-        enum kev_error e_ = vmcs_write(vmcs, field, (value));                               \
-        if (e_ != KEV_OK)                                                                   \
-            return e_;                                                                      \
-    } while (0)
-
 /* Host state: what the CPU loads on every VM exit, taken from the running
  * kernel (Vol. 3C, 25.5 "Host-State Area"; checks: 27.2.2, 27.2.3). */
 static enum kev_error write_host_state(struct active_vmcs *vmcs, uint32_t exit_ctls)
 {
     struct dtr gdtr = sgdt(), idtr = sidt();
-    W(HOST_CR0, read_cr0());
-    W(HOST_CR3, read_cr3());
-    W(HOST_CR4, read_cr4());
+    VMCS_SET(vmcs, HOST_CR0, read_cr0());
+    VMCS_SET(vmcs, HOST_CR3, read_cr3());
+    VMCS_SET(vmcs, HOST_CR4, read_cr4());
     /* Selectors must have RPL = 0 and TI = 0; TR and CS must not be null. */
-    W(HOST_CS_SELECTOR, KERNEL_CS);
-    W(HOST_SS_SELECTOR, KERNEL_DS);
-    W(HOST_DS_SELECTOR, KERNEL_DS);
-    W(HOST_ES_SELECTOR, KERNEL_DS);
-    W(HOST_FS_SELECTOR, read_fs() & ~7u);
-    W(HOST_GS_SELECTOR, read_gs() & ~7u);
-    W(HOST_TR_SELECTOR, KERNEL_TSS);
-    W(HOST_FS_BASE, rdmsr(MSR_IA32_FS_BASE));
-    W(HOST_GS_BASE, rdmsr(MSR_IA32_GS_BASE));
-    W(HOST_TR_BASE, tss_base());
-    W(HOST_GDTR_BASE, gdtr.base);
-    W(HOST_IDTR_BASE, idtr.base);
-    W(HOST_IA32_SYSENTER_CS, 0);
-    W(HOST_IA32_SYSENTER_ESP, 0);
-    W(HOST_IA32_SYSENTER_EIP, 0);
+    VMCS_SET(vmcs, HOST_CS_SELECTOR, KERNEL_CS);
+    VMCS_SET(vmcs, HOST_SS_SELECTOR, KERNEL_DS);
+    VMCS_SET(vmcs, HOST_DS_SELECTOR, KERNEL_DS);
+    VMCS_SET(vmcs, HOST_ES_SELECTOR, KERNEL_DS);
+    VMCS_SET(vmcs, HOST_FS_SELECTOR, read_fs() & ~7u);
+    VMCS_SET(vmcs, HOST_GS_SELECTOR, read_gs() & ~7u);
+    VMCS_SET(vmcs, HOST_TR_SELECTOR, KERNEL_TSS);
+    VMCS_SET(vmcs, HOST_FS_BASE, rdmsr(MSR_IA32_FS_BASE));
+    VMCS_SET(vmcs, HOST_GS_BASE, rdmsr(MSR_IA32_GS_BASE));
+    VMCS_SET(vmcs, HOST_TR_BASE, tss_base());
+    VMCS_SET(vmcs, HOST_GDTR_BASE, gdtr.base);
+    VMCS_SET(vmcs, HOST_IDTR_BASE, idtr.base);
+    VMCS_SET(vmcs, HOST_IA32_SYSENTER_CS, 0);
+    VMCS_SET(vmcs, HOST_IA32_SYSENTER_ESP, 0);
+    VMCS_SET(vmcs, HOST_IA32_SYSENTER_EIP, 0);
     if (exit_ctls & VM_EXIT_LOAD_IA32_EFER)
-        W(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
-    W(HOST_RIP, (uint64_t)(uintptr_t)kev_vmexit_entry);
+        VMCS_SET(vmcs, HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+    VMCS_SET(vmcs, HOST_RIP, (uint64_t)(uintptr_t)kev_vmexit_entry);
     /* HOST_RSP: written by vmenter.asm, which knows the stack. */
     return KEV_OK;
 }
@@ -81,22 +74,22 @@ static enum kev_error write_controls(struct active_vmcs *vmcs, uint32_t *exit_ou
     /* kev needs no secondary controls (no EPT); never activate them. */
     if (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
         return KEV_ECONTROL;
-    W(PIN_BASED_VM_EXEC_CONTROL, pin);
-    W(CPU_BASED_VM_EXEC_CONTROL, proc);
-    W(VM_EXIT_CONTROLS, exit);
-    W(VM_ENTRY_CONTROLS, entry);
-    W(EXCEPTION_BITMAP, 0xffffffffu);
-    W(PAGE_FAULT_ERROR_CODE_MASK, 0);
-    W(PAGE_FAULT_ERROR_CODE_MATCH, 0);
-    W(CR3_TARGET_COUNT, 0);
-    W(VM_EXIT_MSR_STORE_COUNT, 0);
-    W(VM_EXIT_MSR_LOAD_COUNT, 0);
-    W(VM_ENTRY_MSR_LOAD_COUNT, 0);
-    W(VM_ENTRY_INTR_INFO_FIELD, 0);
-    W(TSC_OFFSET, 0);
+    VMCS_SET(vmcs, PIN_BASED_VM_EXEC_CONTROL, pin);
+    VMCS_SET(vmcs, CPU_BASED_VM_EXEC_CONTROL, proc);
+    VMCS_SET(vmcs, VM_EXIT_CONTROLS, exit);
+    VMCS_SET(vmcs, VM_ENTRY_CONTROLS, entry);
+    VMCS_SET(vmcs, EXCEPTION_BITMAP, 0xffffffffu);
+    VMCS_SET(vmcs, PAGE_FAULT_ERROR_CODE_MASK, 0);
+    VMCS_SET(vmcs, PAGE_FAULT_ERROR_CODE_MATCH, 0);
+    VMCS_SET(vmcs, CR3_TARGET_COUNT, 0);
+    VMCS_SET(vmcs, VM_EXIT_MSR_STORE_COUNT, 0);
+    VMCS_SET(vmcs, VM_EXIT_MSR_LOAD_COUNT, 0);
+    VMCS_SET(vmcs, VM_ENTRY_MSR_LOAD_COUNT, 0);
+    VMCS_SET(vmcs, VM_ENTRY_INTR_INFO_FIELD, 0);
+    VMCS_SET(vmcs, TSC_OFFSET, 0);
     /* Must be all ones without VMCS shadowing (Vol. 3C, 27.3.1.5 "Checks on
      * Guest Non-Register State"). */
-    W(VMCS_LINK_POINTER, ~0ULL);
+    VMCS_SET(vmcs, VMCS_LINK_POINTER, ~0ULL);
     *exit_out = exit;
     return KEV_OK;
 }
