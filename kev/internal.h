@@ -26,7 +26,6 @@ struct vcpu {
     struct vmcs vmcs;
     uint64_t host_rsp;       /* the HOST_RSP last written (vmenter.asm skips equal writes) */
     uint64_t exits;
-    bool stop;               /* the dispatcher decided to stop the VM */
 };
 
 /* What a range of guest-physical memory is, for freeing it. */
