@@ -16,7 +16,6 @@ typedef uint64_t paddr_t; /* a host-physical address */
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
-#define UNUSED(x) ((void)(x))
 
 #define PAGE_SIZE 4096UL
 
