@@ -427,20 +427,35 @@ def static_checks(tree, files, hidden_names, dropped=(), root=ROOT):
 
 # --- the grading checks -------------------------------------------------------
 
-def copy_tree(tree, dest):
+def grade_copy(tree, dest, log_path, files=None):
+    """Copies tree to dest, writes files ({relative path: bytes}) over the
+    copy and runs `make grade` there, its output going to log_path; returns
+    (status, results dict or None when it wrote no results.json)."""
     shutil.copytree(tree, dest, symlinks=True)
-
-
-def grade_tree(tree, log_path, extra=()):
-    """Runs `make grade` in tree; returns (status, results dict or None)."""
+    for name, data in (files or {}).items():
+        with open(os.path.join(dest, name), "wb") as f:
+            f.write(data)
     with open(log_path, "w") as log:
-        proc = subprocess.run(["make", "-s", "grade"] + list(extra), cwd=tree,
+        proc = subprocess.run(["make", "-s", "grade"], cwd=dest,
                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    results = os.path.join(tree, "build", "grade", "results.json")
+    results = os.path.join(dest, "build", "grade", "results.json")
     if not os.path.exists(results):
         return proc.returncode, None
     with open(results) as f:
         return proc.returncode, json.load(f)
+
+
+def _graded(what, tree, work, problems, files=None):
+    """grade_copy() into work/<what>; returns (status, summary), or (status,
+    None) after adding a problem when the run wrote no results.json."""
+    log = os.path.join(work, what + ".log")
+    status, res = grade_copy(tree, os.path.join(work, what), log, files)
+    if res is None:
+        problems.append("the %s's `make grade` wrote no build/grade/results.json (status %d): "
+                        "it stopped before grading, usually because the build failed; see %s"
+                        % (what, status, log))
+        return status, None
+    return status, summarize(res)
 
 
 def check_grading(tree, solutions, work):
@@ -448,15 +463,9 @@ def check_grading(tree, solutions, work):
     solution scores full marks. Returns a list of problems."""
     problems = []
     todo = todo_message()
-    skel = os.path.join(work, "skeleton")
-    copy_tree(tree, skel)
     say("checking: `make grade` of the release as it is (expected: zero)")
-    status, res = grade_tree(skel, os.path.join(work, "skeleton.log"))
-    if res is None:
-        problems.append("the skeleton's `make grade` wrote no build/grade/results.json "
-                        "(status %d); see %s" % (status, os.path.join(work, "skeleton.log")))
-    else:
-        summary = summarize(res)
+    _, summary = _graded("skeleton", tree, work, problems)
+    if summary is not None:
         if summary["score"] != 0:
             problems.append("the skeleton scores %s, not 0" % summary["score"])
         for t in summary["tests"]:
@@ -470,19 +479,10 @@ def check_grading(tree, solutions, work):
         say("  skeleton: %s / %s, %d tests, all on TODO(): %s"
             % (summary["score"], summary["max"], len(summary["tests"]),
                "yes" if all(todo in t["output"] for t in summary["tests"]) else "no"))
-    sol = os.path.join(work, "solution")
-    copy_tree(tree, sol)
-    for name, data in solutions.items():
-        with open(os.path.join(sol, name), "wb") as f:
-            f.write(data)
     say("checking: `make grade` with the reference solution's %s (expected: full marks)"
         % ", ".join(sorted(solutions)))
-    status, res = grade_tree(sol, os.path.join(work, "solution.log"))
-    if res is None:
-        problems.append("the solution's `make grade` wrote no build/grade/results.json "
-                        "(status %d); see %s" % (status, os.path.join(work, "solution.log")))
-    else:
-        summary = summarize(res)
+    status, summary = _graded("solution", tree, work, problems, solutions)
+    if summary is not None:
         if summary["score"] != summary["max"] or not summary["max"]:
             failed = ["%s (%s)" % (t["name"], t["reason"]) for t in summary["tests"] if not t["passed"]]
             problems.append("the reference solution scores %s / %s in the release; failed: %s"

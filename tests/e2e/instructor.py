@@ -11,7 +11,6 @@ It boots under Bochs (or whatever BACKEND says), about fifteen grading runs.
 """
 
 import csv
-import json
 import os
 import shutil
 import subprocess
@@ -71,17 +70,12 @@ def solution_text():
 def grade_copy(tree, name, hypercall=None):
     """`make grade` in a copy of tree (hypercall.c replaced when given);
     returns (status, summary or None, output)."""
-    copy = os.path.join(TMP, name)
-    shutil.copytree(tree, copy, symlinks=True)
-    if hypercall is not None:
-        with open(os.path.join(copy, EDITABLE), "wb") as f:
-            f.write(hypercall)
-    status, out = run(["make", "-s", "grade"], cwd=copy, log=name + ".log")
-    path = os.path.join(copy, "build", "grade", "results.json")
-    if not os.path.exists(path):
-        return status, None, out
-    with open(path) as f:
-        return status, summary(json.load(f)), out
+    log = os.path.join(TMP, name + ".log")
+    files = {EDITABLE: hypercall} if hypercall is not None else None
+    status, res = release.grade_copy(tree, os.path.join(TMP, name), log, files)
+    with open(log, errors="replace") as f:
+        out = f.read()
+    return status, (summary(res) if res is not None else None), out
 
 
 # --- checks without emulators -------------------------------------------------
