@@ -189,6 +189,20 @@ static bool check_segments(bool ia32e, char *msg, size_t size)
     return true;
 }
 
+/* Guest CR0 or CR4 against the CPU's IA32_VMX_CRn_FIXED0 (bits that must
+ * be 1; `usual` names them) and IA32_VMX_CRn_FIXED1 (bits that may be 1). */
+static bool check_fixed(const char *cr, uint64_t val, uint64_t fixed0, uint64_t fixed1,
+                        const char *usual, char *msg, size_t size)
+{
+    if ((val & fixed0) != fixed0)
+        FAIL("guest %s 0x%lx: bits 0x%lx must be 1 (IA32_VMX_%s_FIXED0 = 0x%lx: %s) %s", cr, val,
+             fixed0 & ~val, cr, fixed0, usual, S1);
+    if (val & ~fixed1)
+        FAIL("guest %s 0x%lx: bits 0x%lx must be 0 (IA32_VMX_%s_FIXED1 = 0x%lx) %s", cr, val,
+             val & ~fixed1, cr, fixed1, S1);
+    return true;
+}
+
 bool vcpu_check_guest_state(struct active_vmcs *vmcs, char *msg, size_t size)
 {
     (void)vmcs;
@@ -198,18 +212,9 @@ bool vcpu_check_guest_state(struct active_vmcs *vmcs, char *msg, size_t size)
     bool ia32e = entry & VM_ENTRY_IA32E_MODE;
 
     /* 27.3.1.1: control registers and MSRs. */
-    if ((cr0 & caps->cr0_fixed0) != caps->cr0_fixed0)
-        FAIL("guest CR0 0x%lx: bits 0x%lx must be 1 (IA32_VMX_CR0_FIXED0 = 0x%lx: PE, NE, PG) %s", cr0,
-             caps->cr0_fixed0 & ~cr0, caps->cr0_fixed0, S1);
-    if (cr0 & ~caps->cr0_fixed1)
-        FAIL("guest CR0 0x%lx: bits 0x%lx must be 0 (IA32_VMX_CR0_FIXED1 = 0x%lx) %s", cr0,
-             cr0 & ~caps->cr0_fixed1, caps->cr0_fixed1, S1);
-    if ((cr4 & caps->cr4_fixed0) != caps->cr4_fixed0)
-        FAIL("guest CR4 0x%lx: bits 0x%lx must be 1 (IA32_VMX_CR4_FIXED0 = 0x%lx: VMXE) %s", cr4,
-             caps->cr4_fixed0 & ~cr4, caps->cr4_fixed0, S1);
-    if (cr4 & ~caps->cr4_fixed1)
-        FAIL("guest CR4 0x%lx: bits 0x%lx must be 0 (IA32_VMX_CR4_FIXED1 = 0x%lx) %s", cr4,
-             cr4 & ~caps->cr4_fixed1, caps->cr4_fixed1, S1);
+    if (!check_fixed("CR0", cr0, caps->cr0_fixed0, caps->cr0_fixed1, "PE, NE, PG", msg, size) ||
+        !check_fixed("CR4", cr4, caps->cr4_fixed0, caps->cr4_fixed1, "VMXE", msg, size))
+        return false;
     if (ia32e && (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE)))
         FAIL("guest CR0 0x%lx, CR4 0x%lx: an IA-32e mode guest needs CR0.PG = 1 and CR4.PAE = 1 %s",
              cr0, cr4, S1);
