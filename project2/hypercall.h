@@ -69,10 +69,13 @@ enum kev_error resolve(const struct guest_regs *regs, struct hypercall *hc);
  */
 struct vmexit_result handle(struct vcpu_state *s, const struct hypercall *hc, struct printer *out);
 
-/* handle's way to report an error (see handle above). */
+/*
+ * handle's way to report an error (see handle above): kev's vmexit_fail(),
+ * whose message the controller writes, naming the hypercall.
+ */
 static inline struct vmexit_result hypercall_failed(enum kev_error e)
 {
-    return (struct vmexit_result){.action = VMEXIT_ERROR, .error = e};
+    return vmexit_fail(e);
 }
 
 #endif
