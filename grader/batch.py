@@ -219,8 +219,11 @@ def grade_submission(framework, submission, work, out, project="project2", backe
     status, output = run_logged(argv, tree, os.path.join(out, "grade.log"), GRADE_TIMEOUT)
     results = os.path.join(work, "grade", "results.json")
     if not os.path.exists(results):
-        why = "\n".join(notes + ["The grader stopped without results (status %s); please tell "
-                                 "your instructors. It said:" % status, "", tail(output)])
+        how = ("did not finish within %d s" % GRADE_TIMEOUT if status is None
+               else "stopped with status %d" % status)
+        why = "\n".join(notes + ["The grader %s and wrote no results; this is not a verdict "
+                                 "on your code: please tell your instructors. It said:" % how,
+                                 "", tail(output)])
         res = failure_results(framework, project, why, "not run: the grader failed")
         return _write(out, res, "grader error")
     with open(results) as f:
