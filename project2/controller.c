@@ -52,11 +52,13 @@ static struct vmexit_result hypercall_controller_handle(struct vmexit_controller
 
     struct hypercall hc;
     enum kev_error e = resolve(&s->regs, &hc);
-    if (e != KEV_OK && hypercall_name(rax) == NULL)
-        return vm_stop(s->vm, e, "unknown hypercall number %lu (rax = 0x%lx)", rax, rax);
-    if (e != KEV_OK)
-        return vm_stop(s->vm, e, "resolve() failed for hypercall %s (rax = %lu): %s",
-                       hypercall_name(rax), rax, kev_strerror(e));
+    if (e != KEV_OK) {
+        if (hypercall_name(rax) == NULL)
+            return vm_stop(s->vm, e, "unknown hypercall number %lu (rax = 0x%lx)", rax, rax);
+        return vm_stop(s->vm, e, "resolve() returned %s for hypercall %s (rax = %lu), which "
+                       "the table has: only an unknown number is an error",
+                       kev_error_name(e), hypercall_name(rax), rax);
+    }
     char call[160];
     describe_call(&s->regs, hc.nr, call, sizeof(call));
 
