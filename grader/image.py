@@ -10,7 +10,7 @@ import os
 import shutil
 
 MARKER = b"@KEVLAB-CMDLINE@"
-CMDLINE_SPACE = 4096  # must match scripts/grubcfg.py
+CMDLINE_SPACE = 4096  # scripts/grubcfg.py pads grub.cfg to this
 
 
 class ImageError(Exception):

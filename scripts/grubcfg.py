@@ -4,11 +4,17 @@
 The runner finds the placeholder in the ISO and writes a command line of at
 most CMDLINE_SPACE bytes over it (grader/image.py), padding with spaces.
 """
+import os
 import sys
 
-MARKER = "@KEVLAB-CMDLINE@"
-CMDLINE_SPACE = 4096  # must match grader/image.py
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from grader.image import CMDLINE_SPACE  # noqa: E402
+from grader.image import MARKER as MARKER_BYTES  # noqa: E402
+
+MARKER = MARKER_BYTES.decode()
 
 text = open(sys.argv[1]).read()
-assert text.count(MARKER) == 1, "grub.cfg must hold the placeholder once"
+if text.count(MARKER) != 1:
+    sys.exit("grubcfg: %s must hold the placeholder %s exactly once (it holds it %d times)"
+             % (sys.argv[1], MARKER, text.count(MARKER)))
 sys.stdout.write(text.replace(MARKER, MARKER + " " * (CMDLINE_SPACE - len(MARKER))))
