@@ -73,11 +73,14 @@ static struct vmexit_result hypercall_controller_handle(struct vmexit_controller
     case VMEXIT_EXIT:
         return r;
     case VMEXIT_ERROR:
+        if (r.error == KEV_OK)
+            return vm_stop(s->vm, KEV_EINVAL,
+                           "handle() returned hypercall_failed(KEV_OK) for hypercall %s: "
+                           "KEV_OK is success, and success is vmexit_continue()", call);
         if (printer_full(out))
             return vm_stop(s->vm, r.error,
-                           "hypercall %s failed: %s: the guest printed more than the "
-                           "PrinterProxy captures (%d bytes)",
-                           call, kev_strerror(r.error), PRINTER_CAPACITY);
+                           "hypercall %s failed: the guest printed more than the "
+                           "PrinterProxy's capture holds (%d bytes)", call, PRINTER_CAPACITY);
         return vm_stop(s->vm, r.error, "hypercall %s failed: %s", call, kev_strerror(r.error));
     case VMEXIT_PASS:
         break;
