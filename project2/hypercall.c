@@ -132,10 +132,10 @@ struct vmexit_result handle(struct vcpu_state *s, const struct hypercall *hc, st
      *     probe_copy_from_guest() (kev/probe.h) into a small buffer on your
      *     stack, a chunk at a time, and hand each chunk to printer_write().
      *   - Print is all or nothing: if any byte cannot be read, print none.
-     *     Check the whole range first: that address + size does not wrap
-     *     around 2^64, then each page it touches with probe_gva_to_host().
-     *     (Guest pages that follow each other need not be neighbours in host
-     *     memory.)
+     *     Check the whole range first: address + size must not wrap around
+     *     2^64 (KEV_EOVERFLOW), and each page it touches must pass
+     *     probe_gva_to_host(), called once per page. (Guest pages that
+     *     follow each other need not be neighbours in host memory.)
      *   - Every kev call returns an enum kev_error, and so does
      *     printer_write() (KEV_ENOMEM once the 64 KiB capture is full): on
      *     anything but KEV_OK, return hypercall_failed(e). Success is
