@@ -158,17 +158,19 @@ static void explain_code(int64_t code, char *buf, size_t cap)
         buf[0] = '\0';
 }
 
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 /* true when text holds the decimal number n, not as part of a longer number. */
 static bool names_number(const char *text, uint64_t n)
 {
     char digits[24];
-    int len = snprintf(digits, sizeof(digits), "%lu", n);
-    for (const char *p = text; *p; p++) {
-        bool before = p > text && p[-1] >= '0' && p[-1] <= '9';
-        bool after = p[len] >= '0' && p[len] <= '9';
-        if (!before && strncmp(p, digits, (size_t)len) == 0 && !after)
+    size_t len = (size_t)snprintf(digits, sizeof(digits), "%lu", n);
+    for (const char *p = strstr(text, digits); p != NULL; p = strstr(p + 1, digits))
+        if ((p == text || !is_digit(p[-1])) && !is_digit(p[len]))
             return true;
-    }
     return false;
 }
 
