@@ -4,8 +4,9 @@
  * line prefixed "guest| " and escaped (so no guest can forge a "@@ " frame
  * of docs/protocol.md), and appends them to a capture that the tests compare
  * with what the guest should have printed. The echo stops after
- * PRINTER_ECHO_MAX bytes, so a flooding guest cannot drown the log. Output that bypasses it (a
- * printk in a handler) is invisible to the tests and the grader.
+ * PRINTER_ECHO_MAX bytes, so a flooding guest cannot drown the log. Output
+ * that bypasses it (a printk in a handler) is invisible to the tests and the
+ * grader.
  *
  *   struct printer out;
  *   printer_start(&out);
