@@ -92,7 +92,11 @@ P2_TEST(p2_print_flood, .guest = "print_flood", .end = STOPS_NAMING_LIMIT,
 
 /* --- The harness. --- */
 
-/* Writes up to 48 bytes of data, escaped as in docs/protocol.md, to buf. */
+/*
+ * Writes up to 48 bytes of data to buf, for a message that shows them in
+ * quotes: printable ASCII (space included) as itself, '"', '\' and every
+ * other byte as \xNN, so a newline cannot end the message's line.
+ */
 static const char *quote(char *buf, size_t cap, const uint8_t *data, size_t n)
 {
     size_t t = 0;
@@ -101,7 +105,7 @@ static const char *quote(char *buf, size_t cap, const uint8_t *data, size_t n)
             t += (size_t)snprintf(buf + t, cap - t, "...");
             break;
         }
-        if (data[i] > 0x20 && data[i] < 0x7f && data[i] != '\\')
+        if (data[i] >= 0x20 && data[i] < 0x7f && data[i] != '"' && data[i] != '\\')
             buf[t++] = (char)data[i];
         else
             t += (size_t)snprintf(buf + t, cap - t, "\\x%02x", data[i]);
