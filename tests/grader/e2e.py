@@ -68,11 +68,12 @@ class Checks:
         self.skipped += 1
 
 
-def run(argv, **kw):
+def run(argv, cwd=ROOT):
+    """Runs argv in cwd, its output captured; BACKEND is left to the options."""
     env = dict(os.environ, NO_COLOR="1")
     env.pop("BACKEND", None)
-    return subprocess.run(argv, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, errors="replace", env=env, **kw)
+    return subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, errors="replace", env=env)
 
 
 def grade_selftests(c, build, backend, out):
@@ -84,10 +85,9 @@ def grade_selftests(c, build, backend, out):
     c.check("%s: a failing test makes the exit status 1" % backend, p.returncode == 1,
             "status %d\n%s" % (p.returncode, p.stderr[-1000:]))
     c.check("%s: the run states its time bound" % backend, "the whole run ends within" in text, text[:400])
-    try:
-        res = json.load(open(os.path.join(out, "results.json")))
-    except (OSError, ValueError) as e:
-        c.check("%s: results.json is written" % backend, False, e)
+    res = _results(out)
+    if res is None:
+        c.check("%s: results.json is written" % backend, False, p.stdout[-3000:] + p.stderr[-2000:])
         return
     tests = {t["name"]: t for t in res["tests"]}
     for name in PASSING:
@@ -131,12 +131,15 @@ def project2(c, skeleton, solution):
         c.skip("project 2 end to end", "the p2_ tests are not in %s yet" % solution)
         return False
     out = tempfile.mkdtemp(prefix="kevlab-e2e-")
-    p = run(["make", "--no-print-directory", "grade", "SOLUTION=1", "BACKEND=bochs", "OUT=" + out])
+    # BUILD= the given folders: the default ones may be another build's.
+    p = run(["make", "--no-print-directory", "grade", "SOLUTION=1", "BUILD=" + solution,
+             "BACKEND=bochs", "OUT=" + out])
     res = _results(out)
     c.check("make grade SOLUTION=1 BACKEND=bochs: full score, status 0 (%s)" % out,
             p.returncode == 0 and res and res["score"] == res["max_score"] > 0,
             p.stdout[-3000:])
-    p = run(["make", "--no-print-directory", "grade", "BACKEND=bochs", "OUT=" + out])
+    p = run(["make", "--no-print-directory", "grade", "BUILD=" + skeleton, "BACKEND=bochs",
+             "OUT=" + out])
     res = _results(out)
     fails = [t for t in (res or {}).get("tests", []) if t["status"] == "failed"]
     c.check("make grade (skeleton): every test fails at a TODO(), status not 0",
@@ -269,15 +272,13 @@ def grade_faulty(c, tree, solution, fs, out):
         text = text.replace(old, new)
     with open(os.path.join(tree, "project2", "hypercall.c"), "w") as f:
         f.write(text)
-    b = subprocess.run(["make", "--no-print-directory", "SOLUTION=1", "BUILD=build/fault"],
-                       cwd=tree, capture_output=True, text=True)
+    b = run(["make", "--no-print-directory", "SOLUTION=1", "BUILD=build/fault"], cwd=tree)
     if b.returncode != 0:
         c.check("%s: the faulty solution builds" % what, False, b.stdout[-2000:] + b.stderr[-2000:])
         return
     start = time.monotonic()
-    p = subprocess.run([sys.executable, "grader/grade.py", "--build", "build/fault",
-                        "--backend", "bochs", "--out", out, "--seed", "5"], cwd=tree,
-                       capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"))
+    p = run([sys.executable, "grader/grade.py", "--build", "build/fault",
+             "--backend", "bochs", "--out", out, "--seed", "5"], cwd=tree)
     wall = time.monotonic() - start
     res = _results(out)
     if not res:
