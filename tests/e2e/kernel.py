@@ -157,8 +157,7 @@ def main():
             else:
                 chk(c, *cargs, res)
     print("logs: %s" % tmp)
-    print("%d passed, %d failed" % (c.passed, c.failed))
-    return 0 if c.failed == 0 else 1
+    return c.summary()
 
 
 if __name__ == "__main__":

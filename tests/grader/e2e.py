@@ -36,6 +36,9 @@ sys.path.insert(0, ROOT)
 
 from grader import kernelinfo, runner  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from checks import Checks  # noqa: E402
+
 GRADE = [sys.executable, os.path.join(ROOT, "grader", "grade.py")]
 SELFTESTS = os.path.join(HERE, "rubric_selftests.py")
 PASSING = ["printk_formats", "string_functions", "cmdline_params", "exception_caught",
@@ -49,23 +52,6 @@ CRASHES = {
                    "qemu-tcg": "wall-clock timeout"},
     "crash_page_fault": {"bochs": "panic: CPU exception 14", "qemu-tcg": "panic: CPU exception 14"},
 }
-
-
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = self.skipped = 0
-
-    def check(self, what, ok, detail=""):
-        print("%s %s%s" % ("ok  " if ok else "FAIL", what, "" if ok else "\n     " + str(detail)[:2000]),
-              flush=True)
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-
-    def skip(self, what, why):
-        print("skip %s: %s" % (what, why), flush=True)
-        self.skipped += 1
 
 
 def run(argv, cwd=ROOT):
@@ -338,9 +324,7 @@ def main():
     run_and_check(c, args.build)
     if project2(c, args.build, args.solution):
         faults(c)
-    print("%d passed, %d failed%s" % (c.passed, c.failed,
-                                      " (%d skipped)" % c.skipped if c.skipped else ""))
-    return 0 if c.failed == 0 else 1
+    return c.summary()
 
 
 if __name__ == "__main__":
