@@ -145,11 +145,17 @@ def check_skeleton(c, name, res):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--solution-build", default="build/solution")
-    ap.add_argument("--skeleton-build", default="build/skeleton")
+    ap.add_argument("--solution-build", default="build/solution",
+                    help="build folder of the solution (make SOLUTION=1), built first unless "
+                         "--no-build (default %(default)s)")
+    ap.add_argument("--skeleton-build", default="build/skeleton",
+                    help="build folder of the skeleton, built first unless --no-build "
+                         "(default %(default)s)")
     ap.add_argument("--no-build", action="store_true", help="use the ISOs as they are")
-    ap.add_argument("--seed", default="e2e-project2")
-    ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--seed", default="e2e-project2",
+                    help="seed of the randomized test inputs (default %(default)s)")
+    ap.add_argument("-j", type=int, default=os.cpu_count() or 2,
+                    help="boots at the same time (default: the CPU count)")
     args = ap.parse_args()
 
     c = Checks()
@@ -167,7 +173,7 @@ def main():
             c.check("the ISO %s exists" % iso, False, "build it with make first")
             built = False
     if not built or not names:
-        print("%d passed, %d failed" % (c.passed, c.failed))
+        c.summary()
         return 1
 
     # The grader's parameters and expectations for the tests its rubric has.
@@ -205,8 +211,7 @@ def main():
             else:
                 check_skeleton(c, arg, res)
     print("logs: %s" % tmp)
-    print("%d passed, %d failed" % (c.passed, c.failed))
-    return 0 if c.failed == 0 else 1
+    return c.summary()
 
 
 if __name__ == "__main__":
