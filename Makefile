@@ -114,7 +114,7 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o kernel/linker.ld
 # The boot image. GRUB with only the modules it needs boots much faster
 # under Bochs (a 0.8 MB image instead of the default 9.5 MB). grub.cfg holds a fixed-size
 # placeholder for the command line that the runner patches per boot.
-$(BUILD)/kevlab.iso: $(BUILD)/kernel.elf scripts/grub.cfg
+$(BUILD)/kevlab.iso: $(BUILD)/kernel.elf scripts/grub.cfg scripts/grubcfg.py grader/image.py
 	@echo "  ISO     $@"
 	@rm -rf $(BUILD)/isodir && mkdir -p $(BUILD)/isodir/boot/grub
 	@# GDB reads kernel.elf's debug information; GRUB need not load it

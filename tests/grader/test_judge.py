@@ -113,6 +113,11 @@ class Verdicts(unittest.TestCase):
         self.assertFalse(r.passed)
         self.assertIn("guest RIP did not advance", r.summary)
 
+    def test_todo_message_is_the_kernels(self):
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        with open(os.path.join(root, "kernel", "panic.h")) as f:
+            self.assertIn('"%s")' % judge.TODO_MESSAGE, f.read())
+
     def test_crash_panic(self):
         boot = replayed_boot(fixture("batch_crash.serial"), oc.PANIC)
         rec = boot.log.tests["p2_print_hello"]
