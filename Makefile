@@ -1,17 +1,47 @@
 # kevlab: the only entry point. Per-folder rules live in */*.mk; this file
-# holds the toolchain flags, the kernel's two-pass link and the ISO.
+# holds the course's current project, the toolchain flags, the kernel's
+# two-pass link and the ISO.
 #
-#   make                            build the kernel ISO (the skeleton; SOLUTION=1: the reference solution)
+#   make                            build the kernel ISO of PROJECT (the skeleton; SOLUTION=2,3 or all: reference solutions)
 #   make clean                      remove build/
 #   make compile_commands.json      for clangd
+#   make info                       this build's facts as JSON (project, student files, build folder)
 #   make help                       every target (these lines come from each folder's .mk)
 
-SOLUTION ?= 0
-ifeq ($(SOLUTION),1)
-BUILD ?= build/solution
-else
-BUILD ?= build/skeleton
+# The course's current project: the default of PROJECT= on every target.
+COURSE_PROJECT := 2
+
+PROJECT ?= $(COURSE_PROJECT)
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+# Every project folder, and the ones this kernel holds: project N's kernel
+# holds projects 2..N, each building on the one before.
+ALL_PROJECTS := $(sort $(patsubst project%/project.mk,%,$(wildcard project*/project.mk)))
+ifeq ($(filter $(PROJECT),$(ALL_PROJECTS)),)
+$(error PROJECT=$(PROJECT): there is no project$(PROJECT)/ (the projects are: $(ALL_PROJECTS)))
 endif
+PROJECTS := $(shell for p in $(ALL_PROJECTS); do [ $$p -le $(PROJECT) ] && echo $$p; done)
+
+# SOLUTION= names the projects whose reference solutions are compiled in:
+# SOLUTION=2, SOLUTION=2,3, SOLUTION=all (SOLUTION=1 is all). Empty: every
+# project as students write it (the skeletons, or their own code).
+SOLUTION ?=
+SOLUTIONS := $(sort $(subst $(comma),$(space),$(SOLUTION)))
+ifneq ($(filter all 1,$(SOLUTIONS)),)
+SOLUTIONS := $(PROJECTS)
+endif
+ifneq ($(filter-out $(PROJECTS),$(SOLUTIONS)),)
+$(error SOLUTION=$(SOLUTION): this kernel holds projects $(PROJECTS) only)
+endif
+SOLUTION_TAG := $(if $(SOLUTIONS),-sol$(subst $(space),_,$(SOLUTIONS)))
+
+# Objects that every build shares (kernel, kev, the user runtime, the
+# projects' given code, the guests) go to OBJ; a build's own files (student
+# code, generated tables, the link, the ISO) to BUILD.
+BUILD ?= build/p$(PROJECT)$(SOLUTION_TAG)
+OBJ   ?= build/obj
 
 CC      := gcc
 LD      := ld
@@ -19,13 +49,10 @@ NASM    := nasm
 PYTHON  := python3
 
 CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdlib -fno-stack-protector \
-          -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+          -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -fno-common \
           -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -fno-toplevel-reorder \
           -fno-asynchronous-unwind-tables -fno-strict-aliasing \
-          -O2 -g -Wall -Wextra -Wno-unused-parameter -I. -I$(BUILD) -MMD -MP
-ifeq ($(SOLUTION),1)
-CFLAGS += -DSOLUTION
-endif
+          -O2 -g -Wall -Wextra -Wno-unused-parameter -I. -I$(OBJ) -I$(BUILD) -MMD -MP
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
@@ -34,32 +61,39 @@ endif
 ifneq ($(wildcard .kevlab-hidden),)
 CFLAGS += -DKEVLAB_HIDDEN
 endif
-NASMFLAGS := -f elf64 -g -F dwarf -I. -I$(BUILD)/
+NASMFLAGS := -f elf64 -g -F dwarf -I. -I$(OBJ)/ -I$(BUILD)/
 LDFLAGS   := -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -z noexecstack -T kernel/linker.ld
 
-# Objects depend on the flags they were compiled with: a change of SOLUTION,
-# WERROR or KEVLAB_HIDDEN in the same BUILD rebuilds them (the file is
-# rewritten only when the flags differ).
-FLAGS_STAMP := $(BUILD)/.flags
-$(shell mkdir -p $(BUILD) && echo '$(CFLAGS) | $(NASMFLAGS)' | cmp -s - $(FLAGS_STAMP) \
+# Objects depend on the flags they were compiled with: a change of WERROR
+# or KEVLAB_HIDDEN rebuilds them (the stamp is rewritten only when the
+# flags differ).
+FLAGS_STAMP := $(OBJ)/.flags
+$(shell mkdir -p $(OBJ) && echo '$(CFLAGS) | $(NASMFLAGS)' | cmp -s - $(FLAGS_STAMP) \
         || echo '$(CFLAGS) | $(NASMFLAGS)' > $(FLAGS_STAMP))
 
-# Each folder's .mk appends its sources (and EXTRA_OBJS, objects built by
-# their own rules) to these.
+# Each folder's .mk appends to these: KERNEL_C and KERNEL_ASM are built
+# into OBJ, EXTRA_OBJS are objects with rules of their own (a build's
+# student code, generated tables, the guests).
 KERNEL_C   :=
 KERNEL_ASM :=
+EXTRA_OBJS :=
+# Per project N (its project.mk): STUDENT_FILES_N, the files its students
+# edit; ENTRIES_N, the functions of theirs the framework calls.
 include kernel/kernel.mk
--include kev/kev.mk
--include project2/project2.mk
--include guests/guests.mk
--include grader/grader.mk
--include tests/tests.mk
+include kev/kev.mk
+include $(foreach p,$(PROJECTS),project$(p)/project.mk)
+include user/user.mk
+include guests/guests.mk
+include grader/grader.mk
+include tests/tests.mk
 -include scripts/scripts.mk
 
-KERNEL_OBJS := $(KERNEL_C:%.c=$(BUILD)/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/%.asm.o) $(EXTRA_OBJS)
+STUDENT_FILES := $(foreach p,$(PROJECTS),$(STUDENT_FILES_$(p)))
+EXTRA_OBJS += $(BUILD)/build_info.o
+KERNEL_OBJS := $(KERNEL_C:%.c=$(OBJ)/%.o) $(KERNEL_ASM:%.asm=$(OBJ)/%.asm.o) $(EXTRA_OBJS)
 
 .DEFAULT_GOAL := all
-.PHONY: all iso clean deps help compile_commands.json
+.PHONY: all iso clean deps help info compile_commands.json
 all: $(BUILD)/kevlab.iso
 
 # Every build step needs the toolchain: check once, install when missing.
@@ -69,19 +103,19 @@ $(DEPS_STAMP): scripts/check-deps scripts/install-deps
 	@mkdir -p $(@D) && touch $@
 deps: $(DEPS_STAMP)
 
-$(BUILD)/%.o: %.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+$(OBJ)/%.o: %.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.asm.o: %.asm $(FLAGS_STAMP) | $(DEPS_STAMP)
+$(OBJ)/%.asm.o: %.asm $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  NASM    $<"
 	@$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
 
 # Offsets that assembly takes from C structs (Linux's asm-offsets idea):
-# <folder>/asm_offsets.c -> $(BUILD)/<folder>/asm_offsets.inc of %defines.
-$(BUILD)/%/asm_offsets.inc: %/asm_offsets.c $(FLAGS_STAMP) | $(DEPS_STAMP)
+# <folder>/asm_offsets.c -> $(OBJ)/<folder>/asm_offsets.inc of %defines.
+$(OBJ)/%/asm_offsets.inc: %/asm_offsets.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  OFFSETS $<"
 	@$(CC) $(CFLAGS) -MF $(@:.inc=.d) -MT $@ -S $< -o $(@:.inc=.s)
@@ -89,21 +123,46 @@ $(BUILD)/%/asm_offsets.inc: %/asm_offsets.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@grep -q define $@.tmp || { echo "no offsets found in $(@:.inc=.s)"; exit 1; }
 	@mv $@.tmp $@
 
+# What this build is: the project, the solutions compiled in. The grader
+# reads it from kernel.elf (grader/kernelinfo.py); the boot banner prints it.
+$(BUILD)/build_info.c: $(BUILD)/.config
+	@mkdir -p $(@D)
+	@{ echo '/* Generated by the Makefile: this build'"'"'s facts. */'; \
+	   echo '#include "kernel/build_info.h"'; \
+	   echo 'const struct build_info build_info = {'; \
+	   echo '    .project = $(PROJECT),'; \
+	   echo '    .projects = "$(PROJECTS)",'; \
+	   echo '    .solutions = "$(SOLUTIONS)",'; \
+	   echo '};'; } > $@
+# Rewritten only when the build's configuration changes.
+$(BUILD)/.config: build-config-force
+	@mkdir -p $(@D)
+	@echo '$(PROJECT) | $(PROJECTS) | $(SOLUTIONS) | $(STUDENT_FILES)' | cmp -s - $@ \
+		|| echo '$(PROJECT) | $(PROJECTS) | $(SOLUTIONS) | $(STUDENT_FILES)' > $@
+.PHONY: build-config-force
+build-config-force:
+$(BUILD)/build_info.o: $(BUILD)/build_info.c $(FLAGS_STAMP)
+	@$(CC) $(CFLAGS) -c $< -o $@
+
 # Two-pass link: the first pass gives the addresses of every function, the
 # second embeds them as the table that panic's backtrace symbolizes with.
 # .ksyms comes after .text and .rodata, so no function moves (checked).
-$(BUILD)/kernel.pass1.elf: $(KERNEL_OBJS) $(BUILD)/kernel/ksyms_empty.o kernel/linker.ld
+$(BUILD)/kernel.pass1.elf: $(KERNEL_OBJS) $(OBJ)/kernel/ksyms_empty.o kernel/linker.ld
 	@echo "  LD      $@"
-	@$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/kernel/ksyms_empty.o
+	@$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(OBJ)/kernel/ksyms_empty.o
 
 $(BUILD)/kernel/ksyms.c: $(BUILD)/kernel.pass1.elf scripts/mksyms.py
+	@mkdir -p $(@D)
 	@$(PYTHON) scripts/mksyms.py $< > $@
 
-$(BUILD)/kernel/ksyms_empty.c: scripts/mksyms.py | $(DEPS_STAMP)
+$(OBJ)/kernel/ksyms_empty.c: scripts/mksyms.py | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(PYTHON) scripts/mksyms.py --empty > $@
 
-$(BUILD)/kernel/%.o: $(BUILD)/kernel/%.c $(FLAGS_STAMP)
+$(OBJ)/kernel/ksyms_empty.o: $(OBJ)/kernel/ksyms_empty.c $(FLAGS_STAMP)
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/kernel/ksyms.o: $(BUILD)/kernel/ksyms.c $(FLAGS_STAMP)
 	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o kernel/linker.ld
@@ -127,14 +186,22 @@ $(BUILD)/kevlab.iso: $(BUILD)/kernel.elf scripts/grub.cfg scripts/grubcfg.py gra
 iso: $(BUILD)/kevlab.iso
 
 compile_commands.json:
-	@$(PYTHON) scripts/compile_commands.py "$(CC)" "$(CFLAGS)" $(BUILD) $(KERNEL_C) > $@
+	@$(PYTHON) scripts/compile_commands.py "$(CC)" "$(CFLAGS)" $(OBJ) $(KERNEL_C) > $@
 	@echo "  wrote compile_commands.json"
+
+# The facts scripts and the grader ask make for (one source: the .mk files).
+info:
+	@printf '{"project": %s, "projects": [%s], "solutions": [%s], "build": "%s", "current": %s, "all_projects": [%s], "student_files": {%s}}\n' \
+		'$(PROJECT)' '$(subst $(space),$(comma) ,$(strip $(PROJECTS)))' \
+		'$(subst $(space),$(comma) ,$(strip $(SOLUTIONS)))' '$(BUILD)' '$(COURSE_PROJECT)' \
+		'$(subst $(space),$(comma) ,$(strip $(ALL_PROJECTS)))' \
+		'$(subst $(space),$(comma) ,$(strip $(foreach p,$(PROJECTS),"$(p)": [$(subst $(space),$(comma) ,$(strip $(foreach f,$(STUDENT_FILES_$(p)),"$(f)")))])))'
 
 clean:
 	rm -rf build compile_commands.json
 
 help:
 	@sed -n 's/^#   //p' Makefile; \
-	for f in */*.mk tests/*/*.mk; do sed -n 's/^#   //p' $$f; done
+	for f in */*.mk tests/*/*.mk; do [ -f "$$f" ] && sed -n 's/^#   //p' $$f; done; true
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) $(BUILD) -name '*.d' 2>/dev/null)

@@ -9,6 +9,40 @@ import struct
 
 PREFIX = "ktest_entry_"
 SHT_SYMTAB = 2
+SHF_ALLOC = 2
+
+
+def _read_sections(path: str):
+    """(data, [(name, type, flags, addr, offset, size, link, entsize)]) of an
+    ELF64 little-endian file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise ValueError("%s is not a 64-bit little-endian ELF file" % path)
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    raw = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    names_off = raw[shstrndx][4] if shstrndx < len(raw) else 0
+    out = []
+    for (name, sh_type, flags, addr, offset, size, link, _, _, entsize) in raw:
+        end = data.index(b"\0", names_off + name)
+        out.append((data[names_off + name:end].decode("ascii", "replace"), sh_type, flags,
+                    addr, offset, size, link, entsize))
+    return data, out
+
+
+def sections(path: str) -> list:
+    """(name, flags) of every section of an ELF64 file."""
+    return [(s[0], s[2]) for s in _read_sections(path)[1]]
+
+
+def section_bytes(path: str, name: str) -> bytes | None:
+    """The contents of the section called name, or None."""
+    data, secs = _read_sections(path)
+    for s in secs:
+        if s[0] == name:
+            return data[s[4]:s[4] + s[5]]
+    return None
 
 
 def symbols(path: str) -> list:

@@ -6,9 +6,13 @@
  */
 #include "kernel/trap.h"
 #include "kernel/ktest.h"
+#include "kernel/lapic.h"
+#include "kernel/user.h"
+#include "kernel/gdt.h"
 
 #define OFFSET(name, type, member) \
     __asm__ volatile("\n@@asmoff " #name " %c0" ::"i"(offsetof(type, member)))
+#define CONST(name, value) __asm__ volatile("\n@@asmoff " #name " %c0" ::"i"(value))
 #define SIZE(name, type) __asm__ volatile("\n@@asmoff " #name " %c0" ::"i"(sizeof(type)))
 
 void asm_offsets(void)
@@ -41,4 +45,10 @@ void asm_offsets(void)
     OFFSET(KJMP_R15, struct kjmp, r15);
     OFFSET(KJMP_RSP, struct kjmp, rsp);
     OFFSET(KJMP_RIP, struct kjmp, rip);
+
+    CONST(LAPIC_TIMER_VECTOR, LAPIC_TIMER_VECTOR);
+    CONST(LAPIC_SPURIOUS_VECTOR, LAPIC_SPURIOUS_VECTOR);
+    CONST(USER_SYSCALL_VECTOR, USER_SYSCALL_VECTOR);
+    CONST(USER_CS, USER_CS);
+    CONST(USER_DS, USER_DS);
 }

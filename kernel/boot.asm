@@ -162,6 +162,9 @@ global boot_pml4
 boot_pml4: resb 4096
 boot_pdpt: resb 4096
 boot_pd: resb 4096 * 4
-global boot_stack_bottom, boot_stack_top
+; A page paging_init leaves unmapped: a kernel stack overflow faults (a
+; double fault on the IST stack, reported) instead of overwriting boot_pd.
+global boot_stack_guard, boot_stack_bottom, boot_stack_top
+boot_stack_guard: resb 4096
 boot_stack_bottom: resb BOOT_STACK_SIZE
 boot_stack_top:

@@ -3,4 +3,4 @@
 KERNEL_C   += $(filter-out kernel/asm_offsets.c,$(wildcard kernel/*.c))
 KERNEL_ASM += $(wildcard kernel/*.asm)
 
-$(BUILD)/kernel/trap.asm.o: $(BUILD)/kernel/asm_offsets.inc
+$(OBJ)/kernel/trap.asm.o $(OBJ)/kernel/user.asm.o: $(OBJ)/kernel/asm_offsets.inc

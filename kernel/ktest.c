@@ -11,6 +11,7 @@
 #include "kernel/power.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
+#include "kernel/user.h"
 
 extern const struct ktest __start_ktests[], __stop_ktests[];
 
@@ -52,7 +53,7 @@ enum ktest_result ktest_skip(const char *fmt, ...)
 
 void ktest_data(const char *key, const void *value, size_t n)
 {
-    printk("@@ test data %s %s ", ktest_current(), key);
+    printk_frame("test data %s %s ", ktest_current(), key);
     printk_escaped(value, n);
     printk("\n");
 }
@@ -102,20 +103,21 @@ struct tally {
 /* Runs one test between its frames and counts its result. */
 static void run(const struct ktest *t, struct tally *n)
 {
-    printk("@@ test begin %s\n", t->name);
+    printk_frame("test begin %s\n", t->name);
+    user_reset(); /* no test sees what student code kept from an earlier one */
     current = t;
     reason[0] = '\0';
     enum ktest_result r = t->run();
     armed = false;
     current = NULL;
     if (r == KTEST_PASS) {
-        printk("@@ test end %s pass\n", t->name);
+        printk_frame("test end %s pass\n", t->name);
         n->passed++;
     } else if (r == KTEST_SKIP) {
-        printk("@@ test end %s skip %s\n", t->name, reason);
+        printk_frame("test end %s skip %s\n", t->name, reason);
         n->skipped++;
     } else {
-        printk("@@ test end %s fail %s\n", t->name,
+        printk_frame("test end %s fail %s\n", t->name,
                reason[0] ? reason : "the test failed without saying why (ktest_fail was not called)");
         n->failed++;
     }
@@ -161,15 +163,15 @@ __noreturn void ktest_main(void)
             } else if (len) {
                 char name[NAME_MAX];
                 strlcpy(name, p, len < sizeof(name) ? len + 1 : sizeof(name));
-                printk("@@ test begin %s\n", name);
-                printk("@@ test end %s fail there is no test with this name\n", name);
+                printk_frame("test begin %s\n", name);
+                printk_frame("test end %s fail there is no test with this name\n", name);
                 list_tests();
                 n.failed++;
             }
             p += len + (end ? 1 : 0);
         }
     }
-    printk("@@ done passed=%d failed=%d skipped=%d\n", n.passed, n.failed, n.skipped);
-    printk("@@ poweroff %s\n", n.failed ? "fail" : "ok");
+    printk_frame("done passed=%d failed=%d skipped=%d\n", n.passed, n.failed, n.skipped);
+    printk_frame("poweroff %s\n", n.failed ? "fail" : "ok");
     power_off(n.failed == 0);
 }

@@ -3,11 +3,14 @@
  * console first (so every later failure can be reported), the descriptor
  * tables (so a fault is reported instead of a triple fault), the command
  * line (GRUB's copy lives in memory the allocator will hand out), then
- * memory, then the tests the command line names.
+ * memory, the LAPIC (its timer is student code's CPU-time budget), ring 3
+ * for student code, then the tests the command line names.
  */
+#include "kernel/build_info.h"
 #include "kernel/cmdline.h"
 #include "kernel/gdt.h"
 #include "kernel/ktest.h"
+#include "kernel/lapic.h"
 #include "kernel/mm.h"
 #include "kernel/multiboot.h"
 #include "kernel/paging.h"
@@ -15,6 +18,7 @@
 #include "kernel/printk.h"
 #include "kernel/serial.h"
 #include "kernel/string.h"
+#include "kernel/user.h"
 #include "kernel/x86.h"
 
 /* The CPU's brand string (CPUID leaves 0x80000002-4), for the banner. */
@@ -37,8 +41,8 @@ void kmain(uint32_t magic, uint64_t info)
 {
     serial_init();
     if (magic != MULTIBOOT2_BOOTLOADER_MAGIC) {
-        printk("@@ panic the kernel was not booted by a multiboot2 loader (magic 0x%x)\n", magic);
-        printk("@@ poweroff fail\n");
+        printk_frame("panic the kernel was not booted by a multiboot2 loader (magic 0x%x)\n", magic);
+        printk_frame("poweroff fail\n");
         power_off(false);
     }
     gdt_init();
@@ -46,16 +50,23 @@ void kmain(uint32_t magic, uint64_t info)
 
     const struct multiboot_info *mb = (const struct multiboot_info *)info;
     cmdline_init(multiboot_cmdline(mb));
-    printk("\n@@ boot kevlab cmdline=");
+    printk("\n"); /* the firmware may have left the console mid-line */
+    printk_frame("boot kevlab cmdline=");
     printk_escaped(cmdline_raw(), strlen(cmdline_raw()));
     printk("\n");
 
     pmm_init(mb);
     paging_init();
+    lapic_init();
+    user_init();
 
     char brand[49];
     cpu_brand(brand);
+    printk("kevlab: project %d (projects %s in this kernel; reference solutions: %s)\n",
+           build_info.project, build_info.projects, build_info.solutions[0] ? build_info.solutions : "none");
     printk("kevlab: %zu MiB of memory, %zu pages free; CPU: %s\n",
            pmm_total_pages() * PAGE_SIZE >> 20, pmm_free_pages(), brand);
+    printk("kevlab: student code runs in ring 3 with %s%s\n", user_protection(),
+           lapic_present() ? "" : "; no LAPIC: no CPU-time budget for student code");
     ktest_main();
 }

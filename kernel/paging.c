@@ -16,7 +16,6 @@
 
 #define PT_ENTRIES 512
 #define SIZE_2M (1UL << 21)
-#define SIZE_4G (1UL << 32)
 
 /* Intermediate entries allow everything; the leaf decides the access. */
 #define PTE_TABLE (PTE_P | PTE_W | PTE_U)
@@ -191,28 +190,23 @@ paddr_t kernel_pml4(void)
     return kernel_table;
 }
 
-/*
- * The kernel's table maps 0..4 GiB to itself, like the boot code's, except
- * that the first 2 MiB use 4 KiB pages so page 0 can stay unmapped: a NULL
- * dereference then faults instead of reading the real-mode IVT.
- */
-void paging_init(void)
+int pt_map_2m(paddr_t pml4, uint64_t va, paddr_t pa, uint64_t flags)
 {
-    paddr_t pml4 = pt_create();
-    if (pml4 == 0)
-        panic("paging_init: no memory for the kernel's page table");
-    for (uint64_t va = PAGE_SIZE; va < SIZE_2M; va += PAGE_SIZE) {
-        int err = pt_map(pml4, va, va, PTE_W);
-        if (err < 0)
-            panic("paging_init: mapping 0x%lx: %s", va, paging_strerror(err));
-    }
-    for (uint64_t va = SIZE_2M; va < SIZE_4G; va += SIZE_2M) {
-        int err = 0;
-        uint64_t *pde = entry_at(pml4, va, 2, true, &err);
-        if (pde == NULL)
-            panic("paging_init: mapping 0x%lx: %s", va, paging_strerror(err));
-        *pde = va | PTE_P | PTE_W | PTE_PS;
-    }
+    if (!canonical(va) || va % SIZE_2M != 0 || pa % SIZE_2M != 0 || (pa & ~PTE_ADDR_MASK) != 0 ||
+        (flags & PTE_BAD_FLAGS) != 0)
+        return PAGING_EINVAL;
+    int err = 0;
+    uint64_t *pde = entry_at(pml4, va, 2, true, &err);
+    if (pde == NULL)
+        return err;
+    if (*pde & PTE_P)
+        return PAGING_EEXIST;
+    *pde = pa | flags | PTE_P | PTE_PS;
+    return 0;
+}
+
+void paging_use(paddr_t pml4)
+{
     write_cr3(pml4);
     kernel_table = pml4;
 }

@@ -51,10 +51,18 @@ int pt_unmap(paddr_t pml4, uint64_t va);
  */
 int pt_walk(paddr_t pml4, uint64_t va, paddr_t *pa, uint64_t *flags);
 const char *paging_strerror(int err);
+/* Maps the 2 MiB page at va (2 MiB-aligned, as pa) with flags; PS is added. */
+int pt_map_2m(paddr_t pml4, uint64_t va, paddr_t pa, uint64_t flags);
 
 /* The kernel's own page table (set up by paging_init). */
 paddr_t kernel_pml4(void);
-/* Switches to a kernel page table that leaves page 0 unmapped (NULL faults). */
+/* Loads pml4 into CR3 as the kernel's table. */
+void paging_use(paddr_t pml4);
+/*
+ * Builds and switches to the kernel's table (kernel/kmap.c): page 0 and the
+ * page below the boot stack unmapped, kernel text read-only, the user
+ * image's sections user-accessible, every other page supervisor-only.
+ */
 void paging_init(void);
 
 #endif

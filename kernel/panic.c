@@ -59,7 +59,7 @@ static bool panicking;
 
 __noreturn void panic_stop(void)
 {
-    printk("@@ poweroff fail\n");
+    printk_frame("poweroff fail\n");
     power_off(false);
 }
 
@@ -67,12 +67,12 @@ __noreturn void panic_at(const char *file, int line, const char *func, const cha
 {
     cli();
     if (panicking) { /* a panic while panicking: do not recurse */
-        printk("@@ panic (again, while reporting a panic) at %s:%d in %s()\n", file, line, func);
+        printk_frame("panic (again, while reporting a panic) at %s:%d in %s()\n", file, line, func);
         panic_stop();
     }
     panicking = true;
 
-    printk("@@ panic at %s:%d in %s(): ", file, line, func);
+    printk_frame("panic at %s:%d in %s(): ", file, line, func);
     va_list ap;
     va_start(ap, fmt);
     vprintk(fmt, ap);

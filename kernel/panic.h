@@ -21,8 +21,10 @@ __noreturn void panic_at(const char *file, int line, const char *func, const cha
                      #cond);                                                 \
     } while (0)
 
-/* Marks code a student must write. */
-#define TODO() panic_at(__FILE__, __LINE__, __func__, "not yet implemented")
+/* Marks code a student must write. The grader knows the words
+ * (grader/judge.py TODO_MESSAGE; a test checks they agree). */
+#define PANIC_TODO_MESSAGE "not yet implemented"
+#define TODO() panic_at(__FILE__, __LINE__, __func__, PANIC_TODO_MESSAGE)
 
 /* Ends a panic whose message was printed: "@@ poweroff fail", power off. */
 __noreturn void panic_stop(void);

@@ -20,6 +20,19 @@ int vprintk(const char *fmt, va_list ap);
 int printk(const char *fmt, ...) __printf(1, 2);
 
 /*
+ * Prints a protocol frame (docs/protocol.md): "@@ " and the formatted rest,
+ * on a line of its own (a newline first when the console is mid-line).
+ * Only the kernel writes frames.
+ */
+int printk_frame(const char *fmt, ...) __printf(1, 2);
+/*
+ * Prints what student code printed: bytes outside printable ASCII (but
+ * newline and tab) as \xNN, and a space before a line's leading '@', so no
+ * line of it can be taken for a frame.
+ */
+void printk_user(const char *buf, size_t n);
+
+/*
  * Prints n bytes escaped as docs/protocol.md says: printable ASCII except
  * '\' as itself, every other byte as \xNN, the empty string as \e.
  */

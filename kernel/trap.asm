@@ -1,8 +1,11 @@
-; Exception entry. One stub per vector 0..31 pushes a zero error code where
-; the CPU pushes none (Intel SDM Vol. 3A, 7.3 "Sources of Interrupts",
-; Table 7-1 says which push one), then the vector, and jumps to the common
-; path, which saves the registers into a struct trap_frame (kernel/trap.h;
-; offsets generated from C into asm_offsets.inc) and calls trap().
+; Exception and interrupt entry. One stub per vector 0..31 pushes a zero
+; error code where the CPU pushes none (Intel SDM Vol. 3A, 7.3 "Sources of
+; Interrupts", Table 7-1 says which push one), then the vector, and jumps to
+; the common path, which saves the registers into a struct trap_frame
+; (kernel/trap.h; offsets generated from C into asm_offsets.inc) and calls
+; trap(). The LAPIC timer, the spurious vector and the syscall gate (int
+; 0x80 from ring 3) have stubs of their own; the syscall that ends an
+; upcall takes a short path into kernel/user.asm.
 ;
 ; Also kjmp_set / kjmp_jump: setjmp and longjmp for ktest_try().
 
@@ -29,6 +32,27 @@ trap_stub_%1:
 STUB i
 %assign i i + 1
 %endrep
+
+; The interrupts (no error code).
+global trap_stub_timer, trap_stub_spurious, trap_stub_syscall
+extern user_upcall_returned
+trap_stub_timer:
+    push 0
+    push LAPIC_TIMER_VECTOR
+    jmp trap_common
+trap_stub_spurious:
+    push 0
+    push LAPIC_SPURIOUS_VECTOR
+    jmp trap_common
+trap_stub_syscall:
+    ; The student function returned through the trampoline: eax = 0
+    ; (SYS_UPCALL_RETURN), rdi:rsi = its rax:rdx. Straight back to the
+    ; kernel's caller; the iret frame the CPU pushed is dropped there.
+    test eax, eax
+    jz user_upcall_returned
+    push 0
+    push USER_SYSCALL_VECTOR
+    jmp trap_common
 
 trap_common:
     ; The CPU pushed rip..ss and the stub pushed error code and vector: make

@@ -1,12 +1,17 @@
 /*
- * Reporting CPU exceptions. Every exception is a bug in the kernel (guests'
- * exceptions arrive as VM exits, not here), so the report is a panic with
- * everything a student needs to find it: the exception's name, the error
- * code decoded, all registers, CR2 for a page fault, and the backtrace.
- * Inside ktest_try() the report is printed and the test resumes instead.
+ * Traps: the one C entry of every exception and interrupt (trap.asm).
+ * The syscall gate and the LAPIC timer go to kernel/user.c; an exception
+ * in ring 3 is student code faulting, which costs its upcall (user_trap).
+ * An exception in ring 0 is a bug in the kernel (guests' exceptions arrive
+ * as VM exits, not here), so the report is a panic with everything a
+ * student needs to find it: the exception's name, the error code decoded,
+ * all registers, CR2 for a page fault, and the backtrace. Inside
+ * ktest_try() the report is printed and the test resumes instead.
  */
 #include "kernel/trap.h"
 #include "kernel/ktest.h"
+#include "kernel/lapic.h"
+#include "kernel/user.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
@@ -94,13 +99,31 @@ static bool print_leaf_caller(const struct trap_frame *tf, const char *fn, uint6
 
 void trap(struct trap_frame *tf)
 {
+    bool from_user = (tf->cs & 3) == 3;
+    if (tf->vector == USER_SYSCALL_VECTOR) {
+        user_syscall(tf);
+        return;
+    }
+    if (tf->vector == LAPIC_SPURIOUS_VECTOR)
+        return;
+    if (tf->vector == LAPIC_TIMER_VECTOR) {
+        lapic_eoi();
+        if (from_user)
+            user_trap(tf); /* the upcall's budget ran out */
+        return;            /* a late tick once the upcall had ended: nothing to do */
+    }
+    if (from_user)
+        user_trap(tf);
+
     const char *fn = "?";
     uint64_t off = 0;
     ksym_lookup(tf->rip, &fn, &off);
 
     bool recover = ktest_try_armed();
-    printk("%s CPU exception %lu %s (%s) at rip 0x%lx in %s+0x%lx, error code 0x%lx\n",
-           recover ? "caught" : "@@ panic", tf->vector, exception_mnemonic(tf->vector),
+    if (!recover)
+        printk_frame("panic ");
+    printk("%sCPU exception %lu %s (%s) at rip 0x%lx in %s+0x%lx, error code 0x%lx\n",
+           recover ? "caught " : "", tf->vector, exception_mnemonic(tf->vector),
            exception_name(tf->vector), tf->rip, fn, off, tf->error_code);
     if (tf->vector == 14)
         describe_pf(tf->error_code);

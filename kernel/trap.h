@@ -24,7 +24,10 @@ const char *exception_name(unsigned vector);
 
 void trap(struct trap_frame *tf);
 
-/* Stub addresses, one per vector 0..31 (trap.asm). */
+/* Stub addresses, one per vector 0..31 (trap.asm), and the interrupts'. */
 extern const uint64_t trap_stubs[32];
+void trap_stub_timer(void);
+void trap_stub_spurious(void);
+void trap_stub_syscall(void);
 
 #endif

@@ -19,6 +19,9 @@ typedef uint64_t paddr_t; /* a host-physical address */
 
 #define PAGE_SIZE 4096UL
 
+/* The struct that holds member at ptr. */
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
 #define __noreturn __attribute__((noreturn))
 #define __packed __attribute__((packed))
 #define __printf(f, a) __attribute__((format(printf, f, a)))

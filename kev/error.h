@@ -32,7 +32,10 @@
     X(KEV_EPAGINGMODE, "the guest's paging mode is not supported (only 4-level paging)") \
     X(KEV_EREADONLY, "the guest page is not writable")                                  \
     X(KEV_EEXIST, "the guest address is mapped already")                                \
-    X(KEV_ESTOPPED, "the VM has stopped already")
+    X(KEV_ESTOPPED, "the VM has stopped already")                                      \
+    X(KEV_ESTUDENT, "your code stopped: a fault, panic(), TODO(), assert(), a bad pointer " \
+                    "or an endless loop (the message says which, and where)")         \
+    X(KEV_ETIMEOUT, "the guest ran past its budget (it never stops, or loops on an exit)")
 
 enum kev_error {
 #define KEV_ERROR_ENUM(name, text) name,

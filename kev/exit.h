@@ -160,7 +160,7 @@ struct vmexit_controller;
  *   VMEXIT_PASS      not this controller's exit: ask the next one
  *   VMEXIT_EXIT      the VM ends; `code` is its exit code (use vm_exit)
  *   VMEXIT_ERROR     the VM stops with `error` (use vm_stop, which also
- *                    records a message naming the cause)
+ *                    records a message naming the cause: the one way)
  */
 enum vmexit_action { VMEXIT_CONTINUE, VMEXIT_PASS, VMEXIT_EXIT, VMEXIT_ERROR };
 
@@ -178,11 +178,14 @@ static inline struct vmexit_result vmexit_pass(void)
 {
     return (struct vmexit_result){.action = VMEXIT_PASS};
 }
-/* Stops the VM with error e when the reason was printed already (e.g. by
- * kev's VMREAD/VMWRITE failure report); otherwise prefer vm_stop. */
-static inline struct vmexit_result vmexit_fail(enum kev_error e)
+/* A vmexit_result as an upcall returns it in rax:rdx (SysV: the first
+ * eight bytes in rax, the code in rdx). */
+_Static_assert(sizeof(struct vmexit_result) == 16, "a vmexit_result is two registers");
+static inline struct vmexit_result vmexit_result_from(uint64_t rax, uint64_t rdx)
 {
-    return (struct vmexit_result){.action = VMEXIT_ERROR, .error = e};
+    return (struct vmexit_result){.action = (enum vmexit_action)(uint32_t)rax,
+                                  .error = (enum kev_error)(uint32_t)(rax >> 32),
+                                  .code = (int64_t)rdx};
 }
 
 /*

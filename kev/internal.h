@@ -50,6 +50,7 @@ struct vm {
     unsigned nvcpus;
     struct vcpu *vcpus[KEV_MAX_VCPUS];
     unsigned flags;
+    const uint32_t *user_writable; /* vm_config's */
     bool stopped;             /* the outcome is final */
     struct vm_outcome outcome;
     paddr_t pml4;             /* the guest page table (no EPT: guest-virtual -> host) */

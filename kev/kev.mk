@@ -5,7 +5,7 @@
 KERNEL_C   += $(filter-out kev/asm_offsets.c,$(wildcard kev/*.c))
 KERNEL_ASM += $(wildcard kev/*.asm)
 
-$(BUILD)/kev/vmenter.asm.o: $(BUILD)/kev/asm_offsets.inc
+$(OBJ)/kev/vmenter.asm.o: $(OBJ)/kev/asm_offsets.inc
 
 # Figures are printed, never asserted. Under Bochs an RDTSC tick is one
 # emulated instruction, so the guest's tick count per vmcall is the cost of

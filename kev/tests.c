@@ -79,7 +79,7 @@ static struct vmexit_result test_handle(struct vmexit_controller *self, struct v
     if (__builtin_expect(r.basic == EXIT_REASON_VMCALL && s->regs.rax == 1, 1)) {
         ((struct test_vm *)s->data)->nulls++;
         enum kev_error e = vmcs_forward_rip(&s->vmcs);
-        return e == KEV_OK ? vmexit_continue() : vmexit_fail(e);
+        return e == KEV_OK ? vmexit_continue() : vm_stop(s->vm, e, "moving RIP past vmcall failed");
     }
     return test_handle_rest(s, r);
 }

@@ -33,11 +33,6 @@ void vm_fail(struct vm *vm, enum kev_error e, const char *fmt, ...)
     va_end(ap);
 }
 
-struct vmexit_result vm_exit(struct vm *vm, int64_t code)
-{
-    return (struct vmexit_result){.action = VMEXIT_EXIT, .code = code};
-}
-
 struct vmexit_result vm_stop(struct vm *vm, enum kev_error error, const char *fmt, ...)
 {
     va_list ap;
@@ -59,6 +54,11 @@ void vm_set_outcome(struct vm *vm, struct vmexit_result r)
     } else if (r.action != VMEXIT_EXIT) {
         vm_fail(vm, KEV_EINVAL, "a controller returned an unknown action %d", (int)r.action);
     }
+}
+
+bool vm_stopped(const struct vm *vm)
+{
+    return vm->stopped;
 }
 
 void *vm_data(struct vm *vm)
@@ -152,6 +152,7 @@ struct vm *vm_create(const struct vm_config *config)
     vm->name = config->name ? config->name : "vm";
     vm->ops = config->ops;
     vm->data = config->data;
+    vm->user_writable = config->user_writable;
     setup(vm, config);
     return vm;
 }

@@ -52,6 +52,10 @@ struct vm_config {
     /* The chain, asked in this order; a NULL-terminated array. */
     struct vmexit_controller *const *controllers;
     unsigned nvcpus;                  /* 0 means 1 */
+    /* The VMCS fields student code may write (vmcs_write in ring 3), ended
+     * by VMCS_FIELD_END; NULL: none. Student code may read every field but
+     * the host state. */
+    const uint32_t *user_writable;
 };
 
 enum vm_outcome_kind {
@@ -76,12 +80,30 @@ void vm_join(struct vm *vm, struct vm_outcome *out);
 /* vm_create + vm_run + vm_join. */
 void kev_run_vm(const struct vm_config *config, struct vm_outcome *out);
 
+/* Whether the VM has stopped (its outcome is final). */
+bool vm_stopped(const struct vm *vm);
+
 /* The per-VM state given in the config, and the VM's name. */
 void *vm_data(struct vm *vm);
 const char *vm_name(struct vm *vm);
 
-/* VmOps: what a handler may ask of its VM. Return what they return. */
-struct vmexit_result vm_exit(struct vm *vm, int64_t code);
+/*
+ * VmOps: how a handler ends its VM; return what they return.
+ *
+ *   return vm_exit(s->vm, code);                     the VM ends with an exit code
+ *   return vm_stop(s->vm, KEV_EUNMAPPED, "Print: buffer at 0x%lx", addr);
+ *                                                    it stops with an error
+ *
+ * vm_stop is the one way to stop a VM with an error: the error is what the
+ * tests check, the message (what went wrong, where) is for the person
+ * reading it. Once stopped, a VM never runs on, whatever the handler
+ * returns afterwards.
+ */
+static inline struct vmexit_result vm_exit(struct vm *vm, int64_t code)
+{
+    (void)vm;
+    return (struct vmexit_result){.action = VMEXIT_EXIT, .code = code};
+}
 struct vmexit_result vm_stop(struct vm *vm, enum kev_error error, const char *fmt, ...)
     __printf(3, 4);
 

@@ -30,6 +30,9 @@ enum vmcs_field {
 #undef VMCS_FIELD_ENUM
 };
 
+/* Ends a list of fields (no encoding has all bits set). */
+#define VMCS_FIELD_END 0xffffffffu
+
 /* The width an encoding carries in bits 14:13. */
 enum vmcs_width { VMCS_W16 = 0, VMCS_W64 = 1, VMCS_W32 = 2, VMCS_WNATURAL = 3 };
 #define VMCS_FIELD_WIDTH(enc) (((enc) >> 13) & 3)
@@ -76,6 +79,21 @@ struct active_vmcs {
 enum kev_error vmcs_failed(const char *insn, uint32_t field, uint64_t value)
     __attribute__((cold, noinline));
 
+#ifdef KEVLAB_USER
+/* Student code: the same accessors, made as syscalls (user/syscalls.tbl);
+ * kev checks the field against what the VM lets student code read and
+ * write (kev/upcall.h). */
+enum kev_error ulib_vmcs_read(struct active_vmcs *v, uint32_t field, uint64_t *out);
+enum kev_error ulib_vmcs_write(struct active_vmcs *v, uint32_t field, uint64_t value);
+static inline enum kev_error vmcs_read(struct active_vmcs *v, uint32_t field, uint64_t *out)
+{
+    return ulib_vmcs_read(v, field, out);
+}
+static inline enum kev_error vmcs_write(struct active_vmcs *v, uint32_t field, uint64_t value)
+{
+    return ulib_vmcs_write(v, field, value);
+}
+#else
 /* Any width, the field known only at run time (dumps, tables). */
 static inline enum kev_error vmcs_read(struct active_vmcs *v, uint32_t field, uint64_t *out)
 {
@@ -92,6 +110,7 @@ static inline enum kev_error vmcs_write(struct active_vmcs *v, uint32_t field, u
         return vmcs_failed("VMWRITE", field, value);
     return KEV_OK;
 }
+#endif
 
 /* Compile-time width check; field must be a constant (an enum vmcs_field). */
 #define VMCS_CHECK_WIDTH(field, w)                                                          \

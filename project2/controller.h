@@ -7,7 +7,7 @@
 #define PROJECT2_CONTROLLER_H
 
 #include "kev/kev.h"
-#include "project2/printer.h"
+#include "kev/printer.h"
 
 /* Makes *c the hypercall controller of a VM whose output goes to `out`. */
 void hypercall_controller_init(struct vmexit_controller *c, struct printer *out);

@@ -9,8 +9,8 @@
  * saves the guest's registers in s->regs and asks the VM's exit controllers
  * to deal with it. Project 2's hypercall controller (controller.c, given)
  *
- *   1. calls resolve(): decode the guest's registers into a struct hypercall;
- *   2. calls handle(): serve it;
+ *   1. calls hypercall_resolve(): decode the guest's registers into a struct hypercall;
+ *   2. calls hypercall_handle(): serve it;
  *   3. moves the guest's RIP past `vmcall` and resumes the guest
  *      (VMRESUME), unless the VM ended.
  *
@@ -77,11 +77,13 @@ static struct vmexit_result print(struct vcpu_state *s, gva_t buf, uint64_t size
             e = printer_write(out, chunk, n);
         done += n;
     }
-    return e == KEV_OK ? vmexit_continue() : hypercall_failed(e);
+    if (e != KEV_OK)
+        return vm_stop(s->vm, e, "Print(0x%lx, %lu): %s", buf.addr, size, kev_strerror(e));
+    return vmexit_continue();
 }
 #endif
 
-enum kev_error resolve(const struct guest_regs *regs, struct hypercall *hc)
+enum kev_error hypercall_resolve(const struct guest_regs *regs, struct hypercall *hc)
 {
 #ifdef SOLUTION
     switch (regs->rax) {
@@ -112,7 +114,8 @@ enum kev_error resolve(const struct guest_regs *regs, struct hypercall *hc)
 #endif
 }
 
-struct vmexit_result handle(struct vcpu_state *s, const struct hypercall *hc, struct printer *out)
+struct vmexit_result hypercall_handle(struct vcpu_state *s, const struct hypercall *hc,
+                                      struct printer *out)
 {
 #ifdef SOLUTION
     switch (hc->nr) {
@@ -121,7 +124,8 @@ struct vmexit_result handle(struct vcpu_state *s, const struct hypercall *hc, st
     case HC_PRINT:
         return print(s, hc->print.buf, hc->print.size, out);
     }
-    return hypercall_failed(KEV_EHYPERCALL); /* resolve makes no other */
+    /* hypercall_resolve makes no other */
+    return vm_stop(s->vm, KEV_EHYPERCALL, "hypercall %d is not in the table", (int)hc->nr);
 #else
     /*
      * Hints:
@@ -137,9 +141,10 @@ struct vmexit_result handle(struct vcpu_state *s, const struct hypercall *hc, st
      *     probe_gva_to_host(), called once per page. (Guest pages that
      *     follow each other need not be neighbours in host memory.)
      *   - Every kev call returns an enum kev_error, and so does
-     *     printer_write() (KEV_ENOMEM once the 64 KiB capture is full): on
-     *     anything but KEV_OK, return hypercall_failed(e). Success is
-     *     vmexit_continue().
+     *     printer_write() (KEV_ENOMEM once the capture is full): on
+     *     anything but KEV_OK, stop the VM with that very error:
+     *         return vm_stop(s->vm, e, "Print(0x%lx, %lu): %s", ...);
+     *     Success is vmexit_continue().
      */
     (void)s;
     (void)hc;

@@ -13,7 +13,7 @@
 
 #include "kernel/types.h"
 #include "kev/kev.h"
-#include "project2/printer.h"
+#include "kev/printer.h"
 
 /*     rax  enum constant  name       arguments */
 #define HYPERCALL_TABLE(X)                                                   \
@@ -49,33 +49,24 @@ struct hypercall {
 };
 
 /*
- * resolve: decodes the guest's registers at a vmcall exit into *hc.
- * Returns KEV_OK, or KEV_EHYPERCALL when rax holds a number the table does
- * not have (the controller then stops the VM, naming the number in rax).
- * Only reads: no guest memory, no VM operations.
+ * hypercall_resolve: decodes the guest's registers at a vmcall exit into
+ * *hc. Returns KEV_OK, or KEV_EHYPERCALL when rax holds a number the table
+ * does not have (the controller then stops the VM with that error). Only
+ * reads: no guest memory, no VM operations.
  */
-enum kev_error resolve(const struct guest_regs *regs, struct hypercall *hc);
+enum kev_error hypercall_resolve(const struct guest_regs *regs, struct hypercall *hc);
 
 /*
- * handle: serves one resolved hypercall for the vCPU s; guest output goes
- * through the PrinterProxy `out`. Returns what the VM does next:
+ * hypercall_handle: serves one resolved hypercall for the vCPU s; guest
+ * output goes through the PrinterProxy `out`. Returns what the VM does next:
  *
- *   vmexit_continue()        served: the controller moves RIP past vmcall
- *                            and the guest goes on
- *   vm_exit(s->vm, code)     the VM ends with this exit code (HaltCpu)
- *   hypercall_failed(e)      the hypercall failed with kev error e: the
- *                            controller stops the VM with a message naming
- *                            the hypercall and e
+ *   vmexit_continue()                 served: the controller moves RIP past
+ *                                     vmcall and the guest goes on
+ *   vm_exit(s->vm, code)              the VM ends with this exit code (HaltCpu)
+ *   vm_stop(s->vm, e, "fmt", ...)     the hypercall failed with kev error e;
+ *                                     the message says what and where
  */
-struct vmexit_result handle(struct vcpu_state *s, const struct hypercall *hc, struct printer *out);
-
-/*
- * handle's way to report an error (see handle above): kev's vmexit_fail(),
- * whose message the controller writes, naming the hypercall.
- */
-static inline struct vmexit_result hypercall_failed(enum kev_error e)
-{
-    return vmexit_fail(e);
-}
+struct vmexit_result hypercall_handle(struct vcpu_state *s, const struct hypercall *hc,
+                                      struct printer *out);
 
 #endif

@@ -14,11 +14,12 @@
  * says PASS or FAIL and why.
  */
 #include "guests/guests.h"
+#include "project2/guest.h"
 #include "kernel/ktest.h"
 #include "kernel/mm.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
-#include "project2/printer.h"
+#include "kev/printer.h"
 #include "project2/vm.h"
 
 /* How the VM must end. */
@@ -272,9 +273,11 @@ static enum ktest_result check_capture(const struct p2_test *t, const struct gue
 static enum ktest_result p2_run(const struct p2_test *t)
 {
     static struct guest_params params; /* a page: too big for the stack */
-    const struct guest_image *guest = guest_find(t->guest);
+    char name[64];
+    snprintf(name, sizeof(name), "project2/%s", t->guest);
+    const struct guest_image *guest = guest_find(name);
     if (guest == NULL)
-        return ktest_fail("there is no guest %s (guests/%s.asm)", t->guest, t->guest);
+        return ktest_fail("there is no guest %s (guests/%s.asm)", name, name);
     if (read_params(t, &params) != KTEST_PASS)
         return KTEST_FAIL;
 

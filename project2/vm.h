@@ -7,8 +7,9 @@
 #define PROJECT2_VM_H
 
 #include "guests/guests.h"
+#include "project2/guest.h"
 #include "kev/kev.h"
-#include "project2/printer.h"
+#include "kev/printer.h"
 
 /*
  * Runs `guest` in a fresh VM whose parameter page holds *params, with its

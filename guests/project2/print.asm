@@ -1,5 +1,5 @@
 ; Print(message), then HaltCpu(0). The message is the test's (any bytes).
-%include "guests/hypercall.inc"
+%include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 

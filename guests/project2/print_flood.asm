@@ -2,7 +2,7 @@
 ; pages with lines of text and prints all 8 KiB of them nine times. The VM
 ; must stop with an error that names the limit. Coming back from the last
 ; Print is a bug: exit 0xBAD.
-%include "guests/hypercall.inc"
+%include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 

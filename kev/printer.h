@@ -16,8 +16,8 @@
  *   ...
  *   printer_free(&out);
  */
-#ifndef PROJECT2_PRINTER_H
-#define PROJECT2_PRINTER_H
+#ifndef KEV_PRINTER_H
+#define KEV_PRINTER_H
 
 #include "kernel/types.h"
 #include "kev/error.h"

@@ -6,7 +6,7 @@
 ;                3 rbx, 4 rsp, 5 rbp, 6 rsi, 7 rdi, 8..15 r8..r15)
 ;   0xBAD10      execution did not continue right after vmcall
 ;   the test's code when everything was preserved.
-%include "guests/hypercall.inc"
+%include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 

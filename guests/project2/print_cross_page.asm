@@ -2,7 +2,7 @@
 ; two pages (adjacent for the guest, apart in host memory: a hypervisor
 ; that reads the buffer as one host range prints the wrong bytes), prints
 ; it from there, then HaltCpu(0).
-%include "guests/hypercall.inc"
+%include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 

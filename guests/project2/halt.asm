@@ -1,5 +1,5 @@
 ; HaltCpu(code): the VM exits with the code the test wrote. Nothing printed.
-%include "guests/hypercall.inc"
+%include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 

@@ -1,5 +1,5 @@
 ; Print(message), then HaltCpu(code): output and a non-zero exit together.
-%include "guests/hypercall.inc"
+%include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 

@@ -2,7 +2,7 @@
 ; Print of a buffer whose end wraps around 2^64: it starts on a mapped page,
 ; but address + size overflows. The VM must stop with an error before
 ; printing anything. Coming back is a bug: exit 0xBAD.
-%include "guests/hypercall.inc"
+%include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 

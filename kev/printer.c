@@ -4,7 +4,7 @@
  * other output such as kev.trace's lines never lands in the middle of it
  * and every console line the guest causes starts with "guest| ".
  */
-#include "project2/printer.h"
+#include "kev/printer.h"
 #include "kernel/mm.h"
 #include "kernel/printk.h"
 

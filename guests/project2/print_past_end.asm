@@ -1,7 +1,7 @@
 ; Print of a buffer that starts in mapped memory (the last 32 bytes of
 ; GUEST_BUF) and runs on into the unmapped page after it. The VM must stop
 ; with an error, and nothing may be printed: a Print is all or nothing.
-%include "guests/hypercall.inc"
+%include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 

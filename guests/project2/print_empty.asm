@@ -1,5 +1,5 @@
 ; Print of zero bytes prints nothing and returns; then HaltCpu(0).
-%include "guests/hypercall.inc"
+%include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 

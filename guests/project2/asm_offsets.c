@@ -2,9 +2,10 @@
  * The numbers the guests' assembly takes from C: the hypercall table and the
  * guest memory layout. The Makefile compiles this file to assembly only and
  * turns each "@@asmoff NAME VALUE" into a %define of
- * $(BUILD)/guests/asm_offsets.inc, which guests/hypercall.inc includes.
+ * $(OBJ)/guests/project2/asm_offsets.inc, which
+ * guests/project2/hypercall.inc includes.
  */
-#include "guests/guests.h"
+#include "project2/guest.h"
 #include "project2/hypercall.h"
 
 #define CONST(name, value) __asm__ volatile("\n@@asmoff " #name " %c0" ::"i"(value))

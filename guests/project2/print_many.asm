@@ -1,6 +1,6 @@
 ; Print(message) `count` times, one hypercall each, then HaltCpu(0).
 ; rbx counts: the hypervisor must leave it alone.
-%include "guests/hypercall.inc"
+%include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 
