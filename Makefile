@@ -141,8 +141,11 @@ $(BUILD)/.config: build-config-force
 		|| echo '$(PROJECT) | $(PROJECTS) | $(SOLUTIONS) | $(STUDENT_FILES)' > $@
 .PHONY: build-config-force
 build-config-force:
-$(BUILD)/build_info.o: $(BUILD)/build_info.c $(FLAGS_STAMP)
+$(BUILD)/build_info.o: $(BUILD)/build_info.c $(BUILD)/build.json $(FLAGS_STAMP)
 	@$(CC) $(CFLAGS) -c $< -o $@
+# The same for the grader and the scripts (grader/rubric.py reads it).
+$(BUILD)/build.json: $(BUILD)/.config scripts/buildinfo.py
+	@$(MAKE) -s --no-print-directory info > $@
 
 # Two-pass link: the first pass gives the addresses of every function, the
 # second embeds them as the table that panic's backtrace symbolizes with.
@@ -191,11 +194,8 @@ compile_commands.json:
 
 # The facts scripts and the grader ask make for (one source: the .mk files).
 info:
-	@printf '{"project": %s, "projects": [%s], "solutions": [%s], "build": "%s", "current": %s, "all_projects": [%s], "student_files": {%s}}\n' \
-		'$(PROJECT)' '$(subst $(space),$(comma) ,$(strip $(PROJECTS)))' \
-		'$(subst $(space),$(comma) ,$(strip $(SOLUTIONS)))' '$(BUILD)' '$(COURSE_PROJECT)' \
-		'$(subst $(space),$(comma) ,$(strip $(ALL_PROJECTS)))' \
-		'$(subst $(space),$(comma) ,$(strip $(foreach p,$(PROJECTS),"$(p)": [$(subst $(space),$(comma) ,$(strip $(foreach f,$(STUDENT_FILES_$(p)),"$(f)")))])))'
+	@$(PYTHON) scripts/buildinfo.py '$(PROJECT)' '$(PROJECTS)' '$(SOLUTIONS)' '$(BUILD)' \
+		'$(COURSE_PROJECT)' '$(ALL_PROJECTS)' $(foreach p,$(PROJECTS),$(foreach f,$(STUDENT_FILES_$(p)),$(p)=$(f)))
 
 clean:
 	rm -rf build compile_commands.json

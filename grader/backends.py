@@ -41,7 +41,7 @@ BOCHSRC = """\
 megs: 128
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
-cpu: model={cpu_model}, count=1, ips=10000000, reset_on_triple_fault=0
+cpu: model={cpu_model}, count=1, ips=1000000, reset_on_triple_fault=0
 clock: sync=none, time0=946684800
 display_library: term
 ata0-master: type=disk, path={image}, mode=flat

@@ -25,7 +25,7 @@ def timed(argv) -> tuple:
 
 def main(args) -> int:
     grade = [sys.executable, os.path.join(ROOT, "grader", "grade.py")]
-    common = ["--backend", args.backend, "--build", args.build, "--rubric", args.rubric]
+    common = ["--backend", args.backend, "--build", args.build]
     if args.cpu_model:
         common += ["--cpu-model", args.cpu_model]
     out = os.path.join(ROOT, "build", "bench")

@@ -7,15 +7,18 @@
   grade.py gdb --test a            QEMU waiting for GDB on :1234 (make gdb)
   grade.py bench                   wall-time figures (make bench)
 
-See docs/grader.md.
+It works from any directory. See docs/grader.md.
 """
 
 import argparse
 import fcntl
+import json
 import os
 import random
+import re
 import shlex
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -24,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from grader import backends, cmdline, judge, kernelinfo, protect, report, results  # noqa: E402
+from grader import backends, cmdline, judge, protect, report, results  # noqa: E402
 from grader import rubric as rubric_mod  # noqa: E402
 from grader import outcome as oc  # noqa: E402
 from grader import runner, scheduler  # noqa: E402
@@ -33,8 +36,20 @@ from grader.image import CMDLINE_SPACE  # noqa: E402
 COMMANDS = ("grade", "run", "check", "gdb", "bench")
 BOOT_LIMIT = 15.0  # seconds: firmware + GRUB + kernel start, and power-off
 BOOT_BUDGET = 200_000_000  # instructions for the same (a boot needs about 40M)
-DEFAULT_TEST_TIMEOUT = 10.0  # for tests the rubric does not list
-DEFAULT_TEST_BUDGET = 300_000_000
+TEST_BUDGET = 400_000_000  # instructions a test may take (every case of it)
+SELF_TEST_TIMEOUT = 20.0  # seconds, for tests outside the project's rubric
+# What the release records about the hidden tests it left out (scripts/release.py).
+HIDDEN_NOTE = os.path.join(".kevlab", "hidden-tests.json")
+
+
+def course_project() -> int:
+    """The Makefile's COURSE_PROJECT: the default project."""
+    try:
+        with open(os.path.join(ROOT, "Makefile")) as f:
+            m = re.search(r"^COURSE_PROJECT\s*:=\s*(\d+)", f.read(), re.M)
+        return int(m.group(1)) if m else 2
+    except OSError:
+        return 2
 
 
 def parse_args(argv):
@@ -43,11 +58,12 @@ def parse_args(argv):
                         choices=backends.NAMES, help="emulator (default: auto)")
     common.add_argument("--cpu-model", default=None,
                         help="Bochs CPU model (default corei7_skylake_x; `bochs --help cpu` lists them)")
+    common.add_argument("--project", type=int, default=None,
+                        help="the project to grade (default: the build's)")
     common.add_argument("--build", default=None,
                         help="build directory holding kevlab.iso and kernel.elf "
-                             "(default $BUILD or build/skeleton)")
-    common.add_argument("--rubric", default="project2", help="grader/rubrics/<name>.py")
-    common.add_argument("--seed", default=None, help="seed of the randomized test inputs")
+                             "(default $BUILD or build/p<PROJECT>)")
+    common.add_argument("--seed", default=None, help="seed of the randomized test data")
     common.add_argument("-v", "--verbose", action="store_true",
                         help="say more (each boot, its command line)")
     p = argparse.ArgumentParser(prog="grade.py", description=__doc__.split("\n")[0],
@@ -58,16 +74,12 @@ def parse_args(argv):
     g.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                    help="boots run at the same time (default: the CPU count, %(default)s)")
     g.add_argument("--tests", default=None, help="grade only these tests (a,b,...)")
-    hid = g.add_mutually_exclusive_group()
-    hid.add_argument("--include-hidden", dest="hidden", action="store_const", const="all",
-                     help="grade the hidden tests even if the kernel lacks them")
-    hid.add_argument("--public-only", dest="hidden", action="store_const", const="none",
-                     help="leave the hidden tests out")
-    g.set_defaults(hidden="auto")
+    g.add_argument("--public-only", action="store_true", help="leave the hidden tests out")
     g.add_argument("--per-boot", type=int, default=None,
                    help="at most this many tests in one boot (default: no limit)")
-    g.add_argument("--out", default=os.path.join(ROOT, "build", "grade"),
-                   help="results and serial logs (default build/grade)")
+    g.add_argument("--out", default=None,
+                   help="results and serial logs (default build/grade, or build/grade-<pid> "
+                        "while another grading run uses it)")
     g.add_argument("--restore", action="store_true",
                    help="put back the released framework files that were changed, then stop")
     for name, what in (("run", "boot with tests, serial output live"),
@@ -78,16 +90,21 @@ def parse_args(argv):
                        help="test names, comma-separated" + ("" if name == "check" else
                                                             " (default none: boot, power off)"))
         s.add_argument("--args", default=os.environ.get("ARGS", ""),
-                       help="extra kernel command-line words: 'k=v ...' (default $ARGS)")
+                       help="extra kernel command-line words: 'k=v ...' (default $ARGS), "
+                            "e.g. 'seed=7 p2_print_lengths.case=3 kev.trace=1'")
     b = sub.add_parser("bench", parents=[common], help="wall-time figures")
     b.add_argument("--repeat", type=int, default=5)
     if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
         argv = ["grade"] + list(argv)
     args = p.parse_args(argv)
     if args.build is None:
-        args.build = os.environ.get("BUILD") or "build/skeleton"
+        args.build = os.environ.get("BUILD") or "build/p%d" % (args.project or course_project())
+    if not os.path.isabs(args.build):
+        args.build = os.path.join(ROOT, args.build)
     if args.seed is None:
         args.seed = str(random.SystemRandom().randrange(1, 1_000_000))
+    if not re.fullmatch(r"\d{1,19}", args.seed):
+        sys.exit("--seed must be a number (it was %r)" % args.seed)
     return args
 
 
@@ -97,23 +114,23 @@ def choose_backend(args):
         be, why = backends.choose(args.backend, args.cpu_model, source=source)
     except ValueError as e:
         sys.exit(str(e))
-    print("backend: %s (%s)" % (be.name, why), flush=True)
-    return be
+    return be, why
+
+
+def say_backend(be, why, rub):
+    print("project %d, backend: %s (%s)" % (rub.project, be.name, why), flush=True)
 
 
 def iso_path(args):
     return os.path.join(args.build, "kevlab.iso")
 
 
-def plan(rub, names, seed) -> list:
-    """Planned tests with their drawn parameters (unknown names get none)."""
+def plan(rub, names) -> list:
+    """The Planned tests for names (tests outside the rubric: self-tests)."""
     out = []
     for name in names:
         t = rub.test(name)
-        if t is None:
-            out.append(scheduler.Planned(name, {}, DEFAULT_TEST_TIMEOUT, DEFAULT_TEST_BUDGET))
-        else:
-            out.append(scheduler.Planned(name, t.draw(seed), t.timeout, t.budget))
+        out.append(scheduler.Planned(name, t.timeout if t else SELF_TEST_TIMEOUT, TEST_BUDGET))
     return out
 
 
@@ -125,14 +142,8 @@ def limits_for(batch, not_after=None, no_timeout=False) -> runner.Limits:
                          not_after=not_after)
 
 
-def command_line(batch, extra=()) -> str:
-    return cmdline.build([t.name for t in batch], {t.name: t.params for t in batch}, extra)
-
-
-def show_inputs(batch, seed):
-    shown = ["%s.%s=%r" % (t.name, k, v) for t in batch for k, v in t.params.items()]
-    if shown:
-        print("inputs (seed %s): %s" % (seed, " ".join(shown)), flush=True)
+def command_line(batch, seed, extra=()) -> str:
+    return cmdline.build([t.name for t in batch], {}, [("seed", seed)] + list(extra))
 
 
 def warn_cmdline(res, n=None):
@@ -152,7 +163,7 @@ _locks = []
 
 def own_dir(name: str) -> str:
     """build/<name> for this run's files, or build/<name>-<pid> while
-    another run holds build/<name> (two `make run` at once)."""
+    another run holds build/<name> (two runs at once)."""
     build = os.path.join(ROOT, "build")
     os.makedirs(build, exist_ok=True)
     lock = open(os.path.join(build, "." + name + ".lock"), "w")
@@ -170,20 +181,16 @@ def stream_to_terminal(data: bytes):
     sys.stdout.buffer.flush()
 
 
-def user_args(args, rub, batch) -> list:
-    """ARGS words as (key, value); a `<test>.<param>` of a test in batch
-    replaces that test's drawn parameter instead."""
+def user_args(args) -> list:
+    """ARGS words as (key, value) pairs; seed= there replaces --seed."""
     try:
         pairs = cmdline.parse_user_args(shlex.split(args.args))
     except ValueError as e:
-        sys.exit("ARGS: %s (write words like kev.trace=1 or p2_print_hello.msg=Hi)" % e)
+        sys.exit("ARGS: %s (write words like seed=7 or kev.trace=1)" % e)
     extra = []
     for key, value in pairs:
-        test, _, param = key.partition(".")
-        planned = next((t for t in batch if t.name == test), None)
-        if planned is not None and param in planned.params:
-            kind = rub.test(test).params[param]
-            planned.params[param] = int(value, 0) if isinstance(kind, rubric_mod.IntRange) else value
+        if key == "seed":
+            args.seed = value
         else:
             extra.append((key, value))
     return extra
@@ -191,18 +198,19 @@ def user_args(args, rub, batch) -> list:
 
 def cmd_run(args, rub):
     """Boots once with args.test; returns (BootResult, the planned tests)."""
-    be = choose_backend(args)
+    be, why = choose_backend(args)
+    say_backend(be, why, rub)
     names = [n for n in args.test.split(",") if n and n != "none"]
-    batch = plan(rub, names, args.seed)
-    extra = user_args(args, rub, batch)
-    line = command_line(batch, extra)
-    show_inputs(batch, args.seed)
-    print("command line: " + line, flush=True)
+    batch = plan(rub, names)
+    extra = user_args(args)
+    line = command_line(batch, args.seed, extra)
+    print("command line: %s   (seed %s: `make %s TEST=%s SEED=%s` runs the same data)"
+          % (line, args.seed, args.command, args.test, args.seed), flush=True)
     run_dir = own_dir(args.command)
     # The image stays in the run directory (0.8 MB), so the boot can be
     # repeated there by hand, e.g. under Bochs's debugger (docs/debugging.md).
     res = runner.boot(be, iso_path(args), line, run_dir, limits_for(batch),
-                      on_output=stream_to_terminal, keep_image=True)
+                      on_output=stream_to_terminal, keep_image=True, expected=names)
     if res.log.partial_line:
         print()
     warn_cmdline(res)
@@ -211,6 +219,8 @@ def cmd_run(args, rub):
           % (out.describe(), res.wall, _rel(res.serial_path)))
     if not out.ok:
         print("    " + oc.EXPLAIN.get(out.kind, ""))
+    if res.log.violation:
+        print("    protocol violation: " + res.log.violation)
     return res, batch
 
 
@@ -226,20 +236,20 @@ def cmd_check(args, rub):
         print("%s %s%s" % ("PASS" if ok else "SKIP" if skipped else "FAIL", args.test,
                            "" if ok or ran.record is None else ": " + ran.record.reason))
         return 0 if ok else 1
-    r = judge.judge(t, batch[0].params, ran, rub.outcome_keys)
+    r = judge.judge(t, ran, rub.project)
     style = report.Style(report.use_color(sys.stdout))
     if r.passed:
         print(style.good("PASS") + " %s (%.2f s)" % (r.name, r.time))
         return 0
     print(style.bad("FAIL") + " %s: %s" % (r.name, r.summary))
-    print(report.details([r], style))
+    print(report.details([r], style, width=report.CHECK_WIDTH))
     return 1
 
 
 def cmd_gdb(args, rub):
     kvm_ok, why = backends.kvm_nested_vmx(backends.Host())
     be = backends.Qemu(kvm=kvm_ok, gdb=True)
-    print("backend: %s (gdb needs QEMU; %s)" % (be.name, why), flush=True)
+    print("project %d, backend: %s (gdb needs QEMU; %s)" % (rub.project, be.name, why), flush=True)
     elf = os.path.join(args.build, "kernel.elf")
     gdbinit = os.path.join(ROOT, ".gdbinit")
     with open(gdbinit, "w") as f:
@@ -247,13 +257,12 @@ def cmd_gdb(args, rub):
                 % os.path.relpath(elf, ROOT))
     print("QEMU is waiting for GDB. In another terminal, in %s:\n"
           "    gdb -x .gdbinit\n"
-          "then e.g. `break kmain`, `continue`. Ctrl-C here stops QEMU." % ROOT)
+          "then e.g. `break hypercall_handle`, `continue`. Ctrl-C here stops QEMU." % ROOT)
     if not kvm_ok:
         print("Note: QEMU without KVM has no VMX: kev will report that and stop.")
     names = [n for n in args.test.split(",") if n and n != "none"]
-    batch = plan(rub, names, args.seed)
-    line = command_line(batch, user_args(args, rub, batch))
-    show_inputs(batch, args.seed)
+    batch = plan(rub, names)
+    line = command_line(batch, args.seed, user_args(args))
     res = runner.boot(be, iso_path(args), line, own_dir("gdb"),
                       limits_for(batch, no_timeout=True), on_output=stream_to_terminal)
     print("--- QEMU ended: " + res.outcome.describe())
@@ -262,26 +271,47 @@ def cmd_gdb(args, rub):
 
 # --- grade ----------------------------------------------------------------
 
+def hidden_note(rub) -> str:
+    """In a student tree: how many hidden tests only the autograder grades."""
+    try:
+        with open(os.path.join(ROOT, HIDDEN_NOTE)) as f:
+            n = json.load(f).get(str(rub.project), 0)
+    except (OSError, ValueError, AttributeError):
+        return ""
+    if not n:
+        return ""
+    return ("%d hidden test%s of project %d %s graded by the autograder only: this score "
+            "counts the public tests (docs/grader.md)" % (n, "" if n == 1 else "s", rub.project,
+                                                         "is" if n == 1 else "are"))
+
+
 def select_tests(args, rub):
     tests = list(rub.tests)
     if args.tests:
         wanted = [n for n in args.tests.split(",") if n]
         unknown = [n for n in wanted if rub.test(n) is None]
         if unknown:
-            sys.exit("unknown test(s) %s; %s has: %s" % (", ".join(unknown), rub.project,
-                                                          ", ".join(t.name for t in rub.tests)))
+            sys.exit("unknown test(s) %s; project %d has: %s" % (
+                ", ".join(unknown), rub.project, ", ".join(t.name for t in rub.tests)))
         tests = [rub.test(n) for n in wanted]
-    note = ""
-    if args.hidden == "none":
+    if args.public_only:
         tests = [t for t in tests if not t.hidden]
-    elif args.hidden == "auto":
-        have = kernelinfo.kernel_tests(os.path.join(args.build, "kernel.elf"))
-        left_out = [t.name for t in tests if t.hidden and (have is None or t.name not in have)]
-        tests = [t for t in tests if t.name not in left_out]
-        if left_out:
-            note = ("%d hidden test(s) are not in this kernel and are not graded here "
-                    "(your instructors grade them): %s" % (len(left_out), ", ".join(left_out)))
-    return tests, note
+    return tests
+
+
+def warnings_note(args, rub) -> str:
+    """The compiler's warnings on the student's files (they scroll away)."""
+    lines = []
+    for f in rub.editable:
+        path = os.path.join(args.build, "student", f[:-2] + ".warnings")
+        try:
+            with open(path, errors="replace") as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text:
+            lines.append(text)
+    return "\n".join(lines)
 
 
 def cmd_grade(args, rub):
@@ -289,38 +319,48 @@ def cmd_grade(args, rub):
         return cmd_restore(rub)
     start = time.monotonic()
     warning = protect.message(protect.check(ROOT, rub.editable))
-    be = choose_backend(args)
+    be, why = choose_backend(args)
+    say_backend(be, why, rub)
     if be.name == "qemu-tcg":
         warning = ("Warning: QEMU's TCG has no VMX, so no VM can run: these results do not "
                    "grade your code (use BACKEND=bochs).\n" + warning).rstrip("\n")
     if warning:
         print(warning)
-    tests, note = select_tests(args, rub)
+    tests = select_tests(args, rub)
+    note = hidden_note(rub)
     if note:
         print(note)
     if not tests:
         sys.exit("no tests to grade")
-    planned = plan(rub, [t.name for t in tests], args.seed)
+    planned = plan(rub, [t.name for t in tests])
     jobs = max(1, args.jobs)
     # Every test may crash its own boot: at most one boot per test plus one
     # per first batch, each phase at its limit.
     bound = ((len(planned) + jobs) * 2 * BOOT_LIMIT + sum(t.timeout for t in planned))
     not_after = start + bound
-    print("grading %d tests of %s, %d boot(s) at a time; the whole run ends within %.0f s"
+    print("grading %d tests of project %d, %d boot(s) at a time; the whole run ends within %.0f s"
           % (len(planned), rub.project, jobs, bound), flush=True)
-    boots_dir = args.out
+    boots_dir = args.out or own_dir("grade")
     _clean(boots_dir)
     counter = iter(range(1, 10_000))
     count_lock = threading.Lock()
+    # Every boot starts from one copy of the image, taken now: a `make` in
+    # the same tree meanwhile cannot change what this run grades.
+    iso = os.path.join(boots_dir, "kevlab.iso")
+    try:
+        shutil.copyfile(iso_path(args), iso)
+    except OSError as e:
+        sys.exit("cannot read the kernel image %s: %s (build it with `make`)" % (iso_path(args), e))
 
     def boot_fn(batch):
         with count_lock:
             n = next(counter)
-        line = command_line(batch)
+        line = command_line(batch, args.seed)
         run_dir = os.path.join(boots_dir, "boot-%02d" % n)
         if args.verbose:
             print("boot %d: %s" % (n, line), flush=True)
-        res = runner.boot(be, iso_path(args), line, run_dir, limits_for(batch, not_after))
+        res = runner.boot(be, iso, line, run_dir, limits_for(batch, not_after),
+                          expected=[t.name for t in batch])
         warn_cmdline(res, n)
         if args.verbose:
             print("boot %d ended: %s (%.2f s)" % (n, res.outcome.describe(), res.wall), flush=True)
@@ -335,27 +375,29 @@ def cmd_grade(args, rub):
             progress.update(ran.name, None if ok else False)
 
     def fits(batch):
-        return len(command_line(batch)) <= CMDLINE_SPACE
-    try:
-        ran = scheduler.run(planned, boot_fn, jobs, args.per_boot, fits, on_done)
-    except KeyboardInterrupt:
-        runner.kill_all()
-        raise
+        return len(command_line(batch, args.seed)) <= CMDLINE_SPACE
+    ran = scheduler.run(planned, boot_fn, jobs, args.per_boot, fits, on_done)
     maxes = rub.max_scores(tests)
-    res = [judge.judge(t, p.params, r, rub.outcome_keys, maxes[t.name])
-           for t, p, r in zip(tests, planned, ran)]
+    res = [judge.judge(t, r, rub.project, maxes[t.name]) for t, r in zip(tests, ran)]
     wall = time.monotonic() - start
     style = report.Style(report.use_color(sys.stdout))
     print(report.summary(res, rub, args.seed, wall, style,
-                         "--seed %s, make grade SEED=%s" % (args.seed, args.seed)))
-    header = "backend %s, seed %s" % (be.name, args.seed)
+                         "make grade SEED=%s" % args.seed))
+    header = "project %d, backend %s, seed %s" % (rub.project, be.name, args.seed)
+    if note:
+        header += "\n" + note
     if warning:
         header += "\n" + warning
-    jpath, xpath = results.write(args.out, res, wall, header, rub.project)
+    jpath, xpath = results.write(boots_dir, res, wall, header, rub.name)
     detail = report.details(res, style)
     if detail:
         print()
         print(detail)
+    warns = warnings_note(args, rub)
+    if warns:
+        print()
+        print(style.bold("The compiler warned about your code (fix these: they are often the bug):"))
+        print(warns)
     print(style.dim("results: %s, %s; serial logs: %s/boot-*/serial.log"
                     % (_rel(jpath), _rel(xpath), _rel(boots_dir))))
     return 0 if all(r.passed for r in res) else 1
@@ -374,7 +416,7 @@ def _clean(out_dir):
         path = os.path.join(out_dir, name)
         if name.startswith("boot-") and os.path.isdir(path):
             shutil.rmtree(path, ignore_errors=True)
-        elif name in ("results.json", "junit.xml"):
+        elif name in ("results.json", "junit.xml", "kevlab.iso"):
             os.unlink(path)
 
 
@@ -394,6 +436,13 @@ def cmd_restore(rub):
     return 1 if failed else 0
 
 
+def _stop_on_signal(signum, frame):
+    """SIGTERM or SIGHUP: stop every emulator this run started, then exit."""
+    runner.kill_all()
+    print("\nstopped by signal %d" % signum, file=sys.stderr)
+    os._exit(128 + signum)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if "--batch" in argv:  # many submissions: grader/batch.py
@@ -404,7 +453,12 @@ def main(argv=None):
                      "the student release")
         return batch.main(argv)
     args = parse_args(argv)
-    rub = rubric_mod.load(args.rubric)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop_on_signal)
+    try:
+        rub = rubric_mod.load(args.build, args.project)
+    except rubric_mod.RubricError as e:
+        sys.exit("grade.py: %s" % e)
     try:
         if args.command == "run":
             return 0 if cmd_run(args, rub)[0].outcome.ok else 1

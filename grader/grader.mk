@@ -1,9 +1,9 @@
 # grader/: booting the kernel with tests and grading them (grader/grade.py;
 # docs/grader.md). Each target builds the ISO first. Variables passed on:
-# TEST, ARGS (read from the environment), BACKEND (auto, bochs, qemu-tcg, qemu-kvm), SEED, J, CPU (a
-# Bochs CPU model), SOLUTION (through BUILD).
+# PROJECT, SOLUTION (through BUILD), TEST, ARGS (read from the environment),
+# BACKEND (auto, bochs, qemu-tcg, qemu-kvm), SEED, J, CPU (a Bochs CPU model).
 #
-#   make run TEST=a,b [ARGS='k=v']  boot with tests a,b; serial console here (TEST=none: boot only)
+#   make run TEST=a,b [ARGS='k=v']  boot with tests a,b; serial console here (TEST=none: boot only; ARGS='a.case=3')
 #   make check TEST=a               one test, verbose: its whole serial log and its verdict
 #   make grade                      grade the project: PASS/FAIL, diffs, score (SEED=, J=, BACKEND=, OUT=)
 #   make gdb TEST=a                 QEMU waits for GDB on :1234; then `gdb -x .gdbinit`
@@ -13,7 +13,7 @@
 TEST    ?= none
 BACKEND ?= auto
 GRADE   := $(PYTHON) grader/grade.py
-GRADER_OPTS = --build $(BUILD) --backend $(BACKEND) \
+GRADER_OPTS = --build $(BUILD) --project $(PROJECT) --backend $(BACKEND) \
               $(if $(SEED),--seed $(SEED)) $(if $(CPU),--cpu-model $(CPU)) $(if $(V),--verbose)
 
 .PHONY: run check grade gdb grader-bench bench
@@ -34,6 +34,6 @@ gdb: $(BUILD)/kevlab.iso
 # The suite is timed on the reference solution: the skeleton's tests all
 # crash at their TODO(), which measures crash recovery, not grading.
 grader-bench:
-	@$(MAKE) --no-print-directory SOLUTION=1 BUILD=build/solution all
-	@$(GRADE) bench $(GRADER_OPTS) --build build/solution
+	@$(MAKE) --no-print-directory SOLUTION=all all
+	@$(GRADE) bench $(GRADER_OPTS) --build build/p$(PROJECT)-sol$(subst $(space),_,$(PROJECTS))
 bench: grader-bench

@@ -1,20 +1,28 @@
 """Decides whether one test passed, and says why not.
 
-A test passes only when its `test end` frame says pass, every expected
-`test data` value matches byte for byte (or, for Present, is there and
-holds what it must), and no outcome key it did not expect was reported.
+A graded test (kev/gtest.h) runs its cases in the kernel, which compares
+each case's outcome with the expected one byte for byte and reports the
+first case that failed: its inputs, what the VM did and what it should
+have done, and windows of the capture around the first difference. A test
+passes only when its `test end` frame says pass, every planned case
+passed (`cases n/n`) and no case was reported failed.
+
+The first line of a failure names its real cause: student code that
+stopped (its fault, e.g. a TODO()) before a wrong outcome, a wrong outcome
+before a wrong capture. Hints (grader/hints.py) follow the details.
 """
 
 import re
 from dataclasses import dataclass, field
 
-from grader import diff
+from grader import diff, hints
 from grader import outcome as oc
-from grader.rubric import Present, expected_bytes
 
 LOG_TAIL = 12  # lines of a crashed test's log shown
 # Endings where the grader stopped the boot: their detail is its own words.
 STOPPED_BY_GRADER = (oc.TIMEOUT, oc.RUNAWAY_OUTPUT)
+# What TODO() says (kernel/panic.h; tests/grader/test_judge.py checks they agree).
+TODO_MESSAGE = "not yet implemented"
 
 
 @dataclass
@@ -29,64 +37,138 @@ class Result:
     score: float = 0.0
     max_score: float = 0.0
     hidden: bool = False
-    params: dict = field(default_factory=dict)
     serial_log: str = ""  # path of the boot's whole serial log
+    fault: str = ""  # the student code's stop, if that is why it failed (groups failures)
+    fault_details: list = field(default_factory=list)  # its backtrace
+    not_graded: bool = False  # the grader or the emulator failed, not the student's code
 
 
-def judge(test, params: dict, ran, outcome_keys=(), max_score: float = 0.0) -> Result:
-    """The Result of rubric Test `test` drawn with params, run as `ran`."""
-    res = Result(test.name, test.category, False, "", time=ran.time,
-                 max_score=max_score, hidden=test.hidden, params=params,
-                 serial_log=ran.boot.serial_path if ran.boot else "")
+def judge(test, ran, project: int = 0, max_score: float = 0.0) -> Result:
+    """The Result of rubric Test `test`, run as `ran` (scheduler.Ran)."""
+    res = Result(test.name, test.category, False, "", time=ran.time, max_score=max_score,
+                 hidden=test.hidden, serial_log=ran.boot.serial_path if ran.boot else "")
     rec = ran.record
+    if ran.outcome == oc.PROTOCOL_VIOLATION:
+        res.summary = "not graded: protocol violation: %s" % ran.boot.log.violation
+        res.details = [oc.EXPLAIN[oc.PROTOCOL_VIOLATION]]
+        res.not_graded = True
+        return res
     if rec is None or not rec.began:
         _not_run(res, ran)
         return res
     if not rec.ended:
         _crashed(res, ran)
         return res
-    problems = []
-    expected = test.expect(params)
-    # An outcome key reported where another was expected: say that (below),
-    # not that the expected one is missing.
-    other_outcome = any(k in rec.data and k not in expected for k in outcome_keys)
-    for key, want in expected.items():
-        got = rec.data.get(key)
-        if got is None and key in outcome_keys and other_outcome:
-            continue
-        if got is None:
-            problems.append("the test reported no `%s` (expected %s)" % (key, _show(want)))
-        elif isinstance(want, Present):
-            if not want.matches(got):
-                problems.append("`%s` is %s, but %s was expected%s"
-                                % (key, _quote(got), want.describe(),
-                                   " (" + want.why + ")" if want.why else ""))
-        else:
-            want_b = expected_bytes(want)
-            if got != want_b and _number(want, got) is not None:
-                problems.append("wrong `%s`: %s, expected %s"
-                                % (key, _number(want, got), _number(want, want_b)))
-            elif got != want_b:
-                problems.append("wrong `%s`:\n%s" % (key, _indent(diff.unified(want_b, got, key))))
-    for key in outcome_keys:
-        if key in rec.data and key not in expected:
-            problems.append("unexpected `%s` %s%s: %s" % (key, _quote(rec.data[key]),
-                                                          _as_hex(key, rec.data[key]),
-                                                          _unexpected_hint(key, expected)))
-    for key in rec.repeated_keys:
-        problems.append("`%s` was reported more than once (the last value counts)" % key)
-    if rec.verdict == "skip":
-        problems.append("the kernel skipped the test: " + (rec.reason or "(no reason given)"))
-    elif rec.verdict != "pass":
-        problems.append("the kernel's own check failed: " + (rec.reason or "(no reason given)"))
-    if problems:
-        lines = [line for p in problems for line in p.split("\n")]
-        res.summary = lines[0].rstrip(":")
-        res.details = lines[1:] if not lines[0].endswith(":") else lines
+    data = rec.data
+    cases = data.get("cases")
+    done, planned = _cases(cases)
+    if rec.verdict == "pass" and "failed_case" not in data and planned and done == planned:
+        res.passed = True
+        res.score = max_score
         return res
-    res.passed = True
-    res.score = max_score
+    if rec.verdict == "skip":
+        res.summary = "not graded: the kernel skipped the test: " + (rec.reason or "no reason given")
+        res.not_graded = True
+        return res
+    _failed(res, rec, project, done, planned)
     return res
+
+
+def _cases(value):
+    m = re.match(rb"^(\d+)/(\d+)$", value or b"")
+    return (int(m.group(1)), int(m.group(2))) if m else (None, None)
+
+
+def _text(data, key):
+    v = data.get(key)
+    return v.decode("utf-8", "replace") if v is not None else None
+
+
+def _number(v: str) -> str:
+    """'4294967296 (0x100000000)': a 64-bit exit code both ways."""
+    try:
+        n = int(v) & 0xFFFFFFFFFFFFFFFF
+    except (TypeError, ValueError):
+        return str(v)
+    return "%d (%#x)" % (n, n)
+
+
+def fault_summary(message: str) -> str:
+    """A student stop in a few words: `TODO() in f() at F:L` without the
+    TODO's own words, others as the kernel put them."""
+    if message.startswith("TODO() in ") and message.endswith(": " + TODO_MESSAGE):
+        return message[:-len(": " + TODO_MESSAGE)]
+    return message
+
+
+def _failed(res, rec, project, done, planned):
+    data = rec.data
+    fault = rec.faults[0] if rec.faults else None
+    error, want_error = _text(data, "error"), _text(data, "expect.error")
+    code, want_code = _text(data, "exit_code"), _text(data, "expect.exit_code")
+    message = _text(data, "message")
+    lines = []
+    if "failed_case" in data:
+        index = _text(data, "failed_case")
+        lines.append("case %s of %s failed%s; its inputs: %s"
+                     % (index, planned if planned else "?",
+                        " (the cases before it passed)" if index != "0" else "",
+                        _text(data, "inputs") or "(none)"))
+    if fault is not None and error == "KEV_ESTUDENT":
+        res.fault = fault.message
+        res.fault_details = list(fault.details)
+        summary = fault_summary(fault.message)
+        lines.append("your code stopped: " + fault.message)
+    elif want_error is not None and code is not None:
+        summary = "the VM exited with code %s where it should have stopped with %s" % (
+            _number(code), want_error)
+    elif want_code is not None and error is not None:
+        summary = "the VM stopped with %s where it should have exited with code %s" % (
+            error, _number(want_code))
+        if message:
+            summary += ": " + message
+    elif want_code is not None and code is not None and code != want_code:
+        summary = "the VM exited with code %s, expected %s" % (_number(code), _number(want_code))
+    elif want_error is not None and error is not None and error != want_error:
+        summary = "the VM stopped with %s, expected %s" % (error, want_error)
+    elif "capture.len" in data:
+        summary = "wrong capture: %s" % _capture_sentence(data)
+    elif rec.reason:
+        summary = "the kernel's own check failed: " + rec.reason
+    else:
+        summary = "failed without saying why (cases %s/%s)" % (done, planned)
+    if message and error and not summary.endswith(message) and error != "KEV_ESTUDENT":
+        lines.append("the VM's message: " + message)
+    if "capture.len" in data and not _capture_equal(data):
+        lines += _capture_diff(data)
+    case = hints.Case(res.name, dict(data))
+    if fault is not None:
+        case.data["fault"] = fault.message.encode()
+    found = hints.for_case(project, case)
+    lines += ["hint: " + h for h in found]
+    res.summary = summary
+    res.details = lines
+
+
+def _capture_equal(data):
+    return (data.get("capture") == data.get("expect.capture")
+            and data.get("capture.len") == data.get("expect.capture.len"))
+
+
+def _capture_sentence(data):
+    n, m = _text(data, "capture.len"), _text(data, "expect.capture.len")
+    got, want = data.get("capture", b""), data.get("expect.capture", b"")
+    at = int(_text(data, "capture.at") or 0)
+    i = next((k for k in range(min(len(got), len(want))) if got[k] != want[k]), min(len(got), len(want)))
+    return "%s bytes printed, %s expected, the first difference at byte %d" % (n, m, at + i)
+
+
+def _capture_diff(data):
+    at = int(_text(data, "capture.at") or 0)
+    got, want = data.get("capture", b""), data.get("expect.capture", b"")
+    head = "the capture%s (- expected, + printed):" % (
+        " from byte %d" % at if at else "")
+    return [head] + ["    " + line for line in diff.unified(want, got, "capture").split("\n")]
 
 
 def _not_run(res, ran):
@@ -100,14 +182,17 @@ def _not_run(res, ran):
         res.details = ["The boot ended before this test began: " + how.describe() + ".",
                        oc.EXPLAIN.get(how.kind, "")]
         res.details += _boot_panic(ran.boot.log)
+        res.not_graded = how.kind == oc.EMULATOR_ERROR
 
 
 def _crashed(res, ran):
     rec, boot = ran.record, ran.boot
     kind = ran.outcome
     if rec.panic is not None:
-        res.summary = "panic: " + _panic_summary(rec.panic.message)
-        res.details = ["The kernel panicked while this test ran:",
+        res.summary = "the kernel panicked: " + _panic_summary(rec.panic.message)
+        res.details = ["The kernel itself panicked while this test ran (a bug in the "
+                       "framework, or in code the project gives you, not a fault of your "
+                       "ring-3 code, which costs only its test):",
                        "  " + rec.panic.message] + ["  " + d for d in rec.panic.details]
     else:
         res.summary = kind + (": " + boot.outcome.detail if kind in STOPPED_BY_GRADER
@@ -116,6 +201,7 @@ def _crashed(res, ran):
         if boot.outcome.detail and kind not in STOPPED_BY_GRADER:
             res.details.append("The emulator said: " + boot.outcome.detail)
     res.details.append(oc.EXPLAIN.get(kind, ""))
+    res.not_graded = kind == oc.EMULATOR_ERROR
     if rec.lost_begin:
         res.details.append("The crash cut off this test's `test begin` line (its bytes were "
                            "still in the serial port): it happened as this test started.")
@@ -128,18 +214,14 @@ def _crashed(res, ran):
                            + "   <- cut off here")
 
 
-# What TODO() panics with (kernel/panic.h; tests/grader/test_judge.py checks they agree).
-TODO_MESSAGE = "not yet implemented"
-
-
 def _panic_summary(message: str) -> str:
     """The panic's own words first: `at F:L in f(): words` -> `words (f() at F:L)`."""
     m = re.match(r"at (\S+) in (\S+\(\)): (.*)$", message)
     if not m:
         return message
     where, func, words = m.groups()
-    if words == TODO_MESSAGE:  # TODO(): say which function is left to write
-        return "TODO() in %s at %s: %s" % (func, where, words)
+    if words == TODO_MESSAGE:
+        return "TODO() in %s at %s" % (func, where)
     return "%s (%s at %s)" % (words, func, where)
 
 
@@ -148,54 +230,3 @@ def _boot_panic(log) -> list:
         return []
     p = log.panics[0]
     return ["The kernel panicked: " + p.message] + ["  " + d for d in p.details]
-
-
-def _unexpected_hint(key, expected) -> str:
-    code = expected.get("exit_code")
-    if key == "vm_error" and isinstance(code, int):
-        return ("the VM was stopped by an error where the guest should have run to "
-                "HaltCpu(%d)" % code)
-    if key == "vm_error":
-        return "the VM was stopped by an error where the guest should have run to its end"
-    if key == "exit_code":
-        return "the guest ran to HaltCpu where the VM should have been stopped by an error"
-    return "this test should not report it"
-
-
-def _number(want, value: bytes):
-    """'765200 (0xbad10)' when an int was expected and value is one (a byte
-    diff of decimal digits says nothing); else None."""
-    if not isinstance(want, int) or isinstance(want, bool):
-        return None
-    try:
-        n = int(value)
-    except ValueError:
-        return None
-    return "%d (%#x)" % (n, n)
-
-
-def _as_hex(key, value: bytes) -> str:
-    """' (0xbad)' for an exit code: the guests' own codes are written in hex."""
-    if key != "exit_code":
-        return ""
-    try:
-        return " (%#x)" % int(value)
-    except ValueError:
-        return ""
-
-
-def _show(want) -> str:
-    if isinstance(want, Present):
-        return want.describe()
-    return _quote(expected_bytes(want))
-
-
-def _quote(value: bytes, limit: int = 200) -> str:
-    shown = diff.visible(value)
-    if len(shown) > limit:
-        shown = shown[:limit] + "..."
-    return '"' + shown + '"'
-
-
-def _indent(text: str) -> str:
-    return "\n".join("    " + l for l in text.split("\n"))

@@ -75,3 +75,30 @@ def kernel_tests(elf_path: str) -> set | None:
         return {n[len(PREFIX):] for n in symbols(elf_path) if n.startswith(PREFIX)}
     except (OSError, ValueError, struct.error):
         return None
+
+
+INFO_SECTION = "ktest_info"
+
+
+def tests(elf_path: str) -> list | None:
+    """The graded tests' records from kernel.elf's section ktest_info
+    (KTEST_INFO in kernel/ktest.h): one dict of its key=value lines per
+    test, in the order they were linked; None when unreadable."""
+    try:
+        data = section_bytes(elf_path, INFO_SECTION)
+    except (OSError, ValueError, struct.error):
+        return None
+    if data is None:
+        return []
+    out = []
+    for record in data.split(b"\0"):
+        if not record.strip():
+            continue
+        fields = {}
+        for line in record.decode("utf-8", "replace").split("\n"):
+            key, eq, value = line.partition("=")
+            if eq:
+                fields[key] = value
+        if "test" in fields:
+            out.append(fields)
+    return out

@@ -12,6 +12,7 @@ RUNAWAY_OUTPUT = "runaway output"
 EMULATOR_ERROR = "emulator error"
 NO_END_FRAME = "no end frame"
 NOT_RUN = "not run"
+PROTOCOL_VIOLATION = "protocol violation"
 
 # What usually causes each ending, in words for a student.
 EXPLAIN = {
@@ -37,6 +38,10 @@ EXPLAIN = {
     NO_END_FRAME: "the test began but the kernel never reported its end, and "
                   "the boot gave no other reason",
     NOT_RUN: "the kernel did not run this test",
+    PROTOCOL_VIOLATION: "the kernel's serial output broke the grader's protocol "
+                        "(docs/protocol.md), so this boot's remaining tests could not be "
+                        "graded: a bug in the framework, not in your code; tell your "
+                        "instructors",
 }
 
 

@@ -4,6 +4,13 @@ LogParser takes the log in pieces as it arrives (feed) and keeps one
 TestRecord per test; parse() is the one-shot form. The parser never
 raises on bad input: a crash halfway, garbage, a cut-off last line and
 `\r\n` line ends are all normal in a log of a kernel under test.
+
+Given the tests a boot was asked to run, in order, the parser also holds
+the kernel to the protocol: tests begin in that order, `test data` and
+`test end` frames belong to the test that is running, each test ends once,
+and nothing follows the power-off. The first violation is kept
+(Log.violation) and every frame after it is ignored: the boot's remaining
+tests are not graded on it, and the summary says why.
 """
 
 import time
@@ -62,6 +69,13 @@ class Panic:
 
 
 @dataclass
+class Fault:
+    """A `@@ fault` frame: student code stopped (the test goes on to its end)."""
+    message: str
+    details: list = field(default_factory=list)
+
+
+@dataclass
 class TestRecord:
     """What the log says about one test."""
     name: str
@@ -72,6 +86,7 @@ class TestRecord:
     data: dict = field(default_factory=dict)  # key -> bytes
     repeated_keys: list = field(default_factory=list)
     panic: Panic | None = None
+    faults: list = field(default_factory=list)  # Fault, in order
     lines: list = field(default_factory=list)  # non-frame lines while it ran
     begin_time: float | None = None
     end_time: float | None = None
@@ -92,6 +107,7 @@ class Log:
     poweroff: str | None = None  # "ok" or "fail"
     unknown_frames: list = field(default_factory=list)
     partial_line: bytes = b""  # a last line with no newline (not parsed)
+    violation: str | None = None  # the first protocol violation
 
     @property
     def booted(self) -> bool:
@@ -108,11 +124,13 @@ class Log:
 class LogParser:
     """Incremental parser: feed() bytes as they arrive, read .log."""
 
-    def __init__(self):
+    def __init__(self, expected=None):
         self.log = Log()
         self._buf = b""
         self._current = None  # TestRecord running
-        self._panic = None  # Panic collecting detail lines
+        self._panic = None  # Panic or Fault collecting detail lines
+        self._expected = list(expected) if expected is not None else None
+        self._next = 0  # index of the next test expected to begin
 
     def feed(self, data: bytes, now: float | None = None) -> list:
         """Adds output; returns the frames (as text) completed by it."""
@@ -139,15 +157,24 @@ class LogParser:
             return None
         self._panic = None
         text = _text(line[len(FRAME):])
+        if self.log.violation is not None:
+            return text
         words = text.split(" ")
         kind = words[0]
+        if self.log.poweroff is not None:
+            self._violate("a frame after the power-off: %r" % text[:120])
+            return text
         handler = {
             "boot": self._boot, "test": self._test, "panic": self._panic_frame,
-            "done": self._done, "poweroff": self._poweroff,
+            "fault": self._fault_frame, "done": self._done, "poweroff": self._poweroff,
         }.get(kind)
         if handler is None or not handler(words, text, now):
             self.log.unknown_frames.append(text)
         return text
+
+    def _violate(self, what):
+        if self.log.violation is None:
+            self.log.violation = what
 
     def _record(self, name: str) -> TestRecord:
         rec = self.log.tests.get(name)
@@ -166,9 +193,28 @@ class LogParser:
             return False
         what, name = words[1], words[2]
         if what == "begin" and len(words) == 3:
+            if self._expected is not None:
+                if self._current is not None:
+                    self._violate("test %s began while %s had not ended" % (name, self._current.name))
+                    return True
+                want = self._expected[self._next] if self._next < len(self._expected) else None
+                if name != want:
+                    self._violate("test %s began, but %s" % (
+                        name, "%s was next" % want if want else "every test asked for had run"))
+                    return True
+                self._next += 1
             rec = self._record(name)
+            if rec.began and self._expected is not None:
+                self._violate("test %s began twice" % name)
+                return True
             rec.began, rec.begin_time = True, now
             self._current = rec
+            return True
+        if what in ("data", "end") and self._expected is not None and (
+                self._current is None or self._current.name != name):
+            self._violate("`test %s %s` while %s" % (
+                what, name, "test %s was running" % self._current.name if self._current
+                else "no test was running"))
             return True
         if what == "data" and len(words) == 5:
             rec = self._record(name)
@@ -196,6 +242,15 @@ class LogParser:
             running.panic = self._panic
         return True
 
+    def _fault_frame(self, words, text, now):
+        if self._current is None:
+            if self._expected is not None:
+                self._violate("a fault frame while no test was running")
+            return True
+        self._panic = Fault(text[len("fault"):].strip())
+        self._current.faults.append(self._panic)
+        return True
+
     def _done(self, words, text, now):
         counts = {}
         for w in words[1:]:
@@ -217,8 +272,8 @@ def _text(line: bytes) -> str:
     return line.decode("utf-8", "backslashreplace")
 
 
-def parse(data: bytes) -> Log:
+def parse(data: bytes, expected=None) -> Log:
     """Parses a whole serial log."""
-    p = LogParser()
+    p = LogParser(expected)
     p.feed(data, now=0.0)
     return p.log

@@ -54,21 +54,28 @@ class Progress:
         self.stream.flush()
 
 
+CHECK_WIDTH = 160  # make check: detail lines cut to this width
+DETAIL_WIDTH = 200
+
+
 def fmt_points(x: float) -> str:
-    return ("%.2f" % x).rstrip("0").rstrip(".")
+    return "%.1f" % x if x != int(x) else "%d" % x
 
 
 def summary(results, rubric, seed, wall: float, style: Style, rerun: str) -> str:
-    """The summary: a line per test, a line per category, the total, the seed."""
+    """The summary: a line per test, a line per category, the total, the seed.
+    A failure's reason is whole: reasons are written short, and a cut
+    file:line would send a student to the wrong line."""
     width = max([len(r.name) for r in results] + [4])
     lines = []
     for r in results:
-        verdict = style.good("PASS") if r.passed else style.bad("FAIL")
-        line = "%s  %-*s %6.2f s %6s/%-6s%-7s" % (verdict, width, r.name, r.time,
+        verdict = (style.good("PASS") if r.passed else
+                   style.dim("----") if r.not_graded else style.bad("FAIL"))
+        line = "%s  %-*s %6.2f s %5s/%-5s%-7s" % (verdict, width, r.name, r.time,
                                                 fmt_points(r.score), fmt_points(r.max_score),
                                                 "hidden" if r.hidden else "")
         if not r.passed:
-            line += _short(r.summary, 56)
+            line += r.summary.split("\n")[0]
         lines.append(line.rstrip())
     lines.append("")
     total = maximum = 0.0
@@ -79,32 +86,49 @@ def summary(results, rubric, seed, wall: float, style: Style, rerun: str) -> str
         got, most = sum(r.score for r in mine), sum(r.max_score for r in mine)
         npass = sum(r.passed for r in mine)
         total, maximum = total + got, maximum + most
-        lines.append("%-12s %6s / %-4s (%d of %d tests)" % (cat.name, fmt_points(got),
-                                                           fmt_points(most), npass, len(mine)))
+        lines.append("%-12s %5s / %-5s (%d of %d tests)" % (cat.name, fmt_points(round(got, 1)),
+                                                          fmt_points(round(most, 1)), npass, len(mine)))
     npass = sum(r.passed for r in results)
     head = style.good if npass == len(results) else style.bad
-    lines.append(head("%-12s %6s / %-4s (%d of %d tests passed)"
-                      % ("total", fmt_points(total), fmt_points(maximum), npass, len(results))))
-    lines.append("seed %s (%s reproduces these test inputs); %.1f s" % (seed, rerun, wall))
+    lines.append(head("%-12s %5s / %-5s (%d of %d tests passed)"
+                      % ("total", fmt_points(round(total, 1)), fmt_points(round(maximum, 1)),
+                         npass, len(results))))
+    ungraded = [r.name for r in results if r.not_graded]
+    if ungraded:
+        lines.append(style.bad("not graded (a failure of the grader or the emulator, not of your "
+                               "code): " + ", ".join(ungraded)))
+    lines.append("seed %s (%s reproduces this test data); %.1f s" % (seed, rerun, wall))
     return "\n".join(lines)
 
 
-def details(results, style: Style) -> str:
-    """The failures in full: diff, panic and backtrace, reason, log path."""
+def _cut(line: str, width: int) -> str:
+    return line if len(line) <= width else line[:width - 3] + "..."
+
+
+def details(results, style: Style, width: int = DETAIL_WIDTH) -> str:
+    """The failures in full: the case, the diff, the hints, the log path.
+    Tests that stopped at the same place in student code (twelve tests at
+    one TODO()) are shown once, with the list of tests."""
+    failed = [r for r in results if not r.passed]
+    same = {}
+    for r in failed:
+        if r.fault:
+            same.setdefault(r.fault, []).append(r.name)
     out = []
-    for r in results:
-        if r.passed:
+    for r in failed:
+        if r.fault and same[r.fault][0] != r.name:
             continue
         out.append(style.bold("--- %s: %s" % (r.name, r.summary)))
-        if r.params:
-            out.append("inputs: " + ", ".join("%s=%r" % kv for kv in r.params.items()))
-        out += [d for d in r.details if d]
+        seen = set()
+        for d in r.details + r.fault_details:
+            if d and d not in seen:
+                out.append(_cut(d, width))
+                seen.add(d)
+        others = same.get(r.fault, [])[1:] if r.fault else []
+        if others:
+            out.append("The same stop ended %d more test%s: %s" % (
+                len(others), "" if len(others) == 1 else "s", ", ".join(others)))
         if r.serial_log:
             out.append(style.dim("whole serial log: " + r.serial_log))
         out.append("")
     return "\n".join(out).rstrip("\n")
-
-
-def _short(text: str, n: int) -> str:
-    text = text.replace("\n", " ")
-    return text if len(text) <= n else text[:n - 3] + "..."

@@ -77,15 +77,17 @@ def _kill(proc):
 
 
 def boot(backend, iso: str, cmdline: str, run_dir: str, limits: Limits,
-         on_output=None, keep_image: bool = False) -> BootResult:
+         on_output=None, keep_image: bool = False, expected=None) -> BootResult:
     """Boots iso with cmdline under backend; returns how it went.
 
-    on_output(bytes) is called with serial output as it arrives.
+    on_output(bytes) is called with serial output as it arrives. expected:
+    the tests the command line names, in order, which the kernel must
+    follow (protocol.LogParser).
     """
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
     start = time.monotonic()
-    parser = LogParser()
+    parser = LogParser(expected)
 
     def result(outcome):
         return BootResult(outcome, parser.log, run_dir, cmdline, start, time.monotonic())

@@ -16,9 +16,8 @@ from grader.protocol import TestRecord
 
 @dataclass
 class Planned:
-    """A test as scheduled: its name and its command-line parameters."""
+    """A test as scheduled: its name and its limits."""
     name: str
-    params: dict
     timeout: float
     budget: int
 
@@ -52,6 +51,9 @@ def settle(batch: list, boot) -> tuple:
     done, leftover, progressed = [], [], False
     for t in batch:
         rec = log.tests.get(t.name)
+        if log.violation is not None and (rec is None or not rec.ended):
+            done.append(Ran(t.name, rec, boot, oc.PROTOCOL_VIOLATION, 0.0))
+            continue
         if rec is not None and rec.ended:
             done.append(Ran(t.name, rec, boot, oc.SUCCESS, _time(rec, boot)))
             progressed = True

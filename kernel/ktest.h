@@ -43,6 +43,29 @@ struct ktest {
             .name = #fn, .run = ktest_fn_##fn, .flags = (fl), .file = __FILE__}; \
     static enum ktest_result ktest_fn_##fn(void)
 
+/*
+ * A graded test: KTEST with the facts the grader reads from kernel.elf's
+ * section ktest_info (grader/kernelinfo.py), one record of "key=value"
+ * lines per test. weight is the test's share of its category's points
+ * (the project's rubric gives each category its points).
+ *
+ *   KTEST_GRADED(p2_halt_code, 2, "HaltCpu", 2, "HaltCpu(code) ends the VM with code")
+ *   { return gtest_run(...); }
+ *
+ * KTEST_GRADED_HIDDEN marks a hidden test (inside #ifdef KEVLAB_HIDDEN).
+ */
+#define KTEST_INFO(fn, project, category, weight, hidden, description)                 \
+    static const char ktest_info_##fn[] __attribute__((used, section("ktest_info"),     \
+                                                        aligned(1))) =                  \
+        "test=" #fn "\nproject=" #project "\ncategory=" category "\nweight=" #weight       \
+        "\nhidden=" #hidden "\ndescription=" description "\nfile=" __FILE__ "\n";
+#define KTEST_GRADED(fn, project, category, weight, description)                       \
+    KTEST_INFO(fn, project, category, weight, 0, description)                         \
+    KTEST(fn, KTEST_PROJECT)
+#define KTEST_GRADED_HIDDEN(fn, project, category, weight, description)                \
+    KTEST_INFO(fn, project, category, weight, 1, description)                         \
+    KTEST(fn, KTEST_PROJECT)
+
 /* Records why the running test fails (printed in its `test end` frame). */
 enum ktest_result ktest_fail(const char *fmt, ...) __printf(1, 2);
 /*

@@ -11,6 +11,7 @@
  *   kev/vm.h      VMs: create, run, join; vm_exit and vm_stop
  *   kev/probe.h   safe access to guest memory
  *   kev/guest.h   the flat 64-bit guest builder (no EPT)
+ *   kev/printer.h the PrinterProxy: guest output, echoed and captured
  */
 #ifndef KEV_KEV_H
 #define KEV_KEV_H
@@ -19,6 +20,7 @@
 #include "kev/error.h"
 #include "kev/exit.h"
 #include "kev/guest.h"
+#include "kev/printer.h"
 #include "kev/probe.h"
 #include "kev/vcpu.h"
 #include "kev/vm.h"

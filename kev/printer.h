@@ -9,7 +9,7 @@
  * grader.
  *
  *   struct printer out;
- *   printer_start(&out);
+ *   printer_start(&out, 0);
  *   printer_write(&out, "hi\n", 3);         console: "guest| hi"
  *   size_t n;
  *   const uint8_t *bytes = printer_finish(&out, &n);   "hi\n", 3
@@ -22,28 +22,32 @@
 #include "kernel/types.h"
 #include "kev/error.h"
 
-/* The most a capture holds; a VM that prints more is stopped. */
+/* The most a capture holds by default; a VM that prints more is stopped. */
 #define PRINTER_CAPACITY (64 * 1024)
 /* Echoed lines longer than this are split over several console lines. */
 #define PRINTER_LINE_MAX 96
-/* The console shows this much of a capture; the capture keeps it all. */
-#define PRINTER_ECHO_MAX (8 * 1024)
+/* The console shows this much of a capture; the capture keeps it all (every
+ * byte echoed costs hundreds of emulated instructions in the UART). */
+#define PRINTER_ECHO_MAX 128
 
 struct printer {
     uint8_t *capture;
-    size_t len;
+    size_t len, capacity;
     bool full; /* a write did not fit */
     uint8_t line[PRINTER_LINE_MAX]; /* the echo's unfinished line */
     size_t line_len;
 };
 
-/* Starts an empty capture. KEV_ENOMEM when there is no memory for it. */
-enum kev_error printer_start(struct printer *p);
+/* Starts an empty capture of PRINTER_CAPACITY bytes (capacity 0) or of
+ * `capacity`. KEV_ENOMEM when there is no memory for it. */
+enum kev_error printer_start(struct printer *p, size_t capacity);
 /*
  * Echoes n bytes and appends them to the capture. KEV_ENOMEM, with nothing
- * echoed or kept, when the capture would grow past PRINTER_CAPACITY.
+ * echoed or kept, when the capture would grow past its capacity.
  */
 enum kev_error printer_write(struct printer *p, const void *bytes, size_t n);
+/* How many more bytes the capture takes. */
+size_t printer_room(const struct printer *p);
 /* True once a write has failed for lack of room. */
 bool printer_full(const struct printer *p);
 /*

@@ -159,3 +159,8 @@ enum kev_error sys_printer_write(struct printer *p, const void *bytes, size_t n)
 {
     return printer_write(p, bytes, n);
 }
+
+size_t sys_printer_room(const struct printer *p)
+{
+    return printer_room(p);
+}

@@ -46,29 +46,37 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 }
 
 /*
- * A Print is all or nothing: every page of the buffer is checked before any
- * byte is printed, so a bad buffer prints nothing.
+ * A Print is all or nothing: the whole buffer is checked before any byte is
+ * printed, so a bad buffer prints nothing. The checks, in the handout's
+ * order: the range must not wrap (its last byte, buf + size - 1, must not
+ * pass 2^64 - 1), every page it touches must be readable, and it must fit
+ * what the capture has left.
  */
-static enum kev_error check_readable(struct vcpu_state *s, gva_t buf, uint64_t size)
+static enum kev_error check_print(struct vcpu_state *s, gva_t buf, uint64_t size,
+                                  struct printer *out)
 {
-    uint64_t end = buf.addr + size;
-    if (end < buf.addr)
-        return KEV_EOVERFLOW; /* the range wraps around 2^64 */
-    for (uint64_t at = buf.addr; at < end;) {
-        uint64_t n = min_u64(end - at, PAGE_SIZE - at % PAGE_SIZE); /* up to the page's end */
+    if (size == 0)
+        return KEV_OK;
+    uint64_t last = buf.addr + (size - 1);
+    if (last < buf.addr)
+        return KEV_EOVERFLOW;
+    for (uint64_t at = buf.addr;;) {
+        uint64_t n = min_u64(last - at + 1, PAGE_SIZE - at % PAGE_SIZE); /* up to the page's end */
         void *host;
         enum kev_error e = probe_gva_to_host(s, GVA(at), n, &host);
         if (e != KEV_OK)
             return e;
+        if (at + (n - 1) == last)
+            break;
         at += n;
     }
-    return KEV_OK;
+    return size > printer_room(out) ? KEV_ENOMEM : KEV_OK;
 }
 
 static struct vmexit_result print(struct vcpu_state *s, gva_t buf, uint64_t size,
                                   struct printer *out)
 {
-    enum kev_error e = check_readable(s, buf, size);
+    enum kev_error e = check_print(s, buf, size, out);
     for (uint64_t done = 0; e == KEV_OK && done < size;) {
         uint8_t chunk[PRINT_CHUNK];
         uint64_t n = min_u64(size - done, sizeof(chunk));

@@ -1,305 +1,368 @@
 /*
- * Project 2's tests. Each is one P2_TEST line: the guest it runs (guests/),
- * the parameters it takes with their defaults, and how the VM must end and
- * what it must print. p2_run does the rest for all of them: it reads the
- * parameters from the command line (`<test>.<param>=`; the grader draws
- * them at random), fills the guest's parameter page, runs the guest in a
- * fresh VM, reports to the grader
+ * Project 2's tests: the one place each is defined. A test is one P2_TEST
+ * entry: its name, its rubric category and weight, how many cases a run
+ * makes, what it checks (for the grader and the handout), and a function
+ * that draws one case: the guest to run and its parameters, and exactly
+ * how the VM must end and what it must print. The harness (kev/gtest.h)
+ * runs the cases, each in a fresh VM, compares byte for byte and reports to
+ * the grader.
  *
- *   @@ test data <test> capture <what the guest printed>     always
- *   @@ test data <test> exit_code <code>                     the VM exited (HaltCpu)
- *   @@ test data <test> vm_error <message>                   the VM stopped with an error
- *
- * and applies the same check as the grader, so `make run TEST=<test>` alone
- * says PASS or FAIL and why.
+ * How test data is drawn (docs/instructors.md, "Test data"): the first
+ * cases of every run take the domain's edges (the 64-bit values 0, 1, 2^31,
+ * 2^32, 2^63, 2^64-1; buffer lengths around a 256-byte chunk and a page;
+ * buffers ending on the last mapped byte), the rest are random from the
+ * whole domain, and buffers hold every byte value. Print's errors are the
+ * handout's, one per kind of bad buffer.
  */
-#include "guests/guests.h"
-#include "project2/guest.h"
 #include "kernel/ktest.h"
-#include "kernel/mm.h"
-#include "kernel/printk.h"
 #include "kernel/string.h"
-#include "kev/printer.h"
+#include "kev/gtest.h"
 #include "project2/vm.h"
 
-/* How the VM must end. */
-enum p2_end {
-    EXITS_0,             /* HaltCpu(0) */
-    EXITS_CODE,          /* HaltCpu(code), code the test's parameter */
-    STOPS,               /* an error stops the VM */
-    STOPS_NAMING_NR,     /* ... and its message names nr in decimal */
-    STOPS_NAMING_LIMIT,  /* ... and its message names PRINTER_CAPACITY */
-};
+/* The case being drawn: its VM, and the bytes its buffer starts with. */
+static struct p2_vm_config config;
+static uint8_t buffer[GUEST_BUF_SIZE];
 
-/* What the guest must print. */
-enum p2_capture {
-    PRINTS_NOTHING,
-    PRINTS_MSG,          /* the message, once */
-    PRINTS_MSG_COUNT,    /* the message, count times */
-    PRINTS_UNCHECKED,    /* not compared */
-};
+typedef enum ktest_result (*p2_prepare_fn)(struct gtest_case *c, struct p2_vm_config *v);
 
-struct p2_test {
-    const char *name;
-    const char *guest;   /* guests/<guest>.asm */
-    /* Parameters the test takes, with their defaults: msg when msg is not
-     * NULL, the numbers when their default is not 0. */
-    const char *msg;
-    size_t msg_min;      /* the guest needs at least this many bytes */
-    int64_t code, count, nr;
-    enum p2_end end;
-    enum p2_capture capture;
-    const char *why;     /* for STOPS: what the guest did wrong */
-};
-
-#define P2_TEST(id, ...)                                                     \
-    static const struct p2_test p2_test_##id = {.name = #id, __VA_ARGS__};  \
-    KTEST(id, KTEST_PROJECT) { return p2_run(&p2_test_##id); }
-
-static enum ktest_result p2_run(const struct p2_test *t);
-
-/* --- The tests: the grader's rubric (grader/rubrics/project2.py) uses these names. --- */
-
-P2_TEST(p2_halt_code, .guest = "halt", .code = 42, .end = EXITS_CODE)
-P2_TEST(p2_print_hello, .guest = "print", .msg = "Hello, hypervisor!\n", .capture = PRINTS_MSG)
-P2_TEST(p2_print_empty, .guest = "print_empty")
-P2_TEST(p2_print_exit_code, .guest = "print_exit_code", .msg = "Goodbye with a code\n", .code = 7,
-        .end = EXITS_CODE, .capture = PRINTS_MSG)
-P2_TEST(p2_print_many, .guest = "print_many", .msg = "tick ", .count = 25,
-        .capture = PRINTS_MSG_COUNT)
-#ifdef KEVLAB_HIDDEN /* a hidden test: instructors only (docs/instructors.md) */
-P2_TEST(p2_print_utf8, .guest = "print",
-        .msg = "h\xc3\xa9llo, w\xc3\xb6rld \xe2\x82\xac \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\n",
-        .capture = PRINTS_MSG) /* "héllo, wörld € 日本 😀" */
-#endif
-P2_TEST(p2_print_cross_page, .guest = "print_cross_page", .msg_min = 2,
-        .msg = "This message is copied by the guest so that it straddles two guest pages "
-               "which the hypervisor finds in two host pages that are not neighbours: "
-               "read it page by page, through the guest's page table.\n",
-        .capture = PRINTS_MSG)
-P2_TEST(p2_regs_preserved, .guest = "regs_preserved", .code = 42, .end = EXITS_CODE)
-P2_TEST(p2_unknown_hypercall, .guest = "unknown", .nr = 7, .end = STOPS_NAMING_NR,
-        .why = "a hypercall number that the table does not have")
-P2_TEST(p2_print_unmapped, .guest = "print_unmapped", .end = STOPS,
-        .why = "Print of a buffer at an unmapped guest address")
-#ifdef KEVLAB_HIDDEN /* a hidden test: instructors only (docs/instructors.md) */
-P2_TEST(p2_print_wrap, .guest = "print_wrap", .end = STOPS,
-        .why = "Print of a buffer whose address + size wraps around 2^64")
-#endif
-P2_TEST(p2_print_past_end, .guest = "print_past_end", .end = STOPS,
-        .why = "Print of a buffer that runs from mapped memory into unmapped memory")
-P2_TEST(p2_print_flood, .guest = "print_flood", .end = STOPS_NAMING_LIMIT,
-        .capture = PRINTS_UNCHECKED, .why = "a guest that prints more than the capture holds")
-
-/* --- The harness. --- */
-
-/*
- * Writes up to 48 bytes of data to buf, for a message that shows them in
- * quotes: printable ASCII (space included) as itself, '"', '\' and every
- * other byte as \xNN, so a newline cannot end the message's line.
- */
-static const char *quote(char *buf, size_t cap, const uint8_t *data, size_t n)
+static enum ktest_result p2_prepare(struct gtest_case *c, p2_prepare_fn fn)
 {
-    size_t t = 0;
-    for (size_t i = 0; i < n && t + 8 < cap; i++) {
-        if (i == 48) {
-            t += (size_t)snprintf(buf + t, cap - t, "...");
-            break;
-        }
-        if (data[i] >= 0x20 && data[i] < 0x7f && data[i] != '"' && data[i] != '\\')
-            buf[t++] = (char)data[i];
-        else
-            t += (size_t)snprintf(buf + t, cap - t, "\\x%02x", data[i]);
-    }
-    buf[t] = '\0';
-    return buf;
+    memset(&config, 0, sizeof(config));
+    config.hole = -1;
+    config.buf = buffer;
+    return fn(c, &config);
 }
 
-/* Reads the test's parameters into *p. */
-static enum ktest_result read_params(const struct p2_test *t, struct guest_params *p)
+static void p2_run(const struct gtest *t, struct gtest_case *c, struct printer *out,
+                   struct vm_outcome *o)
 {
-    static char raw[4096]; /* larger than any command-line value */
-    memset(p, 0, sizeof(*p));
-    if (t->msg != NULL) {
-        long n = ktest_param("msg", raw, sizeof(raw));
-        if (n < 0) {
-            n = (long)strlen(t->msg);
-            memcpy(raw, t->msg, (size_t)n);
-        }
-        if ((size_t)n > sizeof(p->msg) || (size_t)n < t->msg_min)
-            return ktest_fail("parameter %s.msg is %ld bytes; this test takes %zu to %zu",
-                              t->name, n, t->msg_min, sizeof(p->msg));
-        memcpy(p->msg, raw, (size_t)n);
-        p->msg_len = (uint64_t)n;
-    }
-    if (t->code)
-        p->code = (uint64_t)ktest_param_int("code", t->code);
-    if (t->nr)
-        p->nr = (uint64_t)ktest_param_int("nr", t->nr);
-    if (t->count) {
-        int64_t count = ktest_param_int("count", t->count);
-        if (count < 0 || (p->msg_len && (uint64_t)count > PRINTER_CAPACITY / p->msg_len))
-            return ktest_fail("parameter %s.count=%lld: the output would not fit the capture "
-                              "(%d bytes)", t->name, (long long)count, PRINTER_CAPACITY);
-        p->count = (uint64_t)count;
-    }
+    p2_vm_run(&config, out, o);
+}
+
+#define P2_TEST_AS(graded, id, category, weight, ncases, description)                     \
+    static enum ktest_result p2_prep_##id(struct gtest_case *c, struct p2_vm_config *v);  \
+    static enum ktest_result p2_wrap_##id(const struct gtest *t, struct gtest_case *c)    \
+    {                                                                                     \
+        return p2_prepare(c, p2_prep_##id);                                               \
+    }                                                                                     \
+    graded(id, 2, category, weight, description)                                         \
+    {                                                                                     \
+        static const struct gtest t = {#id, ncases, NULL, p2_wrap_##id, p2_run};          \
+        return gtest_run(&t);                                                             \
+    }                                                                                     \
+    static enum ktest_result p2_prep_##id(struct gtest_case *c, struct p2_vm_config *v)
+#define P2_TEST(...) P2_TEST_AS(KTEST_GRADED, __VA_ARGS__)
+#define P2_TEST_HIDDEN(...) P2_TEST_AS(KTEST_GRADED_HIDDEN, __VA_ARGS__)
+
+/* --- helpers for drawing cases -------------------------------------------- */
+
+static const uint64_t u64_edges[] = {
+    0, 1, 0x7fffffffULL, 0x80000000ULL, 0xffffffffULL, 0x100000000ULL, 0x100000001ULL,
+    0x8000000000000000ULL, 0x7fffffffffffffffULL, 0xffffffffffffffffULL,
+};
+
+/* n random bytes at GUEST_BUF + off, which the guest then prints once. */
+static void fill_buffer(struct gtest_case *c, struct p2_vm_config *v, size_t off, size_t n)
+{
+    rng_bytes(&c->rng, buffer + off, n);
+    v->buf_off = off;
+    v->buf_len = n;
+}
+
+/* One Print of [GUEST_BUF + off, + len) by print.asm. */
+static void print_one(struct p2_vm_config *v, uint64_t addr, uint64_t len)
+{
+    v->guest = "print";
+    v->params.nprints = 1;
+    v->params.prints[0].addr = addr;
+    v->params.prints[0].len = len;
+}
+
+/* A Print of random bytes from the buffer that must come out unchanged. */
+static void print_ok(struct gtest_case *c, struct p2_vm_config *v, size_t off, size_t len)
+{
+    fill_buffer(c, v, off, len);
+    print_one(v, GUEST_BUF + off, len);
+    gtest_input(c, "buf=GUEST_BUF+%zu size=%zu", off, len);
+    gtest_expect_print(c, buffer + off, len);
+    gtest_expect_exit(c, 0);
+}
+
+/* A Print that must fail with e and print nothing (the buffer holds data). */
+static void print_fails(struct gtest_case *c, struct p2_vm_config *v, uint64_t addr, uint64_t len,
+                        enum kev_error e)
+{
+    fill_buffer(c, v, 0, GUEST_BUF_SIZE);
+    print_one(v, addr, len);
+    gtest_input(c, "buf=0x%lx size=0x%lx", addr, len);
+    gtest_expect_error(c, e);
+}
+
+/* --- HaltCpu ----------------------------------------------------------------- */
+
+P2_TEST(p2_halt_code, "HaltCpu", 2, 14,
+        "HaltCpu(code) ends the VM with the guest's exit code, all 64 bits of it")
+{
+    uint64_t code = gtest_u64(c, u64_edges, ARRAY_SIZE(u64_edges));
+    v->guest = "halt";
+    v->params.code = code;
+    gtest_input(c, "code=0x%lx", code);
+    gtest_expect_exit(c, (int64_t)code);
     return KTEST_PASS;
 }
 
-/* What the regs_preserved guest's and the error guests' own exit codes mean. */
-static void explain_code(int64_t code, char *buf, size_t cap)
+P2_TEST(p2_print_exit_code, "HaltCpu", 1, 6, "Print(msg) then HaltCpu(code): both arrive")
 {
-    static const char *const regs[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-                                         "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
-    if (code > 0xBAD00 && code < 0xBAD10)
-        snprintf(buf, cap, ": the guest found %s changed after a hypercall (only rax may change)",
-                 regs[code - 0xBAD00]);
-    else if (code == 0xBAD10)
-        snprintf(buf, cap, ": the guest did not continue right after vmcall (move RIP by the "
-                           "exit's instruction length)");
-    else if (code == 0xBAD)
-        snprintf(buf, cap, ": a hypercall that should have stopped the VM returned to the guest");
-    else
-        buf[0] = '\0';
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* true when text holds the decimal number n, not as part of a longer number. */
-static bool names_number(const char *text, uint64_t n)
-{
-    char digits[24];
-    size_t len = (size_t)snprintf(digits, sizeof(digits), "%lu", n);
-    for (const char *p = strstr(text, digits); p != NULL; p = strstr(p + 1, digits))
-        if ((p == text || !is_digit(p[-1])) && !is_digit(p[len]))
-            return true;
-    return false;
-}
-
-/*
- * Whether a failed VM was stopped by a hypercall going wrong (a bad number,
- * a guest address the probe refused, a full capture) rather than by kev
- * itself (no VMX, an entry failure, a guest fault, an unhandled exit): the
- * error tests pass only for the former.
- */
-static bool stopped_by_hypercall(const struct vm_outcome *o)
-{
-    switch (o->error) {
-    case KEV_EHYPERCALL:
-    case KEV_EUNMAPPED:
-    case KEV_ENONCANONICAL:
-    case KEV_EOVERFLOW:
-    case KEV_ENOTGUESTMEM:
-    case KEV_EPAGINGMODE:
-    case KEV_EINVAL:
-    case KEV_ENOMEM:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static enum ktest_result check_end(const struct p2_test *t, const struct guest_params *p,
-                                   const struct vm_outcome *o)
-{
-    char why[160];
-    if (o->kind == VM_FAILED && o->error == KEV_ENOVMX)
-        return ktest_fail("%s", o->message);
-    if (t->end == EXITS_0 || t->end == EXITS_CODE) {
-        int64_t want = t->end == EXITS_CODE ? (int64_t)p->code : 0;
-        if (o->kind != VM_EXITED)
-            return ktest_fail("the VM stopped with an error (%s) but the test expected it to "
-                              "exit with code %lld (HaltCpu's rdi)%s", o->message, (long long)want,
-                              o->error == KEV_EGUEST_FAULT && strstr(o->message, "#UD")
-                                  ? ". Every HaltCpu in the guests is followed by ud2: a #UD "
-                                    "there means HaltCpu returned to the guest instead of "
-                                    "ending the VM (return vm_exit())"
-                                  : "");
-        if (o->exit_code != want) {
-            explain_code(o->exit_code, why, sizeof(why));
-            return ktest_fail("the VM exited with code %lld (0x%llx) but the test expected %lld "
-                              "(HaltCpu's rdi)%s", (long long)o->exit_code,
-                              (unsigned long long)o->exit_code, (long long)want, why);
-        }
-        return KTEST_PASS;
-    }
-    if (o->kind != VM_FAILED) {
-        explain_code(o->exit_code, why, sizeof(why));
-        return ktest_fail("the VM exited with code %lld (0x%llx) but the test expected an error "
-                          "to stop it: %s%s", (long long)o->exit_code,
-                          (unsigned long long)o->exit_code, t->why, why);
-    }
-    if (!stopped_by_hypercall(o))
-        return ktest_fail("the VM stopped, but not because of the hypercall: %s (%s). Expected: "
-                          "%s, reported by the hypercall controller", o->message,
-                          kev_error_name(o->error), t->why);
-    if (t->end == STOPS_NAMING_NR && !names_number(o->message, p->nr))
-        return ktest_fail("the VM stopped, but its error \"%s\" does not name the hypercall "
-                          "number %lu (in decimal)", o->message, p->nr);
-    if (t->end == STOPS_NAMING_LIMIT && !names_number(o->message, PRINTER_CAPACITY))
-        return ktest_fail("the VM stopped, but its error \"%s\" does not name the "
-                          "PrinterProxy's limit (%d bytes)", o->message, PRINTER_CAPACITY);
+    uint64_t code = gtest_u64(c, u64_edges + 4, 4);
+    print_ok(c, v, rng_range(&c->rng, 0, 200), rng_range(&c->rng, 1, 80));
+    v->params.code = code;
+    gtest_input(c, "code=0x%lx", code);
+    gtest_expect_exit(c, (int64_t)code);
     return KTEST_PASS;
 }
 
-static enum ktest_result check_capture(const struct p2_test *t, const struct guest_params *p,
-                                       const uint8_t *got, size_t n)
+/* --- Print ------------------------------------------------------------------- */
+
+P2_TEST(p2_print_hello, "Print", 1, 3, "Print of a short text, then HaltCpu(0)")
 {
-    if (t->capture == PRINTS_UNCHECKED)
-        return KTEST_PASS;
-    size_t times = t->capture == PRINTS_NOTHING ? 0 : t->capture == PRINTS_MSG ? 1 : p->count;
-    size_t want = times * p->msg_len;
-    size_t i = 0;
-    while (i < n && i < want && got[i] == p->msg[i % p->msg_len])
-        i++;
-    if (i == n && n == want)
-        return KTEST_PASS;
-    char a[200], b[200];
-    if (want == 0)
-        return ktest_fail("the guest printed %zu bytes (\"%s\") but this test prints nothing%s", n,
-                          quote(a, sizeof(a), got, n),
-                          t->end == STOPS ? ": a failed Print must print none of its bytes" : "");
-    const uint8_t *exp_at = p->msg + i % p->msg_len;
-    size_t exp_left = p->msg_len - i % p->msg_len;
-    return ktest_fail("the capture differs from byte %zu on: %zu bytes printed, %zu expected; "
-                      "from there the guest printed \"%s\", expected \"%s\"",
-                      i, n, want, quote(a, sizeof(a), got + i, n - i),
-                      quote(b, sizeof(b), exp_at, i < want ? exp_left : 0));
+    static const char hello[] = "Hello, hypervisor!\n";
+    size_t n = c->index == 0 ? sizeof(hello) - 1 : rng_range(&c->rng, 8, 60);
+    for (size_t i = 0; i < n; i++)
+        buffer[i] = c->index == 0 ? (uint8_t)hello[i] : (uint8_t)rng_range(&c->rng, 0x20, 0x7e);
+    v->buf_len = n;
+    print_one(v, GUEST_BUF, n);
+    gtest_input(c, "buf=GUEST_BUF size=%zu", n);
+    gtest_expect_print(c, buffer, n);
+    gtest_expect_exit(c, 0);
+    return KTEST_PASS;
 }
 
-static enum ktest_result p2_run(const struct p2_test *t)
+P2_TEST(p2_print_empty, "Print", 1, 5,
+        "Print of 0 bytes prints nothing and succeeds, wherever its buffer points")
 {
-    static struct guest_params params; /* a page: too big for the stack */
-    char name[64];
-    snprintf(name, sizeof(name), "project2/%s", t->guest);
-    const struct guest_image *guest = guest_find(name);
-    if (guest == NULL)
-        return ktest_fail("there is no guest %s (guests/%s.asm)", name, name);
-    if (read_params(t, &params) != KTEST_PASS)
-        return KTEST_FAIL;
+    static const uint64_t addrs[] = {GUEST_BUF, GUEST_UNMAPPED, 0, 0xffffffffffffffffULL,
+                                     0x0000800000000000ULL};
+    print_one(v, addrs[c->index % ARRAY_SIZE(addrs)], 0);
+    gtest_input(c, "buf=0x%lx size=0", v->params.prints[0].addr);
+    gtest_expect_exit(c, 0);
+    return KTEST_PASS;
+}
 
-    struct printer out;
-    if (printer_start(&out) != KEV_OK)
-        return ktest_fail("no memory for the PrinterProxy's capture");
-    struct vm_outcome o;
-    p2_vm_run(guest, &params, &out, &o);
-    size_t n;
-    const uint8_t *capture = printer_finish(&out, &n);
-
-    ktest_data("capture", capture, n);
-    if (o.kind == VM_EXITED) {
-        ktest_data_int("exit_code", o.exit_code);
+P2_TEST(p2_print_lengths, "Print", 3, 20,
+        "Print of every length a chunked or page-wise copy can get wrong: 1, 255-257, "
+        "511-513, 4095-4097, 8192, the whole buffer, one ending on its last byte")
+{
+    static const struct {
+        size_t off, len;
+    } edges[] = {
+        {0, 1}, {0, 2}, {0, 255}, {0, 256}, {0, 257}, {1, 511}, {0, 512}, {3, 513},
+        {0, 4095}, {0, 4096}, {0, 4097}, {4095, 2}, {100, 8192}, {0, 8193},
+        {0, GUEST_BUF_SIZE}, {GUEST_BUF_SIZE - 1, 1}, {7, GUEST_BUF_SIZE - 7},
+    };
+    size_t off, len;
+    if (c->index < ARRAY_SIZE(edges)) {
+        off = edges[c->index].off, len = edges[c->index].len;
     } else {
-        if (o.message[0] == '\0')
-            vm_outcome_describe(&o, o.message, sizeof(o.message));
-        ktest_data("vm_error", o.message, strlen(o.message));
+        off = rng_range(&c->rng, 0, GUEST_BUF_SIZE - 1);
+        len = rng_range(&c->rng, 1, GUEST_BUF_SIZE - off);
     }
-    enum ktest_result r = check_end(t, &params, &o);
-    if (r == KTEST_PASS)
-        r = check_capture(t, &params, capture, n);
-    printer_free(&out);
-    return r;
+    print_ok(c, v, off, len);
+    return KTEST_PASS;
 }
+
+P2_TEST(p2_print_bytes, "Print", 1, 2,
+        "Print passes every byte value through unchanged (NUL, control bytes, 0x7f-0xff)")
+{
+    for (size_t i = 0; i < 512; i++)
+        buffer[i] = (uint8_t)i;
+    for (size_t i = 511; i > 0; i--) { /* Fisher-Yates */
+        size_t j = rng_range(&c->rng, 0, i);
+        uint8_t t = buffer[i];
+        buffer[i] = buffer[j], buffer[j] = t;
+    }
+    v->buf_len = 512;
+    print_one(v, GUEST_BUF, 512);
+    gtest_input(c, "buf=GUEST_BUF size=512 (each byte value twice, shuffled)");
+    gtest_expect_print(c, buffer, 512);
+    gtest_expect_exit(c, 0);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_print_cross_page, "Print", 2, 10,
+        "a buffer that crosses a page boundary at many offsets: the two guest pages are "
+        "not neighbours in host memory")
+{
+    static const size_t before[] = {1, 2, 3, 8, 64, 255, 256, 257, 2048, 4095};
+    size_t k = c->index < ARRAY_SIZE(before) ? before[c->index] : rng_range(&c->rng, 1, 4095);
+    size_t page = 1 + rng_range(&c->rng, 0, GUEST_BUF_PAGES - 2);
+    print_ok(c, v, page * PAGE_SIZE - k, k + rng_range(&c->rng, 1, 600));
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_print_many, "Print", 1, 4, "many Prints in a row arrive whole and in order")
+{
+    static const size_t counts[] = {1, 2, GUEST_PRINTS_MAX};
+    size_t count = c->index < ARRAY_SIZE(counts) ? counts[c->index]
+                                                 : rng_range(&c->rng, 3, GUEST_PRINTS_MAX);
+    v->guest = "print";
+    v->params.nprints = count;
+    fill_buffer(c, v, 0, GUEST_BUF_SIZE);
+    for (size_t i = 0; i < count; i++) {
+        uint64_t off = rng_range(&c->rng, 0, GUEST_BUF_SIZE - 1);
+        uint64_t len = rng_range(&c->rng, 1, 40) % (GUEST_BUF_SIZE - off) + 1;
+        v->params.prints[i].addr = GUEST_BUF + off;
+        v->params.prints[i].len = len;
+        gtest_expect_print(c, buffer + off, len);
+    }
+    gtest_input(c, "prints=%zu (random pieces of the buffer)", count);
+    gtest_expect_exit(c, 0);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_regs_preserved, "Print", 1, 4,
+        "after a Print the guest goes on right after vmcall with every register but rax as it was")
+{
+    static const size_t lens[] = {0, 1, 300, 5000};
+    size_t len = lens[c->index % ARRAY_SIZE(lens)];
+    fill_buffer(c, v, 0, len);
+    v->guest = "regs";
+    v->params.prints[0].addr = GUEST_BUF;
+    v->params.prints[0].len = len;
+    for (int i = 0; i < 16; i++)
+        v->params.regs[i] = rng_next(&c->rng);
+    v->params.code = rng_range(&c->rng, 1, 0xffff);
+    gtest_input(c, "buf=GUEST_BUF size=%zu code=%lu (random values in every register)", len,
+                v->params.code);
+    gtest_expect_print(c, buffer, len);
+    gtest_expect_exit(c, (int64_t)v->params.code);
+    return KTEST_PASS;
+}
+
+#ifdef KEVLAB_HIDDEN /* a hidden test: instructors only (docs/instructors.md) */
+P2_TEST_HIDDEN(p2_print_utf8, "Print", 1, 2, "Print passes UTF-8 text through unchanged")
+{
+    static const char *const words[] = {"h\xc3\xa9llo", "w\xc3\xb6rld", "\xe2\x82\xac",
+                                        "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x98\x80", " ", "\n"};
+    size_t n = 0;
+    while (n < 200) {
+        const char *w = words[rng_range(&c->rng, 0, ARRAY_SIZE(words) - 1)];
+        memcpy(buffer + n, w, strlen(w));
+        n += strlen(w);
+    }
+    v->buf_len = n;
+    print_one(v, GUEST_BUF, n);
+    gtest_input(c, "buf=GUEST_BUF size=%zu (UTF-8 text)", n);
+    gtest_expect_print(c, buffer, n);
+    gtest_expect_exit(c, 0);
+    return KTEST_PASS;
+}
+#endif
+
+/* --- Robustness ---------------------------------------------------------------- */
+
+P2_TEST(p2_unknown_hypercall, "Robustness", 2, 10,
+        "an unknown hypercall number stops the VM with KEV_EHYPERCALL, also one whose low "
+        "32 bits are a real hypercall's")
+{
+    static const uint64_t edges[] = {2, 3, 0x100000000ULL, 0x100000001ULL, 0xffffffff00000001ULL,
+                                     0x8000000000000000ULL, 0xffffffffffffffffULL, 0x7fffffff};
+    uint64_t nr = c->index < ARRAY_SIZE(edges) ? edges[c->index] : rng_range(&c->rng, 2, ~0ULL);
+    fill_buffer(c, v, 0, 64); /* rdi and rsi hold a good Print: only rax is wrong */
+    v->guest = "unknown";
+    v->params.nr = nr;
+    v->params.prints[0].addr = GUEST_BUF;
+    v->params.prints[0].len = 64;
+    gtest_input(c, "rax=0x%lx", nr);
+    gtest_expect_error(c, KEV_EHYPERCALL);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_print_unmapped, "Robustness", 1, 6,
+        "Print of a buffer that starts on an unmapped page stops the VM with KEV_EUNMAPPED")
+{
+    static const uint64_t addrs[] = {GUEST_UNMAPPED, GUEST_UNMAPPED + 123, GUEST_BUF + GUEST_BUF_SIZE,
+                                     0x1000, 0x00007ffffffff000ULL, 0xfffffffffffff000ULL};
+    uint64_t addr = addrs[c->index % ARRAY_SIZE(addrs)];
+    /* The last one ends exactly at 2^64: no wrap, its page is unmapped. */
+    uint64_t len = c->index == 5 ? 0x1000 : rng_range(&c->rng, 1, 4096);
+    print_fails(c, v, addr, len, KEV_EUNMAPPED);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_print_past_end, "Robustness", 1, 7,
+        "Print of a buffer running one byte past the mapped memory stops the VM with "
+        "KEV_EUNMAPPED and prints none of it")
+{
+    static const size_t from_end[] = {1, 255, 256, 300, 4096, 5000, GUEST_BUF_SIZE};
+    size_t k = from_end[c->index % ARRAY_SIZE(from_end)];
+    print_fails(c, v, GUEST_BUF + GUEST_BUF_SIZE - k, k + 1, KEV_EUNMAPPED);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_print_hole, "Robustness", 2, 4,
+        "Print over several pages with an unmapped one in the middle stops the VM with "
+        "KEV_EUNMAPPED and prints none of it (all or nothing)")
+{
+    int hole = 1 + (int)(c->index % 2);
+    size_t off = rng_range(&c->rng, 0, 100);
+    print_fails(c, v, GUEST_BUF + off, GUEST_BUF_SIZE - off, KEV_EUNMAPPED);
+    v->hole = hole;
+    gtest_input(c, "hole=page %d of %d", hole, GUEST_BUF_PAGES);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_print_wrap, "Robustness", 1, 4,
+        "Print of a buffer whose last byte would lie past 2^64 - 1 stops the VM with KEV_EOVERFLOW")
+{
+    static const struct {
+        uint64_t addr, len;
+    } cases[] = {
+        {0xfffffffffffff000ULL, 0x2000},
+        {0xffffffffffffffffULL, 2},
+        {GUEST_BUF, 0 - GUEST_BUF + 1},
+        {GUEST_BUF + 10, 0xffffffffffffffffULL},
+    };
+    print_fails(c, v, cases[c->index % 4].addr, cases[c->index % 4].len, KEV_EOVERFLOW);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_print_huge_size, "Robustness", 1, 5,
+        "Print of a size of 2^32 or more (from a good address) stops the VM with KEV_EUNMAPPED "
+        "and prints nothing: sizes are 64-bit")
+{
+    static const uint64_t sizes[] = {0x100000000ULL, 0x100000001ULL, 0x100000040ULL,
+                                     0x10000000000ULL, 0x8000000000000000ULL};
+    print_fails(c, v, GUEST_BUF + 16, sizes[c->index % 5], KEV_EUNMAPPED);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_print_capture_limit, "Robustness", 1, 3,
+        "a Print that does not fit what the capture has left prints nothing and stops the VM "
+        "with KEV_ENOMEM")
+{
+    static const size_t over[] = {0, 1, 10};
+    size_t cap = rng_range(&c->rng, 300, 900), k = over[c->index % 3];
+    fill_buffer(c, v, 0, GUEST_BUF_SIZE);
+    v->guest = "print";
+    v->params.nprints = 2;
+    v->params.prints[0].addr = GUEST_BUF;
+    v->params.prints[0].len = cap - k;
+    v->params.prints[1].addr = GUEST_BUF + PAGE_SIZE;
+    v->params.prints[1].len = k + 1;
+    c->capture_capacity = cap;
+    gtest_input(c, "capture=%zu bytes; Print(%zu bytes) then Print(%zu bytes)", cap, cap - k, k + 1);
+    gtest_expect_print(c, buffer, cap - k);
+    gtest_expect_error(c, KEV_ENOMEM);
+    return KTEST_PASS;
+}
+
+#ifdef KEVLAB_HIDDEN /* a hidden test: instructors only (docs/instructors.md) */
+P2_TEST_HIDDEN(p2_print_noncanonical, "Robustness", 1, 3,
+               "Print of a non-canonical address stops the VM with KEV_ENONCANONICAL")
+{
+    static const uint64_t addrs[] = {0x0000800000000000ULL, 0xffff7ffffffff000ULL,
+                                     0x8000000000000000ULL};
+    print_fails(c, v, addrs[c->index % 3], rng_range(&c->rng, 1, 100), KEV_ENONCANONICAL);
+    return KTEST_PASS;
+}
+#endif

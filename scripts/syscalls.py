@@ -58,7 +58,7 @@ def parse_arg(text, where):
         raise TableError("%s: argument %s is %s but not a pointer" % (where, name, kind))
     handle_kind = None
     if kind == "handle":
-        hm = re.match(r"^struct\s+(\w+)\s*\*$", ctype)
+        hm = re.match(r"^(?:const\s+)?struct\s+(\w+)\s*\*$", ctype)
         if not hm:
             raise TableError("%s: handle %s must be a `struct NAME *`" % (where, name))
         handle_kind = hm.group(1)

@@ -21,14 +21,11 @@ void asm_offsets(void)
     CONST(GUEST_CODE, GUEST_CODE);
     CONST(GUEST_PARAMS, GUEST_PARAMS);
     CONST(GUEST_BUF, GUEST_BUF);
-    CONST(GUEST_BUF_PAGES, GUEST_BUF_PAGES);
-    CONST(GUEST_UNMAPPED, GUEST_UNMAPPED);
     CONST(GUEST_STACK_TOP, GUEST_STACK_TOP);
 
     OFFSET(PARAM_CODE, struct guest_params, code);
-    OFFSET(PARAM_COUNT, struct guest_params, count);
     OFFSET(PARAM_NR, struct guest_params, nr);
-    OFFSET(PARAM_MSG_LEN, struct guest_params, msg_len);
-    OFFSET(PARAM_SCRATCH, struct guest_params, scratch);
-    OFFSET(PARAM_MSG, struct guest_params, msg);
+    OFFSET(PARAM_NPRINTS, struct guest_params, nprints);
+    OFFSET(PARAM_PRINTS, struct guest_params, prints);
+    OFFSET(PARAM_REGS, struct guest_params, regs);
 }

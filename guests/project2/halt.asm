@@ -1,4 +1,4 @@
-; HaltCpu(code): the VM exits with the code the test wrote. Nothing printed.
+; HaltCpu(code): the VM must end with the case's exit code, all 64 bits.
 %include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE

@@ -1,0 +1,161 @@
+"""Patterns of failure the grader recognizes, each with a one-line hint.
+
+One table for every project: a hint names the project it is for, when it
+applies (a function of the failed case's data), and the sentence a student
+reads under the failure. Each project's handout repeats its hints word for
+word under "Common causes" (tests/grader/test_hints.py checks that), so a
+student who reads one finds the explanation in the other.
+"""
+
+from dataclasses import dataclass
+
+CHUNK = 256  # the copy size the handouts suggest
+PAGE = 4096
+
+REGS = {1: "rcx", 2: "rdx", 3: "rbx", 4: "rsp", 5: "rbp", 6: "rsi", 7: "rdi", 8: "r8",
+        9: "r9", 10: "r10", 11: "r11", 12: "r12", 13: "r13", 14: "r14", 15: "r15"}
+
+
+@dataclass
+class Case:
+    """The failed case as the kernel reported it (grader/judge.py fills it)."""
+    test: str
+    data: dict  # key -> bytes
+
+    def text(self, key) -> str | None:
+        v = self.data.get(key)
+        return v.decode("utf-8", "replace") if v is not None else None
+
+    def int(self, key) -> int | None:
+        v = self.text(key)
+        try:
+            return int(v) if v is not None else None
+        except ValueError:
+            return None
+
+    @property
+    def fault(self) -> str:
+        return self.text("fault") or ""
+
+
+@dataclass(frozen=True)
+class Hint:
+    name: str
+    project: int
+    text: str  # may hold {} fields that detail() fills
+    applies: object  # Case -> bool
+    detail: object = None  # Case -> dict for text.format
+
+    def render(self, case: Case) -> str:
+        return self.text.format(**self.detail(case)) if self.detail else self.text
+
+
+def _u64(n):
+    return n & 0xFFFFFFFFFFFFFFFF if n is not None else None
+
+
+def _low32_only(c):
+    got, want = _u64(c.int("exit_code")), _u64(c.int("expect.exit_code"))
+    if got is None or want is None or got == want:
+        return False
+    low = want & 0xFFFFFFFF
+    return got in (low, _u64(low - (1 << 32)) if low & 0x80000000 else low)
+
+
+def _capture_short_at_boundary(c):
+    n, m = c.int("capture.len"), c.int("expect.capture.len")
+    return n is not None and m is not None and 0 < n < m and (n % CHUNK == 0 or n % PAGE == 0)
+
+
+def _wrong_from_chunk(c):
+    n, m = c.int("capture.len"), c.int("expect.capture.len")
+    at, window = c.int("capture.at"), c.data.get("capture", b"")
+    want = c.data.get("expect.capture", b"")
+    if n is None or n != m or at is None:
+        return False
+    diff = next((i for i in range(min(len(window), len(want))) if window[i] != want[i]), None)
+    return diff is not None and (at + diff) > 0 and (at + diff) % CHUNK == 0
+
+
+def _nul_capture(c):
+    got, want = c.data.get("capture", b""), c.data.get("expect.capture", b"")
+    return len(got) > 0 and got == b"\0" * len(got) and want != b"\0" * len(want)
+
+
+def _printed_on_error(c):
+    return c.text("expect.error") is not None and (c.int("capture.len") or 0) > (
+        c.int("expect.capture.len") or 0)
+
+
+HINTS = [
+    Hint("register_changed", 2,
+         "The guest found {reg} changed across the hypercall: only rax may change (does your "
+         "handler write to s->regs?).",
+         lambda c: c.test == "p2_regs_preserved" and 0xBAD01 <= (c.int("exit_code") or 0) <= 0xBAD0F,
+         lambda c: {"reg": REGS[c.int("exit_code") - 0xBAD00]}),
+    Hint("rip_not_moved", 2,
+         "The guest did not go on right after vmcall: the controller moves RIP past it once, "
+         "on vmexit_continue(); never move it yourself.",
+         lambda c: c.int("exit_code") == 0xBAD10),
+    Hint("halt_returned", 2,
+         "The guest ran on after HaltCpu (into the ud2 that follows it): HaltCpu must end the VM, "
+         "return vm_exit(s->vm, code).",
+         lambda c: c.text("error") == "KEV_EGUEST_FAULT" and "#UD" in (c.text("message") or "")
+         and c.text("expect.exit_code") is not None),
+    Hint("low32_exit_code", 2,
+         "Only the low 32 bits of the exit code arrived: keep it in 64 bits (int64_t) all the "
+         "way to vm_exit().",
+         _low32_only),
+    Hint("unknown_as_known", 2,
+         "A number that is not in the table was served as a hypercall: compare all 64 bits of "
+         "rax (2^32 + 1 is not Print).",
+         lambda c: c.test == "p2_unknown_hypercall" and c.text("error") != "KEV_ESTUDENT"
+         and (c.text("exit_code") is not None or (c.int("capture.len") or 0) > 0)),
+    Hint("printed_on_error", 2,
+         "A Print that fails must print nothing: check the whole buffer (no wrap, every page "
+         "readable, room in the capture) before you print its first byte.",
+         _printed_on_error),
+    Hint("size_cut", 2,
+         "Print's size is 64 bits: a size of 2^32 or more must not be cut to 32 bits.",
+         lambda c: c.test == "p2_print_huge_size" and (c.int("capture.len") or 0) > 0),
+    Hint("einval_cross_page", 2,
+         "KEV_EINVAL from probe_gva_to_host means the range crossed a page: call it once per "
+         "page, never for a whole buffer.",
+         lambda c: c.text("error") == "KEV_EINVAL" and c.text("expect.error") != "KEV_EINVAL"),
+    Hint("wrong_error", 2,
+         "Each bad input has one error (the handout's table): KEV_EHYPERCALL for an unknown "
+         "number; for Print KEV_EOVERFLOW when buf + size - 1 wraps, the probe's error for the "
+         "first bad page, KEV_ENOMEM when the capture has no room.",
+         lambda c: c.text("expect.error") is not None and c.text("error") not in (
+             None, "KEV_ESTUDENT", "KEV_EINVAL", c.text("expect.error"))),
+    Hint("loops_in_handler", 2,
+         "Your code ran past its time budget on the guest's first VM exit: a loop that never "
+         "ends (does it move on to the next chunk or page?).",
+         lambda c: "ran longer than its budget" in c.fault and c.int("exits") == 1),
+    Hint("nul_capture", 2,
+         "The capture holds NUL bytes where the guest wrote data: were the bytes copied from "
+         "the guest at all (check the probe's result), or from the right address?",
+         _nul_capture),
+    Hint("cut_at_boundary", 2,
+         "The capture stops at a 256-byte or page boundary: the last, partial chunk (or page) "
+         "of the buffer is dropped.",
+         _capture_short_at_boundary),
+    Hint("wrong_from_chunk", 2,
+         "The capture is right up to a 256-byte boundary and wrong from there: does each "
+         "chunk's copy start at buf + the bytes done so far (is the first chunk repeated)?",
+         _wrong_from_chunk),
+]
+
+
+def for_case(project: int, case: Case) -> list:
+    """The hints that apply to a failed case, as sentences."""
+    out = []
+    for h in HINTS:
+        if h.project != project:
+            continue
+        try:
+            if h.applies(case):
+                out.append(h.render(case))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out

@@ -1,1 +1,0 @@
-"""Rubrics, one file per project (see grader/rubric.py)."""
