@@ -41,7 +41,7 @@ SOLUTION_TAG := $(if $(SOLUTIONS),-sol$(subst $(space),_,$(SOLUTIONS)))
 # projects' given code, the guests) go to OBJ; a build's own files (student
 # code, generated tables, the link, the ISO) to BUILD.
 BUILD ?= build/p$(PROJECT)$(SOLUTION_TAG)
-OBJ   ?= build/obj
+OBJ   ?= build/obj$(if $(filter 1,$(WERROR)),-werror)
 
 CC      := gcc
 LD      := ld
@@ -52,7 +52,7 @@ CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdlib -fno-stack-protector \
           -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -fno-common \
           -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -fno-toplevel-reorder \
           -fno-asynchronous-unwind-tables -fno-strict-aliasing \
-          -O2 -g -Wall -Wextra -Wno-unused-parameter -I. -I$(OBJ) -I$(BUILD) -MMD -MP
+          -O2 -g -Wall -Wextra -Wno-unused-parameter -I. -I$(OBJ) -MMD -MP
 ifeq ($(WERROR),1)
 CFLAGS += -Werror
 endif
@@ -61,7 +61,7 @@ endif
 ifneq ($(wildcard .kevlab-hidden),)
 CFLAGS += -DKEVLAB_HIDDEN
 endif
-NASMFLAGS := -f elf64 -g -F dwarf -I. -I$(OBJ)/ -I$(BUILD)/
+NASMFLAGS := -f elf64 -g -F dwarf -I. -I$(OBJ)/
 LDFLAGS   := -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -z noexecstack -T kernel/linker.ld
 
 # Objects depend on the flags they were compiled with: a change of WERROR
@@ -183,9 +183,11 @@ $(BUILD)/kevlab.iso: $(BUILD)/kernel.elf scripts/grub.cfg scripts/grubcfg.py gra
 	@# (about 5M fewer Bochs instructions a boot). Backtraces use .ksyms.
 	@strip --strip-debug -o $(BUILD)/isodir/boot/kernel.elf $(BUILD)/kernel.elf
 	@$(PYTHON) scripts/grubcfg.py scripts/grub.cfg > $(BUILD)/isodir/boot/grub/grub.cfg
+	@# Written aside and renamed: a grading run reading the image never sees half of one.
 	@grub-mkrescue --install-modules="multiboot2 normal" --fonts= --locales= --themes= \
-		--compress=no -o $@ $(BUILD)/isodir 2> $(BUILD)/grub-mkrescue.log \
+		--compress=no -o $@.tmp $(BUILD)/isodir 2> $(BUILD)/grub-mkrescue.log \
 		|| { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+	@mv $@.tmp $@
 iso: $(BUILD)/kevlab.iso
 
 compile_commands.json:

@@ -39,6 +39,7 @@ DEFINE_CR(4)
 #define CR0_WP (1UL << 16)
 #define CR0_PG (1UL << 31)
 #define CR4_PAE (1UL << 5)
+#define CR4_LA57 (1UL << 12)
 #define CR4_VMXE (1UL << 13)
 
 static inline uint64_t rdmsr(uint32_t msr)

@@ -53,9 +53,7 @@
 
 static uint64_t rd(uint32_t field)
 {
-    uint64_t v = 0;
-    vmx_vmread(field, &v);
-    return v;
+    return vmcs_read_diag(field);
 }
 
 static bool canonical(uint64_t a)

@@ -35,7 +35,9 @@
     X(KEV_ESTOPPED, "the VM has stopped already")                                      \
     X(KEV_ESTUDENT, "your code stopped: a fault, panic(), TODO(), assert(), a bad pointer " \
                     "or an endless loop (the message says which, and where)")         \
-    X(KEV_ETIMEOUT, "the guest ran past its budget (it never stops, or loops on an exit)")
+    X(KEV_ETIMEOUT, "the guest ran past its budget (it never stops, or loops on an exit)") \
+    X(KEV_EGUEST_PAGING, "the guest tried to change its page tables or paging mode, which kev " \
+                         "refuses without EPT")
 
 enum kev_error {
 #define KEV_ERROR_ENUM(name, text) name,

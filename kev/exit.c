@@ -27,3 +27,14 @@ const char *exit_reason_sdm_name(uint32_t basic)
         return reasons[basic].sdm;
     return "unknown exit reason (not in SDM Vol. 3D, Appendix C as kev knows it)";
 }
+
+static const char *const intr_types[8] = {
+#define INTR_TYPE_ROW(n, name, text) [n] = text,
+    INTR_TYPES(INTR_TYPE_ROW)
+#undef INTR_TYPE_ROW
+};
+
+const char *intr_type_name(unsigned type)
+{
+    return type < 8 && intr_types[type] ? intr_types[type] : "reserved";
+}

@@ -142,6 +142,25 @@ _Static_assert(sizeof(union exit_reason) == 4, "exit reason is one 32-bit word")
 #define INTR_INFO_ERROR_CODE_VALID (1u << 11)
 #define INTR_INFO_VALID (1u << 31)
 
+/* Interruption types (bits 10:8), for exits and for injection: X(number,
+ * name, SDM words). Vol. 3C, 25.8.3 "VM-Entry Controls for Event
+ * Injection", table "Format of the VM-Entry Interruption-Information Field". */
+#define INTR_TYPES(X)                                                         \
+    X(0, INTR_TYPE_EXT_INTR, "external interrupt")                            \
+    X(2, INTR_TYPE_NMI, "non-maskable interrupt (NMI)")                       \
+    X(3, INTR_TYPE_HARD_EXCEPTION, "hardware exception")                      \
+    X(4, INTR_TYPE_SOFT_INTR, "software interrupt")                           \
+    X(5, INTR_TYPE_PRIV_SW_EXCEPTION, "privileged software exception")        \
+    X(6, INTR_TYPE_SOFT_EXCEPTION, "software exception")                      \
+    X(7, INTR_TYPE_OTHER_EVENT, "other event")
+enum intr_type {
+#define INTR_TYPE_ENUM(n, name, text) name = n,
+    INTR_TYPES(INTR_TYPE_ENUM)
+#undef INTR_TYPE_ENUM
+};
+/* "hardware exception"; "reserved" for 1. */
+const char *intr_type_name(unsigned type);
+
 /* Entry-failure exit qualification (exit reason 33 or 34 with bit 31):
  * Vol. 3C, 27.8 "VM-Entry Failures During or After Loading Guest State". */
 #define ENTRY_FAIL_DEFAULT 0      /* no further information */

@@ -154,59 +154,61 @@ enum kev_error kev_guest_setup_flat64(struct vcpu_state *s, gva_t rip, gva_t rsp
      * exits (CR_ACCESS) instead of breaking the next VM entry; the guest
      * reads the shadows, in which VMXE is clear (Vol. 3C, 26.3 "Changes to
      * Instruction Behavior in VMX Non-Root Operation", MOV from CR0/CR4). */
-    VMCS_SET(vmcs, GUEST_CR0, cr0);
-    VMCS_SET(vmcs, CR0_GUEST_HOST_MASK, (caps->cr0_fixed0 | ~caps->cr0_fixed1) & 0xffffffffULL);
-    VMCS_SET(vmcs, CR0_READ_SHADOW, cr0);
-    VMCS_SET(vmcs, GUEST_CR4, cr4);
-    VMCS_SET(vmcs, CR4_GUEST_HOST_MASK, (caps->cr4_fixed0 | ~caps->cr4_fixed1) & 0xffffffffULL);
-    VMCS_SET(vmcs, CR4_READ_SHADOW, cr4 & ~CR4_VMXE);
-    VMCS_SET(vmcs, GUEST_CR3, s->vm->pml4);
-    VMCS_SET(vmcs, GUEST_DR7, 0x400);
-    VMCS_SET(vmcs, GUEST_IA32_DEBUGCTL, 0);
+    VMCS_SETL(vmcs, GUEST_CR0, cr0);
+    VMCS_SETL(vmcs, CR0_GUEST_HOST_MASK, (caps->cr0_fixed0 | ~caps->cr0_fixed1) & 0xffffffffULL);
+    VMCS_SETL(vmcs, CR0_READ_SHADOW, cr0);
+    VMCS_SETL(vmcs, GUEST_CR4, cr4);
+    VMCS_SETL(vmcs, CR4_GUEST_HOST_MASK,
+              ((caps->cr4_fixed0 | ~caps->cr4_fixed1) & 0xffffffffULL) | CR4_PAE | CR4_LA57);
+    VMCS_SETL(vmcs, CR4_READ_SHADOW, cr4 & ~CR4_VMXE);
+    VMCS_SETL(vmcs, GUEST_CR3, s->vm->pml4);
+    VMCS_SETL(vmcs, GUEST_DR7, 0x400);
+    VMCS_SET64(vmcs, GUEST_IA32_DEBUGCTL, 0);
     if (vmx_control_allowed(VMX_ENTRY, VM_ENTRY_LOAD_IA32_EFER))
-        VMCS_SET(vmcs, GUEST_IA32_EFER, EFER_LME | EFER_LMA | (guest_nx() ? EFER_NXE : 0));
+        VMCS_SET64(vmcs, GUEST_IA32_EFER, EFER_LME | EFER_LMA | (guest_nx() ? EFER_NXE : 0));
 
-    VMCS_SET(vmcs, GUEST_CS_SELECTOR, 0x08);
-    VMCS_SET(vmcs, GUEST_CS_BASE, 0);
-    VMCS_SET(vmcs, GUEST_CS_LIMIT, 0xffffffff);
-    VMCS_SET(vmcs, GUEST_CS_AR_BYTES, AR_CODE64);
-    static const uint32_t data[][4] = {
-        {GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES},
-        {GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES},
-        {GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES},
-        {GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR_BYTES},
-        {GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES},
-    };
-    for (size_t i = 0; i < ARRAY_SIZE(data); i++) {
-        VMCS_SET(vmcs, data[i][0], 0x10);
-        VMCS_SET(vmcs, data[i][1], 0);
-        VMCS_SET(vmcs, data[i][2], 0xffffffff);
-        VMCS_SET(vmcs, data[i][3], AR_DATA);
-    }
+    VMCS_SET16(vmcs, GUEST_CS_SELECTOR, 0x08);
+    VMCS_SETL(vmcs, GUEST_CS_BASE, 0);
+    VMCS_SET32(vmcs, GUEST_CS_LIMIT, 0xffffffff);
+    VMCS_SET32(vmcs, GUEST_CS_AR_BYTES, AR_CODE64);
+    /* The data segments, all alike (fields named so each write is width-checked). */
+#define DATA_SEGMENT(seg)                                                                   \
+    do {                                                                                    \
+        VMCS_SET16(vmcs, GUEST_##seg##_SELECTOR, 0x10);                                      \
+        VMCS_SETL(vmcs, GUEST_##seg##_BASE, 0);                                              \
+        VMCS_SET32(vmcs, GUEST_##seg##_LIMIT, 0xffffffff);                                   \
+        VMCS_SET32(vmcs, GUEST_##seg##_AR_BYTES, AR_DATA);                                   \
+    } while (0)
+    DATA_SEGMENT(SS);
+    DATA_SEGMENT(DS);
+    DATA_SEGMENT(ES);
+    DATA_SEGMENT(FS);
+    DATA_SEGMENT(GS);
+#undef DATA_SEGMENT
     /* VM entry wants a usable TR even though the guest never uses it. */
-    VMCS_SET(vmcs, GUEST_TR_SELECTOR, 0x18);
-    VMCS_SET(vmcs, GUEST_TR_BASE, 0);
-    VMCS_SET(vmcs, GUEST_TR_LIMIT, 0x67);
-    VMCS_SET(vmcs, GUEST_TR_AR_BYTES, AR_TSS_BUSY);
-    VMCS_SET(vmcs, GUEST_LDTR_SELECTOR, 0);
-    VMCS_SET(vmcs, GUEST_LDTR_BASE, 0);
-    VMCS_SET(vmcs, GUEST_LDTR_LIMIT, 0);
-    VMCS_SET(vmcs, GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
+    VMCS_SET16(vmcs, GUEST_TR_SELECTOR, 0x18);
+    VMCS_SETL(vmcs, GUEST_TR_BASE, 0);
+    VMCS_SET32(vmcs, GUEST_TR_LIMIT, 0x67);
+    VMCS_SET32(vmcs, GUEST_TR_AR_BYTES, AR_TSS_BUSY);
+    VMCS_SET16(vmcs, GUEST_LDTR_SELECTOR, 0);
+    VMCS_SETL(vmcs, GUEST_LDTR_BASE, 0);
+    VMCS_SET32(vmcs, GUEST_LDTR_LIMIT, 0);
+    VMCS_SET32(vmcs, GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
     /* No GDT or IDT: the guest runs on what VM entry loaded. */
-    VMCS_SET(vmcs, GUEST_GDTR_BASE, 0);
-    VMCS_SET(vmcs, GUEST_GDTR_LIMIT, 0);
-    VMCS_SET(vmcs, GUEST_IDTR_BASE, 0);
-    VMCS_SET(vmcs, GUEST_IDTR_LIMIT, 0);
+    VMCS_SETL(vmcs, GUEST_GDTR_BASE, 0);
+    VMCS_SET32(vmcs, GUEST_GDTR_LIMIT, 0);
+    VMCS_SETL(vmcs, GUEST_IDTR_BASE, 0);
+    VMCS_SET32(vmcs, GUEST_IDTR_LIMIT, 0);
 
-    VMCS_SET(vmcs, GUEST_SYSENTER_CS, 0);
-    VMCS_SET(vmcs, GUEST_SYSENTER_ESP, 0);
-    VMCS_SET(vmcs, GUEST_SYSENTER_EIP, 0);
-    VMCS_SET(vmcs, GUEST_RFLAGS, 0x2); /* bit 1 is always 1; interrupts off */
-    VMCS_SET(vmcs, GUEST_RIP, rip.addr);
-    VMCS_SET(vmcs, GUEST_RSP, rsp.addr);
-    VMCS_SET(vmcs, GUEST_ACTIVITY_STATE, 0);
-    VMCS_SET(vmcs, GUEST_INTERRUPTIBILITY_INFO, 0);
-    VMCS_SET(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, 0);
+    VMCS_SET32(vmcs, GUEST_SYSENTER_CS, 0);
+    VMCS_SETL(vmcs, GUEST_SYSENTER_ESP, 0);
+    VMCS_SETL(vmcs, GUEST_SYSENTER_EIP, 0);
+    VMCS_SETL(vmcs, GUEST_RFLAGS, 0x2); /* bit 1 is always 1; interrupts off */
+    VMCS_SETL(vmcs, GUEST_RIP, rip.addr);
+    VMCS_SETL(vmcs, GUEST_RSP, rsp.addr);
+    VMCS_SET32(vmcs, GUEST_ACTIVITY_STATE, 0);
+    VMCS_SET32(vmcs, GUEST_INTERRUPTIBILITY_INFO, 0);
+    VMCS_SETL(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, 0);
     return KEV_OK;
 }
 

@@ -17,15 +17,22 @@
             return e_;                                                                      \
     } while (0)
 
-/* VMWRITE for the runs of VMCS setup (vcpu.c, guest.c): a failure, already
- * reported by vmcs_failed with the field's name, returns from the caller. */
-#define VMCS_SET(vmcs, field, value) KEV_TRY(vmcs_write(vmcs, field, (value)))
+/* VMWRITE for the runs of VMCS setup (vcpu.c, guest.c), width-checked at
+ * compile time like the accessors (VMCS_SET32 of a 16-bit field does not
+ * compile): a failure, already reported by vmcs_failed with the field's
+ * name, returns from the caller. */
+#define VMCS_SET16(vmcs, field, value) KEV_TRY(vmcs_write16(vmcs, field, (value)))
+#define VMCS_SET32(vmcs, field, value) KEV_TRY(vmcs_write32(vmcs, field, (value)))
+#define VMCS_SET64(vmcs, field, value) KEV_TRY(vmcs_write64(vmcs, field, (value)))
+#define VMCS_SETL(vmcs, field, value) KEV_TRY(vmcs_writel(vmcs, field, (value)))
 
 struct vcpu {
     struct vcpu_state state; /* first: the registers vmenter.asm saves */
     struct vmcs vmcs;
     uint64_t host_rsp;       /* the HOST_RSP last written (vmenter.asm skips equal writes) */
     uint64_t exits;
+    uint64_t max_exits;      /* the VM stops past this many (KEV_ETIMEOUT) */
+    bool save_timer;         /* the VMX-preemption timer counts down across exits */
 };
 
 /* What a range of guest-physical memory is, for freeing it. */
@@ -51,6 +58,8 @@ struct vm {
     struct vcpu *vcpus[KEV_MAX_VCPUS];
     unsigned flags;
     const uint32_t *user_writable; /* vm_config's */
+    struct vm_controls controls;   /* vm_config's, or all zero */
+    uint64_t budget_ticks, max_exits;
     bool stopped;             /* the outcome is final */
     struct vm_outcome outcome;
     paddr_t pml4;             /* the guest page table (no EPT: guest-virtual -> host) */

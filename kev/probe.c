@@ -11,7 +11,6 @@
 #include "kernel/x86.h"
 #include "kev/internal.h"
 
-#define CR4_LA57 (1ULL << 12)
 #define EFER_LMA (1ULL << 10)
 
 static bool canonical(uint64_t a)

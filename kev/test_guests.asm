@@ -141,3 +141,63 @@ GUEST bench
     xor eax, eax
     vmcall
 GUEST_END bench
+
+; Runs forever without an exit: kev's VMX-preemption timer stops it.
+GUEST spin
+.forever:
+    jmp .forever
+GUEST_END spin
+
+; Exits forever (null vmcalls the controller serves): kev stops it after
+; KEV_GUEST_MAX_EXITS.
+GUEST vmcall_loop
+.again:
+    mov eax, 1
+    vmcall
+    jmp .again
+GUEST_END vmcall_loop
+
+; Reloads its own page table (allowed), then exits with 42.
+GUEST cr3_reload
+    mov rax, cr3
+    mov cr3, rax
+    xor eax, eax
+    mov edi, 42
+    vmcall
+GUEST_END cr3_reload
+
+; The attack: builds a page table in its own data page (0x600000) that maps
+; the first 512 GiB of host-physical memory with 1 GiB pages, and loads it.
+; Without the CR3-load exit it could then overwrite the host kernel.
+GUEST cr3_attack
+    mov rdi, 0x600000           ; the PML4, and (entry 0) the PDPT too
+    mov rax, rdi
+    or rax, 3                   ; PML4[0] -> this page as a PDPT too
+    mov [rdi], rax
+    mov ecx, 1
+    mov rax, (1 << 30) | 0x83   ; PDPT[i] = i GiB, present, writable, 1 GiB page
+.fill:
+    mov [rdi + rcx * 8], rax
+    add rax, 1 << 30
+    inc ecx
+    cmp ecx, 512
+    jb .fill
+    ; The PML4's physical address: the guest does not know it without EPT,
+    ; so it tries the host-physical address the data page's virtual one
+    ; would have under an identity map, as an attacker would guess.
+    mov rax, rdi
+    mov cr3, rax
+    mov eax, 0
+    mov edi, 0xbad
+    vmcall                      ; reached only if the load was allowed
+GUEST_END cr3_attack
+
+; Clears CR0.PG: paging off would make guest addresses host-physical.
+GUEST cr0_paging_off
+    mov rax, cr0
+    btr rax, 31
+    mov cr0, rax
+    xor eax, eax
+    mov edi, 0xbad
+    vmcall
+GUEST_END cr0_paging_off

@@ -23,6 +23,11 @@ GUEST_DECL(count)
 GUEST_DECL(regs)
 GUEST_DECL(probe)
 GUEST_DECL(bench)
+GUEST_DECL(spin)
+GUEST_DECL(vmcall_loop)
+GUEST_DECL(cr3_reload)
+GUEST_DECL(cr3_attack)
+GUEST_DECL(cr0_paging_off)
 
 #define HLT_EXIT_CODE 0x4c7
 #define GOOD 0x600d
@@ -108,6 +113,7 @@ struct kev_case {
     int64_t exit_code;            /* VM_EXITED */
     bool any_exit_code;           /* VM_EXITED: the code is a measurement */
     struct vmexit_controller *const *chain; /* NULL: pass, test */
+    uint64_t budget, max_exits;   /* the VM's (0: kev's defaults) */
     enum kev_error error;         /* VM_FAILED */
     const char *says[3];          /* VM_FAILED: words the message must contain */
 };
@@ -139,7 +145,8 @@ static enum ktest_result run_case(const struct kev_case *c, struct test_vm *t, s
     memset(t, 0, sizeof(*t));
     current_case = c;
     struct vm_config cfg = {.name = ktest_current(), .ops = &case_ops, .data = t,
-                          .controllers = c->chain ? c->chain : chain};
+                            .controllers = c->chain ? c->chain : chain, .budget_ticks = c->budget,
+                            .max_exits = c->max_exits};
     struct vm *vm = vm_create(&cfg);
     if (vm == NULL)
         return ktest_fail("vm_create: out of memory");
@@ -244,6 +251,18 @@ KEV_CASE(kev_precheck_rip_canonical, GUEST(hlt), .setup = rip_noncanonical, .kin
          .error = KEV_EGUEST_STATE, .says = {"guest RIP 0x800000000000 is not canonical"})
 KEV_CASE(kev_precheck_cs_dpl, GUEST(hlt), .setup = cs_dpl_not_ss_dpl, .kind = VM_FAILED,
          .error = KEV_EGUEST_STATE, .says = {"DPL must equal SS's"})
+
+/* A guest that never stops costs its VM, not the boot; a guest cannot give
+ * itself host memory through CR3 or by turning paging off. */
+KEV_CASE(kev_guest_spins, GUEST(spin), .budget = 2000000, .kind = VM_FAILED, .error = KEV_ETIMEOUT,
+         .says = {"never stops", "2000000"})
+KEV_CASE(kev_guest_exits_forever, GUEST(vmcall_loop), .max_exits = 3000, .kind = VM_FAILED,
+         .error = KEV_ETIMEOUT, .says = {"more than 3000 VM exits", "RIP does not move"})
+KEV_CASE(kev_cr3_reload, GUEST(cr3_reload), .kind = VM_EXITED, .exit_code = 42)
+KEV_CASE(kev_cr3_attack, GUEST(cr3_attack), .kind = VM_FAILED, .error = KEV_EGUEST_PAGING,
+         .says = {"loaded CR3 with 0x600000", "not its page table"})
+KEV_CASE(kev_cr0_paging_off, GUEST(cr0_paging_off), .kind = VM_FAILED, .error = KEV_EGUEST_PAGING,
+         .says = {"CR0", "MOV to CR0"})
 
 /* Many VMs in one boot, and nothing leaks. */
 KTEST(kev_many_vms, 0)

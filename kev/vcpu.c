@@ -28,68 +28,105 @@ _Static_assert(offsetof(struct guest_regs, rax) == 0 && offsetof(struct guest_re
 static enum kev_error write_host_state(struct active_vmcs *vmcs, uint32_t exit_ctls)
 {
     struct dtr gdtr = sgdt(), idtr = sidt();
-    VMCS_SET(vmcs, HOST_CR0, read_cr0());
-    VMCS_SET(vmcs, HOST_CR3, read_cr3());
-    VMCS_SET(vmcs, HOST_CR4, read_cr4());
+    VMCS_SETL(vmcs, HOST_CR0, read_cr0());
+    VMCS_SETL(vmcs, HOST_CR3, read_cr3());
+    VMCS_SETL(vmcs, HOST_CR4, read_cr4());
     /* Selectors must have RPL = 0 and TI = 0; TR and CS must not be null. */
-    VMCS_SET(vmcs, HOST_CS_SELECTOR, KERNEL_CS);
-    VMCS_SET(vmcs, HOST_SS_SELECTOR, KERNEL_DS);
-    VMCS_SET(vmcs, HOST_DS_SELECTOR, KERNEL_DS);
-    VMCS_SET(vmcs, HOST_ES_SELECTOR, KERNEL_DS);
-    VMCS_SET(vmcs, HOST_FS_SELECTOR, read_fs() & ~7u);
-    VMCS_SET(vmcs, HOST_GS_SELECTOR, read_gs() & ~7u);
-    VMCS_SET(vmcs, HOST_TR_SELECTOR, KERNEL_TSS);
-    VMCS_SET(vmcs, HOST_FS_BASE, rdmsr(MSR_IA32_FS_BASE));
-    VMCS_SET(vmcs, HOST_GS_BASE, rdmsr(MSR_IA32_GS_BASE));
-    VMCS_SET(vmcs, HOST_TR_BASE, tss_base());
-    VMCS_SET(vmcs, HOST_GDTR_BASE, gdtr.base);
-    VMCS_SET(vmcs, HOST_IDTR_BASE, idtr.base);
-    VMCS_SET(vmcs, HOST_IA32_SYSENTER_CS, 0);
-    VMCS_SET(vmcs, HOST_IA32_SYSENTER_ESP, 0);
-    VMCS_SET(vmcs, HOST_IA32_SYSENTER_EIP, 0);
+    VMCS_SET16(vmcs, HOST_CS_SELECTOR, KERNEL_CS);
+    VMCS_SET16(vmcs, HOST_SS_SELECTOR, KERNEL_DS);
+    VMCS_SET16(vmcs, HOST_DS_SELECTOR, KERNEL_DS);
+    VMCS_SET16(vmcs, HOST_ES_SELECTOR, KERNEL_DS);
+    VMCS_SET16(vmcs, HOST_FS_SELECTOR, read_fs() & ~7u);
+    VMCS_SET16(vmcs, HOST_GS_SELECTOR, read_gs() & ~7u);
+    VMCS_SET16(vmcs, HOST_TR_SELECTOR, KERNEL_TSS);
+    VMCS_SETL(vmcs, HOST_FS_BASE, rdmsr(MSR_IA32_FS_BASE));
+    VMCS_SETL(vmcs, HOST_GS_BASE, rdmsr(MSR_IA32_GS_BASE));
+    VMCS_SETL(vmcs, HOST_TR_BASE, tss_base());
+    VMCS_SETL(vmcs, HOST_GDTR_BASE, gdtr.base);
+    VMCS_SETL(vmcs, HOST_IDTR_BASE, idtr.base);
+    VMCS_SET32(vmcs, HOST_IA32_SYSENTER_CS, 0);
+    VMCS_SETL(vmcs, HOST_IA32_SYSENTER_ESP, 0);
+    VMCS_SETL(vmcs, HOST_IA32_SYSENTER_EIP, 0);
     if (exit_ctls & VM_EXIT_LOAD_IA32_EFER)
-        VMCS_SET(vmcs, HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
-    VMCS_SET(vmcs, HOST_RIP, (uint64_t)(uintptr_t)kev_vmexit_entry);
+        VMCS_SET64(vmcs, HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+    VMCS_SETL(vmcs, HOST_RIP, (uint64_t)(uintptr_t)kev_vmexit_entry);
     /* HOST_RSP: written by vmenter.asm, which knows the stack. */
     return KEV_OK;
 }
 
 /*
- * The controls every kev VM starts with. HLT and every I/O instruction
- * exit (a guest never touches real ports); no MSR bitmap, so every RDMSR
- * and WRMSR exits; every exception exits (the exception bitmap), so a
- * faulting guest is reported by name instead of triple-faulting.
+ * The controls every kev VM starts with, and the VM's own on top
+ * (struct vm_controls). HLT and every I/O instruction exit (a guest never
+ * touches real ports); no MSR bitmap, so every RDMSR and WRMSR exits; every
+ * CR3 load exits (without EPT the guest's page tables decide what host
+ * memory it reaches: kev accepts only the table it built); every exception
+ * exits (the exception bitmap), so a faulting guest is reported by name
+ * instead of triple-faulting. The VMX-preemption timer bounds the time a
+ * guest runs (KEV_ETIMEOUT); kev saves its value across exits where the CPU
+ * can, so the budget is the guest's whole run.
  */
-static enum kev_error write_controls(struct active_vmcs *vmcs, uint32_t *exit_out)
+#define KEV_PROC_DEFAULT (CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING | \
+                          CPU_BASED_CR3_LOAD_EXITING)
+
+static enum kev_error write_controls(struct vcpu *v, uint32_t *exit_out)
 {
-    uint32_t pin, proc, exit, entry;
+    struct active_vmcs *vmcs = &v->state.vmcs;
+    const struct vm_controls *c = &v->state.vm->controls;
+    const struct vmx_caps *caps = kev_vmx_caps();
+    uint32_t pin, proc, proc2 = 0, exit, entry;
+    uint32_t want_proc = ((KEV_PROC_DEFAULT & ~c->proc_off) | c->proc) |
+                         (c->proc2 ? CPU_BASED_ACTIVATE_SECONDARY_CONTROLS : 0);
+    bool timer = vmx_control_allowed(VMX_PINBASED, PIN_BASED_VMX_PREEMPTION_TIMER);
     enum kev_error e;
-    if ((e = vmx_adjust_controls(VMX_PINBASED, 0, 0, &pin)) ||
-        (e = vmx_adjust_controls(VMX_PROCBASED, CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING,
-                                 0, &proc)) ||
-        (e = vmx_adjust_controls(VMX_EXIT, VM_EXIT_HOST_ADDR_SPACE_SIZE,
-                                 VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER, &exit)) ||
-        (e = vmx_adjust_controls(VMX_ENTRY, VM_ENTRY_IA32E_MODE, VM_ENTRY_LOAD_IA32_EFER, &entry)))
+    if ((e = vmx_adjust_controls(VMX_PINBASED, c->pin | (timer ? PIN_BASED_VMX_PREEMPTION_TIMER : 0),
+                                 0, &pin)) ||
+        (e = vmx_adjust_controls(VMX_PROCBASED, want_proc, 0, &proc)) ||
+        (e = vmx_adjust_controls(VMX_EXIT, VM_EXIT_HOST_ADDR_SPACE_SIZE | c->exit,
+                                 VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER |
+                                     (timer ? VM_EXIT_SAVE_VMX_PREEMPTION_TIMER : 0),
+                                 &exit)) ||
+        (e = vmx_adjust_controls(VMX_ENTRY, VM_ENTRY_IA32E_MODE | c->entry, VM_ENTRY_LOAD_IA32_EFER,
+                                 &entry)))
         return e;
-    /* kev needs no secondary controls (no EPT); never activate them. */
-    if (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
-        return KEV_ECONTROL;
-    VMCS_SET(vmcs, PIN_BASED_VM_EXEC_CONTROL, pin);
-    VMCS_SET(vmcs, CPU_BASED_VM_EXEC_CONTROL, proc);
-    VMCS_SET(vmcs, VM_EXIT_CONTROLS, exit);
-    VMCS_SET(vmcs, VM_ENTRY_CONTROLS, entry);
-    VMCS_SET(vmcs, EXCEPTION_BITMAP, 0xffffffffu);
-    VMCS_SET(vmcs, PAGE_FAULT_ERROR_CODE_MASK, 0);
-    VMCS_SET(vmcs, PAGE_FAULT_ERROR_CODE_MATCH, 0);
-    VMCS_SET(vmcs, CR3_TARGET_COUNT, 0);
-    VMCS_SET(vmcs, VM_EXIT_MSR_STORE_COUNT, 0);
-    VMCS_SET(vmcs, VM_EXIT_MSR_LOAD_COUNT, 0);
-    VMCS_SET(vmcs, VM_ENTRY_MSR_LOAD_COUNT, 0);
-    VMCS_SET(vmcs, VM_ENTRY_INTR_INFO_FIELD, 0);
-    VMCS_SET(vmcs, TSC_OFFSET, 0);
+    /* The secondary controls only when the VM asks for some (kev's
+     * defaults need none): the CPU may force none of them. */
+    if (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) {
+        if ((e = vmx_adjust_controls(VMX_PROCBASED2, c->proc2, 0, &proc2)))
+            return e;
+        VMCS_SET32(vmcs, SECONDARY_VM_EXEC_CONTROL, proc2);
+    }
+    VMCS_SET32(vmcs, PIN_BASED_VM_EXEC_CONTROL, pin);
+    VMCS_SET32(vmcs, CPU_BASED_VM_EXEC_CONTROL, proc);
+    VMCS_SET32(vmcs, VM_EXIT_CONTROLS, exit);
+    VMCS_SET32(vmcs, VM_ENTRY_CONTROLS, entry);
+    VMCS_SET32(vmcs, EXCEPTION_BITMAP, c->exception_bitmap_set ? c->exception_bitmap : 0xffffffffu);
+    if (proc & CPU_BASED_USE_IO_BITMAPS) {
+        VMCS_SET64(vmcs, IO_BITMAP_A, c->io_bitmap_a);
+        VMCS_SET64(vmcs, IO_BITMAP_B, c->io_bitmap_b);
+    }
+    if (proc & CPU_BASED_USE_MSR_BITMAPS)
+        VMCS_SET64(vmcs, MSR_BITMAP, c->msr_bitmap);
+    if (proc2 & SECONDARY_EXEC_ENABLE_EPT)
+        VMCS_SET64(vmcs, EPT_POINTER, c->eptp);
+    if (pin & PIN_BASED_VMX_PREEMPTION_TIMER) {
+        /* The timer counts down by one every 2^rate TSC ticks (Vol. 3C,
+         * 26.5.1 "VMX-Preemption Timer"; the rate: IA32_VMX_MISC bits 4:0). */
+        uint64_t n = v->state.vm->budget_ticks >> (caps->misc & 0x1f);
+        VMCS_SET32(vmcs, VMX_PREEMPTION_TIMER_VALUE, n > 0xffffffffULL ? 0xffffffffu : (uint32_t)n);
+        v->save_timer = exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER;
+    }
+    v->max_exits = v->state.vm->max_exits;
+    VMCS_SET32(vmcs, PAGE_FAULT_ERROR_CODE_MASK, 0);
+    VMCS_SET32(vmcs, PAGE_FAULT_ERROR_CODE_MATCH, 0);
+    VMCS_SET32(vmcs, CR3_TARGET_COUNT, 0);
+    VMCS_SET32(vmcs, VM_EXIT_MSR_STORE_COUNT, 0);
+    VMCS_SET32(vmcs, VM_EXIT_MSR_LOAD_COUNT, 0);
+    VMCS_SET32(vmcs, VM_ENTRY_MSR_LOAD_COUNT, 0);
+    VMCS_SET32(vmcs, VM_ENTRY_INTR_INFO_FIELD, 0);
+    VMCS_SET64(vmcs, TSC_OFFSET, 0);
     /* Must be all ones without VMCS shadowing (Vol. 3C, 27.3.1.5 "Checks on
      * Guest Non-Register State"). */
-    VMCS_SET(vmcs, VMCS_LINK_POINTER, ~0ULL);
+    VMCS_SET64(vmcs, VMCS_LINK_POINTER, ~0ULL);
     *exit_out = exit;
     return KEV_OK;
 }
@@ -97,7 +134,7 @@ static enum kev_error write_controls(struct active_vmcs *vmcs, uint32_t *exit_ou
 enum kev_error vcpu_init_vmcs(struct vcpu *v)
 {
     uint32_t exit_ctls;
-    enum kev_error e = write_controls(&v->state.vmcs, &exit_ctls);
+    enum kev_error e = write_controls(v, &exit_ctls);
     if (e == KEV_OK)
         e = write_host_state(&v->state.vmcs, exit_ctls);
     if (e == KEV_OK)
@@ -110,8 +147,8 @@ enum kev_error vcpu_init_vmcs(struct vcpu *v)
 static __attribute__((noinline, cold)) void trace_exit(struct vcpu *v, union exit_reason r)
 {
     uint64_t rip = 0, qual = 0;
-    vmx_vmread(GUEST_RIP, &rip);
-    vmx_vmread(EXIT_QUALIFICATION, &qual);
+    rip = vmcs_read_diag(GUEST_RIP);
+    qual = vmcs_read_diag(EXIT_QUALIFICATION);
     printk("kev.trace: %s #%lu: %s%s (%u) rip=0x%lx qual=0x%lx\n", v->state.vm->name, v->exits,
            r.failed_vmentry ? "failed VM entry: " : "", exit_reason_name(r.basic), r.basic, rip, qual);
 }
@@ -120,9 +157,9 @@ static void print_regs(const struct vcpu_state *s)
 {
     const struct guest_regs *g = &s->regs;
     uint64_t rip = 0, rsp = 0, rflags = 0;
-    vmx_vmread(GUEST_RIP, &rip);
-    vmx_vmread(GUEST_RSP, &rsp);
-    vmx_vmread(GUEST_RFLAGS, &rflags);
+    rip = vmcs_read_diag(GUEST_RIP);
+    rsp = vmcs_read_diag(GUEST_RSP);
+    rflags = vmcs_read_diag(GUEST_RFLAGS);
     printk("    rip=0x%lx rsp=0x%lx rflags=0x%lx\n", rip, rsp, rflags);
     printk("    rax=0x%lx rbx=0x%lx rcx=0x%lx rdx=0x%lx\n", g->rax, g->rbx, g->rcx, g->rdx);
     printk("    rsi=0x%lx rdi=0x%lx rbp=0x%lx r8=0x%lx\n", g->rsi, g->rdi, g->rbp, g->r8);
@@ -147,25 +184,25 @@ static void unhandled(struct vcpu *v, union exit_reason r)
 {
     struct vm *vm = v->state.vm;
     uint64_t rip = 0, qual = 0;
-    vmx_vmread(GUEST_RIP, &rip);
-    vmx_vmread(EXIT_QUALIFICATION, &qual);
+    rip = vmcs_read_diag(GUEST_RIP);
+    qual = vmcs_read_diag(EXIT_QUALIFICATION);
     char chain[96];
     chain_names(vm, chain, sizeof(chain));
     print_regs(&v->state);
 
     if (r.basic == EXIT_REASON_EXCEPTION_NMI) {
         uint64_t info = 0, code = 0;
-        vmx_vmread(VM_EXIT_INTR_INFO, &info);
+        info = vmcs_read_diag(VM_EXIT_INTR_INFO);
         unsigned vector = info & INTR_INFO_VECTOR_MASK;
         unsigned type = (info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
         char detail[64] = "";
         if (info & INTR_INFO_ERROR_CODE_VALID) {
-            vmx_vmread(VM_EXIT_INTR_ERROR_CODE, &code);
+            code = vmcs_read_diag(VM_EXIT_INTR_ERROR_CODE);
             snprintf(detail, sizeof(detail), ", error code 0x%lx", code);
         }
         if (vector == 14) /* the exit qualification holds the faulting address (28.2.1) */
             snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), ", address 0x%lx", qual);
-        if (type == 2) /* NMI (Vol. 3C, 25.9.2, interruption types) */
+        if (type == INTR_TYPE_NMI)
             vm_fail(vm, KEV_EUNHANDLED, "unhandled NMI exit at guest RIP 0x%lx", rip);
         else
             vm_fail(vm, KEV_EGUEST_FAULT,
@@ -186,6 +223,69 @@ static void unhandled(struct vcpu *v, union exit_reason r)
             "unhandled VM exit %s (exit reason %u: %s) at guest RIP 0x%lx, exit qualification 0x%lx; "
             "no controller of the chain (%s) handled it",
             exit_reason_name(r.basic), r.basic, exit_reason_sdm_name(r.basic), rip, qual, chain);
+}
+
+/* Exit qualification for control-register accesses: Vol. 3C, 28.2.1
+ * "Basic VM-Exit Information", table "Exit Qualification for
+ * Control-Register Accesses". */
+#define CRQ_CR_MASK 0xfULL          /* bits 3:0: the control register */
+#define CRQ_TYPE(q) (((q) >> 4) & 3) /* bits 5:4: 0 MOV to CR, 1 MOV from CR, 2 CLTS, 3 LMSW */
+#define CRQ_REG(q) (((q) >> 8) & 15) /* bits 11:8: the general register (MOV) */
+#define CR3_FLAGS_MASK 0x18ULL       /* PWT, PCD: a guest may set these */
+
+static uint64_t guest_gpr(const struct vcpu_state *s, unsigned reg)
+{
+    const uint64_t *r = &s->regs.rax;
+    static const uint8_t order[16] = {0, 2, 3, 1, 0xff, 6, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14};
+    if (reg == 4) /* rsp lives in the VMCS */
+        return vmcs_read_diag(GUEST_RSP);
+    return r[order[reg]];
+}
+
+/*
+ * The exits kev answers itself when no controller of the chain did: a CR3
+ * load of the VM's own page table (anything else could give the guest host
+ * memory: refused), any other control-register change that VMX or kev
+ * protects (refused), the VMX-preemption timer (the guest's time is up).
+ * Returns false for every other exit.
+ */
+static bool kev_own_exit(struct vcpu *v, union exit_reason r, struct vmexit_result *res)
+{
+    struct vcpu_state *s = &v->state;
+    struct vm *vm = s->vm;
+    if (r.basic == EXIT_REASON_PREEMPTION_TIMER) {
+        vm_fail(vm, KEV_ETIMEOUT, "the guest ran for %lu TSC ticks (emulated instructions under "
+                "Bochs) without ending, last at guest RIP 0x%lx: it never stops",
+                vm->budget_ticks, vmcs_read_diag(GUEST_RIP));
+        *res = (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_ETIMEOUT};
+        return true;
+    }
+    if (r.basic != EXIT_REASON_CR_ACCESS)
+        return false;
+    uint64_t q = vmcs_read_diag(EXIT_QUALIFICATION), rip = vmcs_read_diag(GUEST_RIP);
+    unsigned cr = (unsigned)(q & CRQ_CR_MASK);
+    if (CRQ_TYPE(q) == 0 && cr == 3) {
+        uint64_t value = guest_gpr(s, CRQ_REG(q));
+        if ((value & ~CR3_FLAGS_MASK) == vm->pml4) {
+            enum kev_error e = vmcs_writel(&s->vmcs, GUEST_CR3, value);
+            if (e == KEV_OK)
+                e = vmcs_forward_rip(&s->vmcs);
+            *res = e == KEV_OK ? vmexit_continue() : (struct vmexit_result){VMEXIT_ERROR, e, 0};
+            return true;
+        }
+        vm_fail(vm, KEV_EGUEST_PAGING,
+                "the guest loaded CR3 with 0x%lx at guest RIP 0x%lx, which is not its page table "
+                "(0x%lx): without EPT a guest's page tables would reach any host memory, so kev "
+                "refuses every other", value, rip, vm->pml4);
+    } else {
+        static const char *const how[4] = {"MOV to", "MOV from", "CLTS on", "LMSW on"};
+        vm_fail(vm, KEV_EGUEST_PAGING,
+                "the guest tried to change CR%u (%s CR%u, exit qualification 0x%lx) at guest RIP "
+                "0x%lx: kev keeps the bits of CR0 and CR4 that paging and VMX need", cr,
+                how[CRQ_TYPE(q)], cr, q, rip);
+    }
+    *res = (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_EGUEST_PAGING};
+    return true;
 }
 
 static __attribute__((noinline, cold)) struct vmexit_result exit_reason_unreadable(struct vcpu *v)
@@ -215,7 +315,7 @@ static __attribute__((noinline, cold)) struct vmexit_result entry_failed(struct 
 {
     struct vcpu_state *s = &v->state;
     uint64_t qual = 0;
-    vmx_vmread(EXIT_QUALIFICATION, &qual);
+    qual = vmcs_read_diag(EXIT_QUALIFICATION);
     vmcs_dump_guest_state(&s->vmcs);
     if (r.basic == EXIT_REASON_INVALID_STATE) {
         char why[320];
@@ -239,6 +339,16 @@ static __attribute__((noinline, cold)) struct vmexit_result entry_failed(struct 
     return (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_EENTRY};
 }
 
+static __attribute__((noinline, cold)) struct vmexit_result too_many_exits(struct vcpu *v)
+{
+    uint64_t rip = vmcs_read_diag(GUEST_RIP);
+    vm_fail(v->state.vm, KEV_ETIMEOUT,
+            "the guest made more than %lu VM exits (the last one at guest RIP 0x%lx): it loops "
+            "on something that exits, e.g. a hypercall that is repeated because RIP does not move",
+            v->max_exits, rip);
+    return (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_ETIMEOUT};
+}
+
 /* Tracing, and bit 31 first: then the guest never ran and the basic
  * reason is one of the entry-failure reasons (Vol. 3C, 27.8). */
 static __attribute__((noinline, cold)) struct vmexit_result exit_unusual(struct vcpu *v,
@@ -248,6 +358,8 @@ static __attribute__((noinline, cold)) struct vmexit_result exit_unusual(struct 
         trace_exit(v, r);
     if (r.failed_vmentry)
         return entry_failed(v, r);
+    if (v->exits > v->max_exits)
+        return too_many_exits(v);
     struct vmexit_controller *c = v->state.vm->chain[0];
     if (c == NULL)
         return vmexit_pass();
@@ -268,8 +380,8 @@ struct vmexit_result kev_vcpu_exit(struct vcpu *v)
         return exit_reason_unreadable(v);
     union exit_reason r = {.full = (uint32_t)raw};
     v->state.vmcs.exit_reason = r;
-    /* Bit 31 (failed VM entry) and tracing: both off the fast path. */
-    if (__builtin_expect(kev_trace | r.failed_vmentry, 0))
+    /* Bit 31 (failed VM entry), tracing, too many exits: off the fast path. */
+    if (__builtin_expect(kev_trace | r.failed_vmentry | (v->exits > v->max_exits), 0))
         return exit_unusual(v, r);
     struct vmexit_controller *c = v->state.vm->chain[0];
     if (__builtin_expect(c == NULL, 0))
@@ -306,6 +418,8 @@ int kev_vcpu_exit_slow(struct vcpu *v, struct vmexit_result res)
         res = (*c)->handle(*c, s, r);
         c++;
     }
+    if (kev_own_exit(v, r, &res))
+        return res.action == VMEXIT_CONTINUE ? 0 : 1;
     unhandled(v, r);
     return 1;
 }
@@ -326,7 +440,7 @@ static void explain_controls(struct active_vmcs *vmcs, char *buf, size_t size)
     buf[0] = '\0';
     for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
         uint64_t val = 0;
-        vmx_vmread(sets[i].field, &val);
+        val = vmcs_read_diag(sets[i].field);
         uint32_t allowed0 = (uint32_t)caps->ctls[sets[i].set];
         uint32_t allowed1 = (uint32_t)(caps->ctls[sets[i].set] >> 32);
         if ((val & allowed0) != allowed0 || (val & ~(uint64_t)allowed1)) {
@@ -346,11 +460,11 @@ static void explain_vmfail(struct vcpu *v, enum vmenter_result r)
         return;
     }
     uint64_t err = 0;
-    vmx_vmread(VM_INSTRUCTION_ERROR, &err);
+    err = vmcs_read_diag(VM_INSTRUCTION_ERROR);
     char hint[200] = "";
-    if (err == 7)
+    if (err == VMXERR_ENTRY_INVALID_CONTROL_FIELD)
         explain_controls(&v->state.vmcs, hint, sizeof(hint));
-    else if (err == 8)
+    else if (err == VMXERR_ENTRY_INVALID_HOST_STATE_FIELD)
         strlcpy(hint, "; a host-state field is invalid (Vol. 3C, 27.2.2 and 27.2.3, \"Checks on "
                       "Host ...\"): kev fills them from the running kernel",
                 sizeof(hint));

@@ -153,6 +153,10 @@ struct vm *vm_create(const struct vm_config *config)
     vm->ops = config->ops;
     vm->data = config->data;
     vm->user_writable = config->user_writable;
+    if (config->controls)
+        vm->controls = *config->controls;
+    vm->budget_ticks = config->budget_ticks ? config->budget_ticks : KEV_GUEST_BUDGET_TICKS;
+    vm->max_exits = config->max_exits ? config->max_exits : KEV_GUEST_MAX_EXITS;
     setup(vm, config);
     return vm;
 }

@@ -45,6 +45,30 @@ struct vm_state_ops {
     void (*destroy)(struct vm *vm);
 };
 
+/*
+ * What a VM needs of VMX beyond kev's defaults (kev/vcpu.c: HLT, every I/O
+ * instruction, every MSR access, every CR3 load and every exception exit;
+ * IA-32e mode). Every control goes through vmx_adjust_controls: a bit this
+ * CPU cannot give stops the VM with KEV_ECONTROL, and the message names it.
+ * kev checks the addresses and the EPT pointer before the first entry
+ * (kev/check.c).
+ */
+struct vm_controls {
+    uint32_t pin, proc, proc2, exit, entry; /* bits required on top of kev's */
+    uint32_t proc_off;                      /* kev's default primary bits to leave off */
+    bool exception_bitmap_set;              /* else every exception exits */
+    uint32_t exception_bitmap;
+    paddr_t io_bitmap_a, io_bitmap_b;       /* with CPU_BASED_USE_IO_BITMAPS */
+    paddr_t msr_bitmap;                     /* with CPU_BASED_USE_MSR_BITMAPS */
+    uint64_t eptp;                          /* with SECONDARY_EXEC_ENABLE_EPT */
+};
+
+/* The TSC ticks a guest may run (under Bochs, emulated instructions) and
+ * the VM exits it may make before kev stops it with KEV_ETIMEOUT: a guest
+ * that never stops costs its test, not the boot. */
+#define KEV_GUEST_BUDGET_TICKS 20000000ULL
+#define KEV_GUEST_MAX_EXITS 100000ULL
+
 struct vm_config {
     const char *name;                 /* for messages ("hello-guest") */
     const struct vm_state_ops *ops;
@@ -56,6 +80,9 @@ struct vm_config {
      * by VMCS_FIELD_END; NULL: none. Student code may read every field but
      * the host state. */
     const uint32_t *user_writable;
+    const struct vm_controls *controls; /* NULL: kev's defaults */
+    uint64_t budget_ticks;              /* 0: KEV_GUEST_BUDGET_TICKS */
+    uint64_t max_exits;                 /* 0: KEV_GUEST_MAX_EXITS */
 };
 
 enum vm_outcome_kind {

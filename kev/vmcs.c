@@ -58,8 +58,10 @@ enum kev_error vmcs_failed(const char *insn, uint32_t field, uint64_t value)
     printk(" failed: %s", vmx_status_name(st));
     if (st == VMX_FAIL_VALID) {
         uint64_t err = 0;
-        vmx_vmread(VM_INSTRUCTION_ERROR, &err);
-        printk(", VM-instruction error %lu (%s)", err, vmx_insn_error_name((uint32_t)err));
+        if (vmx_vmread(VM_INSTRUCTION_ERROR, &err) == VMX_OK)
+            printk(", VM-instruction error %lu (%s)", err, vmx_insn_error_name((uint32_t)err));
+        else
+            printk(" (and reading VM_INSTRUCTION_ERROR failed too)");
     }
     printk("\n");
     return KEV_EVMFAIL;
@@ -107,8 +109,8 @@ enum kev_error vmcs_load(struct vmcs *vmcs, struct active_vmcs *active)
     enum vmx_status st = vmx_vmptrld(vmcs->region);
     if (st != VMX_OK) {
         uint64_t err = 0;
-        if (st == VMX_FAIL_VALID)
-            vmx_vmread(VM_INSTRUCTION_ERROR, &err);
+        if (st == VMX_FAIL_VALID && vmx_vmread(VM_INSTRUCTION_ERROR, &err) != VMX_OK)
+            err = 0; /* no current VMCS to read it from: VMPTRLD failed */
         printk("kev: VMPTRLD of the VMCS at 0x%lx failed: %s%s%s\n", vmcs->region,
                vmx_status_name(st), err ? ", " : "", err ? vmx_insn_error_name((uint32_t)err) : "");
         return KEV_EVMFAIL;
@@ -131,4 +133,15 @@ void vmcs_dump_guest_state(struct active_vmcs *v)
             continue;
         printk("    %-28s 0x%lx\n", f->name, val);
     }
+}
+
+uint64_t vmcs_read_diag(uint32_t field)
+{
+    uint64_t v = 0;
+    enum vmx_status st = vmx_vmread(field, &v);
+    if (st != VMX_OK) {
+        vmcs_failed("VMREAD", field, 0);
+        return 0;
+    }
+    return v;
 }

@@ -180,6 +180,10 @@ static inline enum kev_error vmcs_exit_qualification(struct active_vmcs *v, uint
     return vmcs_readl(v, EXIT_QUALIFICATION, q);
 }
 
+/* A VMREAD for messages and dumps: the value, or 0 after vmcs_failed said
+ * the read failed (the caller goes on: it is reporting something else). */
+uint64_t vmcs_read_diag(uint32_t field);
+
 /* Prints the guest-state area field by field (for entry failures). */
 void vmcs_dump_guest_state(struct active_vmcs *v);
 

@@ -149,7 +149,7 @@ enum kev_error vmx_adjust_controls(enum vmx_controls which, uint32_t required, u
 }
 
 static const char *const insn_errors[] = {
-#define VMX_INSN_ERROR_ROW(n, text) [n] = text,
+#define VMX_INSN_ERROR_ROW(n, name, text) [n] = text,
     VMX_INSN_ERRORS(VMX_INSN_ERROR_ROW)
 #undef VMX_INSN_ERROR_ROW
 };

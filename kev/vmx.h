@@ -87,6 +87,7 @@
 #define VM_EXIT_SAVE_IA32_PAT (1U << 18)
 #define VM_EXIT_LOAD_IA32_PAT (1U << 19)
 #define VM_EXIT_SAVE_IA32_EFER (1U << 20)
+#define VM_EXIT_SAVE_VMX_PREEMPTION_TIMER (1U << 22)
 #define VM_EXIT_LOAD_IA32_EFER (1U << 21)
 
 /* VM-entry controls (Vol. 3C, 25.8.1 "VM-Entry Controls"). */
@@ -139,35 +140,65 @@ enum kev_error vmx_adjust_controls(enum vmx_controls which, uint32_t required, u
 bool vmx_control_allowed(enum vmx_controls which, uint32_t bits);
 const char *vmx_controls_name(enum vmx_controls which);
 
-/* VM-instruction error numbers: X(number, SDM description). Vol. 3C, 31.4. */
-#define VMX_INSN_ERRORS(X)                                                                  \
-    X(1, "VMCALL executed in VMX root operation")                                           \
-    X(2, "VMCLEAR with invalid physical address")                                           \
-    X(3, "VMCLEAR with VMXON pointer")                                                      \
-    X(4, "VMLAUNCH with non-clear VMCS")                                                    \
-    X(5, "VMRESUME with non-launched VMCS")                                                 \
-    X(6, "VMRESUME after VMXOFF (VMXOFF and VMXON between VMLAUNCH and VMRESUME)")          \
-    X(7, "VM entry with invalid control field(s)")                                          \
-    X(8, "VM entry with invalid host-state field(s)")                                       \
-    X(9, "VMPTRLD with invalid physical address")                                           \
-    X(10, "VMPTRLD with VMXON pointer")                                                     \
-    X(11, "VMPTRLD with incorrect VMCS revision identifier")                                \
-    X(12, "VMREAD/VMWRITE from/to unsupported VMCS component")                              \
-    X(13, "VMWRITE to read-only VMCS component")                                            \
-    X(15, "VMXON executed in VMX root operation")                                           \
-    X(16, "VM entry with invalid executive-VMCS pointer")                                   \
-    X(17, "VM entry with non-launched executive VMCS")                                      \
-    X(18, "VM entry with executive-VMCS pointer not VMXON pointer")                         \
-    X(19, "VMCALL with non-clear VMCS")                                                     \
-    X(20, "VMCALL with invalid VM-exit control fields")                                     \
-    X(22, "VMCALL with incorrect MSEG revision identifier")                                 \
-    X(23, "VMXOFF under dual-monitor treatment of SMIs and SMM")                            \
-    X(24, "VMCALL with invalid SMM-monitor features")                                       \
-    X(25, "VM entry with invalid VM-execution control fields in executive VMCS")            \
-    X(26, "VM entry with events blocked by MOV SS")                                         \
-    X(28, "Invalid operand to INVEPT/INVVPID")
+/* VM-instruction error numbers: X(number, name (Linux's), SDM description). Vol. 3C, 31.4. */
+#define VMX_INSN_ERRORS(X)                                                                          \
+    X(1, VMXERR_VMCALL_IN_ROOT,                                                                     \
+      "VMCALL executed in VMX root operation")                                                      \
+    X(2, VMXERR_VMCLEAR_INVALID_ADDRESS,                                                            \
+      "VMCLEAR with invalid physical address")                                                      \
+    X(3, VMXERR_VMCLEAR_VMXON_POINTER,                                                              \
+      "VMCLEAR with VMXON pointer")                                                                 \
+    X(4, VMXERR_VMLAUNCH_NONCLEAR_VMCS,                                                             \
+      "VMLAUNCH with non-clear VMCS")                                                               \
+    X(5, VMXERR_VMRESUME_NONLAUNCHED_VMCS,                                                          \
+      "VMRESUME with non-launched VMCS")                                                            \
+    X(6, VMXERR_VMRESUME_AFTER_VMXOFF,                                                              \
+      "VMRESUME after VMXOFF (VMXOFF and VMXON between VMLAUNCH and VMRESUME)")                     \
+    X(7, VMXERR_ENTRY_INVALID_CONTROL_FIELD,                                                        \
+      "VM entry with invalid control field(s)")                                                     \
+    X(8, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,                                                     \
+      "VM entry with invalid host-state field(s)")                                                  \
+    X(9, VMXERR_VMPTRLD_INVALID_ADDRESS,                                                            \
+      "VMPTRLD with invalid physical address")                                                      \
+    X(10, VMXERR_VMPTRLD_VMXON_POINTER,                                                             \
+      "VMPTRLD with VMXON pointer")                                                                 \
+    X(11, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID,                                                \
+      "VMPTRLD with incorrect VMCS revision identifier")                                            \
+    X(12, VMXERR_UNSUPPORTED_VMCS_COMPONENT,                                                        \
+      "VMREAD/VMWRITE from/to unsupported VMCS component")                                          \
+    X(13, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT,                                                  \
+      "VMWRITE to read-only VMCS component")                                                        \
+    X(15, VMXERR_VMXON_IN_VMX_ROOT_OPERATION,                                                       \
+      "VMXON executed in VMX root operation")                                                       \
+    X(16, VMXERR_ENTRY_INVALID_EXECUTIVE_VMCS_POINTER,                                              \
+      "VM entry with invalid executive-VMCS pointer")                                               \
+    X(17, VMXERR_ENTRY_NONLAUNCHED_EXECUTIVE_VMCS,                                                  \
+      "VM entry with non-launched executive VMCS")                                                  \
+    X(18, VMXERR_ENTRY_EXECUTIVE_VMCS_POINTER_NOT_VMXON_POINTER,                                    \
+      "VM entry with executive-VMCS pointer not VMXON pointer")                                     \
+    X(19, VMXERR_VMCALL_NONCLEAR_VMCS,                                                              \
+      "VMCALL with non-clear VMCS")                                                                 \
+    X(20, VMXERR_VMCALL_INVALID_VM_EXIT_CONTROL_FIELDS,                                             \
+      "VMCALL with invalid VM-exit control fields")                                                 \
+    X(22, VMXERR_VMCALL_INCORRECT_MSEG_REVISION_ID,                                                 \
+      "VMCALL with incorrect MSEG revision identifier")                                             \
+    X(23, VMXERR_VMXOFF_UNDER_DUAL_MONITOR_TREATMENT,                                               \
+      "VMXOFF under dual-monitor treatment of SMIs and SMM")                                        \
+    X(24, VMXERR_VMCALL_INVALID_SMM_MONITOR_FEATURES,                                               \
+      "VMCALL with invalid SMM-monitor features")                                                   \
+    X(25, VMXERR_ENTRY_INVALID_VM_EXECUTION_CONTROL_FIELDS_IN_EXECUTIVE_VMCS,                       \
+      "VM entry with invalid VM-execution control fields in executive VMCS")                        \
+    X(26, VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS,                                                    \
+      "VM entry with events blocked by MOV SS")                                                     \
+    X(28, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID,                                                 \
+      "Invalid operand to INVEPT/INVVPID")
 
 /* The SDM's description of VM-instruction error n ("unknown ..." otherwise). */
+enum vmx_insn_error {
+#define VMX_INSN_ERROR_ENUM(n, name, text) name = n,
+    VMX_INSN_ERRORS(VMX_INSN_ERROR_ENUM)
+#undef VMX_INSN_ERROR_ENUM
+};
 const char *vmx_insn_error_name(uint32_t n);
 
 /* The outcome of one VMX instruction. */

@@ -55,7 +55,10 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         merged = os.path.join(tmp, "merged.o")
-        run(["ld", "-r", "-T", args.script, "-o", merged] + objs + [args.lib])
+        # -u: the kernel needs the trampoline even when no student code
+        # makes a syscall that would pull its object from the archive.
+        run(["ld", "-r", "-T", args.script, "-u", "user_upcall_return", "-o", merged]
+            + objs + [args.lib])
 
         undefined = nm(merged, "-u")
         if undefined:

@@ -48,14 +48,17 @@ $(BUILD)/user/libulib.a: $(ULIB_OBJS) $(BUILD)/user/stubs.o
 	@ar rcs $@ $^
 
 # A student file of project N: $(BUILD)/student/<file>.o, from the tree or
-# from SRC_OVERRIDE. __FILE__ names the tree's path either way.
+# from SRC_OVERRIDE. __FILE__ names the tree's path either way. The
+# compiler's messages are also kept in <file>.warnings, which make grade
+# repeats after its summary (they would scroll away).
 student_src = $(if $(and $(SRC_OVERRIDE),$(wildcard $(SRC_OVERRIDE)/$(1))),$(SRC_OVERRIDE)/$(1),$(1))
 define STUDENT_RULE
 $(BUILD)/student/$(2:.c=.o): $(call student_src,$(2)) $(FLAGS_STAMP) $(BUILD)/.config | $(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	@echo "  CC3     $(2)$(if $(filter $(1),$(SOLUTIONS)), (reference solution))$(if $(filter-out $(2),$(call student_src,$(2))), (from $(SRC_OVERRIDE)))"
 	@$$(CC) $$(USER_CFLAGS) $(if $(filter $(1),$(SOLUTIONS)),-DSOLUTION) \
-		$(if $(SRC_OVERRIDE),-fmacro-prefix-map=$(SRC_OVERRIDE)/=) -c $$< -o $$@
+		$(if $(SRC_OVERRIDE),-fmacro-prefix-map=$(SRC_OVERRIDE)/=) -c $$< -o $$@ \
+		2> $$(@:.o=.warnings); status=$$$$?; cat $$(@:.o=.warnings) >&2; exit $$$$status
 endef
 $(foreach p,$(PROJECTS),$(foreach f,$(STUDENT_FILES_$(p)),$(eval $(call STUDENT_RULE,$(p),$(f)))))
 
