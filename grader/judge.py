@@ -62,7 +62,9 @@ def judge(test, ran, project: int = 0, max_score: float = 0.0) -> Result:
     data = rec.data
     cases = data.get("cases")
     done, planned = _cases(cases)
-    if rec.verdict == "pass" and "failed_case" not in data and planned and done == planned:
+    # A guest test reports `cases n/n`; a kernel self-test only its verdict.
+    if rec.verdict == "pass" and "failed_case" not in data and (cases is None or (
+            planned and done == planned)):
         res.passed = True
         res.score = max_score
         return res

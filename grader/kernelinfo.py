@@ -90,7 +90,7 @@ def tests(elf_path: str) -> list | None:
         return None
     if data is None:
         return []
-    out = []
+    out, by_name = [], {}
     for record in data.split(b"\0"):
         if not record.strip():
             continue
@@ -99,6 +99,12 @@ def tests(elf_path: str) -> list | None:
             key, eq, value = line.partition("=")
             if eq:
                 fields[key] = value
-        if "test" in fields:
+        name = fields.get("test")
+        if name is None:
+            continue
+        if name in by_name:  # a second record of the same test (KTEST_LIMITS)
+            by_name[name].update(fields)
+        else:
+            by_name[name] = fields
             out.append(fields)
-    return out
+    return [r for r in out if "category" in r]

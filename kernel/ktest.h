@@ -59,6 +59,12 @@ struct ktest {
                                                         aligned(1))) =                  \
         "test=" #fn "\nproject=" #project "\ncategory=" category "\nweight=" #weight       \
         "\nhidden=" #hidden "\ndescription=" description "\nfile=" __FILE__ "\n";
+/* A graded test's limits, when the grader's defaults do not fit: seconds
+ * of wall clock and emulated instructions (under Bochs) it may take. */
+#define KTEST_LIMITS(fn, seconds, instructions)                                         \
+    static const char ktest_limits_##fn[] __attribute__((used, section("ktest_info"),   \
+                                                          aligned(1))) =                \
+        "test=" #fn "\ntimeout=" #seconds "\nbudget=" #instructions "\n";
 #define KTEST_GRADED(fn, project, category, weight, description)                       \
     KTEST_INFO(fn, project, category, weight, 0, description)                         \
     KTEST(fn, KTEST_PROJECT)

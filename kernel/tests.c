@@ -162,3 +162,19 @@ KTEST(crash_hang, KTEST_CRASH)
         __asm__ volatile("pause");
     return KTEST_PASS;
 }
+
+/*
+ * Some self-tests are graded too, as "project 0", by the grader's own tests
+ * (tests/grader/e2e.py with tests/grader/rubric_selftests.py): the passing
+ * ones must pass, and each crash must cost only its own test.
+ */
+KTEST_INFO(printk_formats, 0, "Kernel", 1, 0, "printk's conversions")
+KTEST_INFO(string_functions, 0, "Kernel", 1, 0, "the string functions")
+KTEST_INFO(cmdline_params, 0, "Kernel", 1, 0, "a test's command-line parameter")
+KTEST_INFO(exception_caught, 0, "Kernel", 1, 0, "ktest_try catches #UD and #GP")
+KTEST_INFO(backtrace_symbols, 0, "Kernel", 1, 0, "the symbol table")
+KTEST_INFO(crash_panic, 0, "Crashes", 1, 0, "a panic ends the boot, reported")
+KTEST_INFO(crash_triple_fault, 0, "Crashes", 1, 0, "a triple fault ends the boot")
+KTEST_INFO(crash_hang, 0, "Crashes", 1, 0, "a hang is stopped by the grader")
+KTEST_LIMITS(crash_hang, 4, 100000000)
+KTEST_INFO(crash_page_fault, 0, "Crashes", 1, 0, "a kernel page fault is a panic")

@@ -9,7 +9,7 @@ fault and a NULL dereference each end the boot with a failure status and a
 symbolized backtrace; a triple fault and a hang end the boot too, each with
 its own reason.
 
-Usage: tests/e2e/kernel.py [--build build/skeleton] [--backends bochs,qemu-tcg]
+Usage: tests/e2e/kernel.py [--build build/p2] [--backends bochs,qemu-tcg]
 Ends with `N passed, N failed`.
 """
 import argparse
@@ -108,7 +108,7 @@ def check_crash(c, name, test, res):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build/skeleton")
+    ap.add_argument("--build", default="build/p2")
     ap.add_argument("--backends", default="bochs,qemu-tcg")
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
