@@ -29,6 +29,7 @@
 #define CALIBRATE_TICKS 200000UL
 
 static volatile uint32_t *regs;
+static bool armed;
 static uint64_t counts_per_mtick; /* timer counts per 2^20 TSC ticks */
 
 static uint32_t rd(unsigned reg) { return regs[reg / 4]; }
@@ -79,6 +80,7 @@ void lapic_timer_start(uint32_t count)
         return;
     wr(REG_LVT_TIMER, LAPIC_TIMER_VECTOR); /* one-shot, unmasked */
     wr(REG_TIMER_INIT, count);
+    armed = true;
 }
 
 uint32_t lapic_timer_stop(void)
@@ -87,7 +89,13 @@ uint32_t lapic_timer_stop(void)
         return 0;
     uint32_t left = rd(REG_TIMER_CURRENT);
     wr(REG_TIMER_INIT, 0);
+    armed = false;
     return left;
+}
+
+bool lapic_timer_armed(void)
+{
+    return armed;
 }
 
 void lapic_eoi(void)

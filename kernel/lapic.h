@@ -22,6 +22,8 @@ bool lapic_present(void);
 void lapic_timer_start(uint32_t count);
 /* Stops the timer; returns the counts it had left (0: it fired). */
 uint32_t lapic_timer_stop(void);
+/* Whether the timer was started and not stopped since (it may have fired). */
+bool lapic_timer_armed(void);
 /* Timer counts for `ticks` TSC ticks (at least 1). */
 uint32_t lapic_counts_for_ticks(uint64_t ticks);
 void lapic_eoi(void);

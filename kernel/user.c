@@ -331,12 +331,19 @@ struct user_result user_call(const void *fn, uint64_t a0, uint64_t a1, uint64_t 
     cur.fn = (uint64_t)fn;
     cur.status = USER_RETURNED;
     cur.syscall = NULL;
+    /* The timer may be kev's guest budget (where the CPU has no
+     * VMX-preemption timer): it pauses while student code runs on its own. */
+    bool outer = lapic_timer_armed();
+    uint32_t outer_left = lapic_timer_stop();
+    /* A tick that came while the kernel ran (interrupts off) is taken
+     * here, in ring 0, where trap() ignores it, not charged to ring 3. */
+    __asm__ volatile("sti; nop; cli");
     lapic_timer_start(lapic_counts_for_ticks(USER_BUDGET_TICKS));
     struct user_ret r = user_enter((uint64_t)fn, rsp, a0, a1, a2, a3);
     lapic_timer_stop();
-    /* A timer interrupt that came while the kernel ran (interrupts off)
-     * is taken here, in ring 0, where trap() ignores it. */
     __asm__ volatile("sti; nop; cli");
+    if (outer) /* gone off already: it goes off again at once */
+        lapic_timer_start(outer_left ? outer_left : 1);
     clac(); /* a syscall stopped midway leaves AC set */
     cur.active = false;
     syscall_frame = NULL;

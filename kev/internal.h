@@ -33,6 +33,7 @@ struct vcpu {
     uint64_t exits;
     uint64_t max_exits;      /* the VM stops past this many (KEV_ETIMEOUT) */
     bool save_timer;         /* the VMX-preemption timer counts down across exits */
+    bool lapic_budget;       /* no such timer: the LAPIC's, with external-interrupt exiting */
 };
 
 /* What a range of guest-physical memory is, for freeing it. */

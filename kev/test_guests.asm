@@ -201,3 +201,13 @@ GUEST cr0_paging_off
     mov edi, 0xbad
     vmcall
 GUEST_END cr0_paging_off
+
+; The same with interrupts on: where the CPU has no VMX-preemption timer,
+; kev's fallback (the host's LAPIC timer, external-interrupt exiting) stops
+; it. (Bochs delivers that exit only while the guest's RFLAGS.IF is set,
+; unlike the SDM; docs/setup.md.)
+GUEST spin_sti
+    sti
+.forever:
+    jmp .forever
+GUEST_END spin_sti

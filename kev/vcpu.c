@@ -8,7 +8,9 @@
  * exit reason once, tests the trace flag and bit 31, and walks the chain.
  * Everything slow -- messages, dumps, checks -- is off that path.
  */
+#include "kernel/cmdline.h"
 #include "kernel/gdt.h"
+#include "kernel/lapic.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "kernel/trap.h"
@@ -76,12 +78,21 @@ static enum kev_error write_controls(struct vcpu *v, uint32_t *exit_out)
     uint32_t pin, proc, proc2 = 0, exit, entry;
     uint32_t want_proc = ((KEV_PROC_DEFAULT & ~c->proc_off) | c->proc) |
                          (c->proc2 ? CPU_BASED_ACTIVATE_SECONDARY_CONTROLS : 0);
-    bool timer = vmx_control_allowed(VMX_PINBASED, PIN_BASED_VMX_PREEMPTION_TIMER);
+    /* The guest's time: the VMX-preemption timer, or, on CPUs without one
+     * (Bochs's core2_penryn_t9600 and bx_generic), the host's LAPIC timer
+     * with external-interrupt exiting (kev.no_preemption_timer=1 forces it). */
+    bool timer = vmx_control_allowed(VMX_PINBASED, PIN_BASED_VMX_PREEMPTION_TIMER) &&
+                 !cmdline_flag("kev.no_preemption_timer");
+    v->lapic_budget = !timer && lapic_present() &&
+                      vmx_control_allowed(VMX_PINBASED, PIN_BASED_EXT_INTR_MASK) &&
+                      vmx_control_allowed(VMX_EXIT, VM_EXIT_ACK_INTR_ON_EXIT);
+    uint32_t budget_pin = timer ? PIN_BASED_VMX_PREEMPTION_TIMER
+                                : v->lapic_budget ? PIN_BASED_EXT_INTR_MASK : 0;
     enum kev_error e;
-    if ((e = vmx_adjust_controls(VMX_PINBASED, c->pin | (timer ? PIN_BASED_VMX_PREEMPTION_TIMER : 0),
-                                 0, &pin)) ||
+    if ((e = vmx_adjust_controls(VMX_PINBASED, c->pin | budget_pin, 0, &pin)) ||
         (e = vmx_adjust_controls(VMX_PROCBASED, want_proc, 0, &proc)) ||
-        (e = vmx_adjust_controls(VMX_EXIT, VM_EXIT_HOST_ADDR_SPACE_SIZE | c->exit,
+        (e = vmx_adjust_controls(VMX_EXIT, VM_EXIT_HOST_ADDR_SPACE_SIZE | c->exit |
+                                     (v->lapic_budget ? VM_EXIT_ACK_INTR_ON_EXIT : 0),
                                  VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER |
                                      (timer ? VM_EXIT_SAVE_VMX_PREEMPTION_TIMER : 0),
                                  &exit)) ||
@@ -253,6 +264,11 @@ static bool kev_own_exit(struct vcpu *v, union exit_reason r, struct vmexit_resu
 {
     struct vcpu_state *s = &v->state;
     struct vm *vm = s->vm;
+    if (r.basic == EXIT_REASON_EXTERNAL_INTERRUPT && v->lapic_budget &&
+        (vmcs_read_diag(VM_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK) == LAPIC_TIMER_VECTOR) {
+        lapic_eoi(); /* acknowledged on exit: the LAPIC waits for its EOI */
+        r.basic = EXIT_REASON_PREEMPTION_TIMER; /* the same news: the guest's time is up */
+    }
     if (r.basic == EXIT_REASON_PREEMPTION_TIMER) {
         vm_fail(vm, KEV_ETIMEOUT, "the guest ran for %lu TSC ticks (emulated instructions under "
                 "Bochs) without ending, last at guest RIP 0x%lx: it never stops",
@@ -493,7 +509,13 @@ void vcpu_run(struct vcpu *v)
     /* Launched from here on: a failed VMLAUNCH is told by exits == 0. */
     bool launched = v->vmcs.launched;
     v->vmcs.launched = true;
+    if (v->lapic_budget)
+        lapic_timer_start(lapic_counts_for_ticks(vm->budget_ticks));
     enum vmenter_result r = kev_vmenter(v, launched);
+    if (v->lapic_budget) {
+        lapic_timer_stop();
+        __asm__ volatile("sti; nop; cli"); /* a late tick: ignored in ring 0 */
+    }
     if (r != VMENTER_STOPPED)
         explain_vmfail(v, r);
     if (!vm->stopped)

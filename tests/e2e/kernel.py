@@ -38,6 +38,7 @@ CRASHES = {
     "crash_kfree_bad_pointer": ("not a pointer kmalloc returned", "kfree"),
 }
 VMX_PREFIXES = ("kev_", "p2_")  # tests that need VMX
+FALLBACK_TESTS = "kev_guest_spins_sti,kev_guest_spins,kev_guest_exits_forever,kev_hlt,kev_cr3_attack"
 
 
 
@@ -59,6 +60,8 @@ def check_bare(c, name, res):
     text = serial_text(res)
     c.check("%s: test=none powers off with success" % name, res.outcome.ok,
             res.outcome.describe())
+    c.check("%s: the banner says how student code is walled off" % name,
+            re.search(r"student code runs in ring 3 with (SMEP and SMAP|no SMEP)", text), text[-800:])
     m = re.search(r"kevlab: (\d+) MiB of memory, (\d+) pages free", text)
     c.check("%s: the banner names the memory found" % name,
             bool(m) and int(m.group(1)) > 0 and int(m.group(2)) > 0,
@@ -136,6 +139,14 @@ def main():
         if name == "bochs":
             jobs.append(("budget", (name,), (backend, iso, "test=crash_hang", tmp,
                                              name + "-hang", 200_000_000)))
+            # The guest budget without the VMX-preemption timer: the LAPIC
+            # fallback, forced, and a CPU model that has no such timer.
+            jobs.append(("fallback", (name + ", kev.no_preemption_timer=1",),
+                         (backend, iso, "test=%s kev.no_preemption_timer=1" % FALLBACK_TESTS,
+                          tmp, name + "-fallback")))
+            penryn, _ = backends.choose("bochs", "core2_penryn_t9600")
+            jobs.append(("fallback", ("bochs core2_penryn_t9600",),
+                         (penryn, iso, "test=" + FALLBACK_TESTS, tmp, "penryn")))
         else:
             jobs.append(("timeout", (name,), (backend, iso, "test=crash_hang", tmp,
                                               name + "-hang", None, 5.0)))
@@ -151,6 +162,12 @@ def main():
             elif chk == "budget":
                 c.check("%s: a hang ends when the instruction budget runs out" % name,
                         res.outcome.kind == oc.BUDGET, res.outcome.describe())
+            elif chk == "fallback":
+                text = serial_text(res)
+                ends = re.findall(r"@@ test end \S+ (\w+)", text)
+                c.check("%s: kev's guest budget without the VMX-preemption timer" % name,
+                        res.outcome.ok and "fail" not in ends
+                        and len(ends) == len(FALLBACK_TESTS.split(",")), text[-2000:])
             elif chk == "timeout":
                 c.check("%s: a hang ends at the wall-clock limit" % name,
                         res.outcome.kind == oc.TIMEOUT, res.outcome.describe())
