@@ -41,6 +41,8 @@ SOLUTION_TAG := $(if $(SOLUTIONS),-sol$(subst $(space),_,$(SOLUTIONS)))
 # projects' given code, the guests) go to OBJ; a build's own files (student
 # code, generated tables, the link, the ISO) to BUILD.
 BUILD ?= build/p$(PROJECT)$(SOLUTION_TAG)
+# The build with every project's reference solution (make handouts, bench).
+BUILD_ALL_SOLUTIONS := build/p$(PROJECT)-sol$(subst $(space),_,$(PROJECTS))
 OBJ   ?= build/obj$(if $(filter 1,$(WERROR)),-werror)
 
 CC      := gcc

@@ -35,5 +35,5 @@ gdb: $(BUILD)/kevlab.iso
 # crash at their TODO(), which measures crash recovery, not grading.
 grader-bench:
 	@$(MAKE) --no-print-directory SOLUTION=all all
-	@$(GRADE) bench $(GRADER_OPTS) --build build/p$(PROJECT)-sol$(subst $(space),_,$(PROJECTS))
+	@$(GRADE) bench $(GRADER_OPTS) --build $(BUILD_ALL_SOLUTIONS)
 bench: grader-bench

@@ -9,6 +9,7 @@ output, then a table of suites and one closing line with the totals.
   tests/run.py host kernel     only these suites
   tests/run.py --list          the suites and their commands
 """
+import json
 import os
 import re
 import subprocess
@@ -34,6 +35,8 @@ SUITES = [
      [PY, "tests/sandbox/run.py"]),
     ("instructor", "make release, the autograder flow, batch grading",
      [PY, "tests/e2e/instructor.py"]),
+    ("handouts", "the handouts' generated tables match the tests and the hints",
+     [PY, "scripts/handout.py", "BUILD_ALL"]),
     ("docs", "every runnable command in the docs",
      [PY, "tests/docs/run_docs.py"]),
 ]
@@ -66,6 +69,16 @@ def run_suite(name, cmd):
     return passed, failed, seconds, failed == 0
 
 
+def build_all_solutions():
+    """The build folder with every project's reference solution (make's name)."""
+    out = subprocess.run(["make", "-s", "--no-print-directory", "info", "SOLUTION=all"], cwd=ROOT,
+                         capture_output=True, text=True).stdout
+    try:
+        return json.loads(out)["build"]
+    except ValueError:
+        return "build/p2-sol2"
+
+
 def main(argv):
     if "--list" in argv:
         for name, what, cmd in SUITES:
@@ -78,6 +91,9 @@ def main(argv):
         return 2
     results = []
     for name, what, cmd in chosen:
+        cmd = [build_all_solutions() if w == "BUILD_ALL" else w for w in cmd]
+        if name == "handouts":
+            cmd.append("--check")
         results.append((name,) + run_suite(name, cmd))
     print("\n%-11s %7s %7s %8s" % ("suite", "passed", "failed", "seconds"))
     for name, p, f, s, ok in results:

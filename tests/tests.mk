@@ -8,5 +8,12 @@ test: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory WERROR=1 all
 	@$(MAKE) --no-print-directory WERROR=1 SOLUTION=all all
 	@$(PYTHON) tests/run.py $(SUITES)
+# The handouts' generated tables (tests, hints) come from the instructors'
+# build of every project: the hidden tests show, marked instructors-only.
+#   make handouts                   rewrite the generated parts of docs/projectN.md
+.PHONY: handouts
+handouts:
+	@$(MAKE) --no-print-directory SOLUTION=all all
+	@$(PYTHON) scripts/handout.py $(BUILD_ALL_SOLUTIONS)
 -include tests/grader/grader-tests.mk
 -include tests/mutants/mutants.mk
