@@ -37,6 +37,7 @@ struct pmm_zone {
     uint64_t *used;
     size_t nusable; /* usable pages */
     size_t nfree;   /* usable pages not handed out */
+    size_t first_free; /* no page below it is free (a hint for single pages) */
 };
 #define PMM_BITMAP_WORDS(npages) (((npages) + 63) / 64)
 

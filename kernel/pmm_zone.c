@@ -34,6 +34,7 @@ void pmm_zone_init(struct pmm_zone *z, size_t npages, uint64_t *usable, uint64_t
     z->used = used;
     z->nusable = 0;
     z->nfree = 0;
+    z->first_free = 0;
     for (size_t w = 0; w < PMM_BITMAP_WORDS(npages); w++) {
         usable[w] = 0;
         used[w] = 0;
@@ -108,10 +109,31 @@ static uint64_t free_word(const struct pmm_zone *z, size_t w)
     return z->usable[w] & ~z->used[w];
 }
 
+/* One page, the lowest free: a word at a time from the first word that
+ * may have one (every VM allocates dozens of single pages). */
+static paddr_t alloc_one(struct pmm_zone *z)
+{
+    for (size_t w = z->first_free / 64; w < PMM_BITMAP_WORDS(z->npages); w++) {
+        uint64_t bits = free_word(z, w);
+        if (bits == 0)
+            continue;
+        size_t page = w * 64 + (size_t)__builtin_ctzll(bits);
+        if (page >= z->npages)
+            break;
+        set_bit(z->used, page);
+        z->nfree--;
+        z->first_free = page + 1;
+        return (paddr_t)page * PAGE_SIZE;
+    }
+    return 0;
+}
+
 paddr_t pmm_zone_alloc(struct pmm_zone *z, size_t count)
 {
     if (count == 0 || count > z->nfree)
         return 0;
+    if (count == 1)
+        return alloc_one(z);
     size_t run = 0; /* free pages just before page i */
     size_t i = 0;
     while (i < z->npages) {
@@ -156,6 +178,8 @@ int pmm_zone_free(struct pmm_zone *z, paddr_t first, size_t count)
     for (size_t i = start; i < start + count; i++)
         clear_bit(z->used, i);
     z->nfree += count;
+    if (start < z->first_free)
+        z->first_free = start;
     return 0;
 }
 

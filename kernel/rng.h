@@ -74,11 +74,13 @@ static inline uint64_t rng_u64_edge(unsigned i)
 /* Fills n bytes with random ones (every byte value equally likely). */
 static inline void rng_bytes(struct rng *r, uint8_t *buf, size_t n)
 {
-    for (size_t i = 0; i < n; i += 8) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
         uint64_t x = rng_next(r);
-        for (size_t k = 0; k < 8 && i + k < n; k++)
-            buf[i + k] = (uint8_t)(x >> (8 * k));
+        __builtin_memcpy(buf + i, &x, 8); /* one 8-byte store */
     }
+    for (uint64_t x = rng_next(r); i < n; i++, x >>= 8)
+        buf[i] = (uint8_t)x;
 }
 
 #endif

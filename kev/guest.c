@@ -54,8 +54,10 @@ static enum kev_error add_tables(struct vm *vm, uint64_t gva)
             break;
         paddr_t next = e & PTE_ADDR_MASK;
         enum kev_error err = mem_add(vm, next, PAGE_SIZE, next, MEM_TABLE);
-        if (err != KEV_OK)
+        if (err != KEV_OK) {
+            vm->tables_lost = true;
             return err;
+        }
         t = (const uint64_t *)(uintptr_t)next;
     }
     return KEV_OK;

@@ -64,6 +64,7 @@ struct vm {
     bool stopped;             /* the outcome is final */
     struct vm_outcome outcome;
     paddr_t pml4;             /* the guest page table (no EPT: guest-virtual -> host) */
+    bool tables_lost;         /* a table page could not be recorded: walk the tables to free them */
     struct mem_region *mem;   /* sorted by gpa, not overlapping */
     size_t nmem, capmem;
 };
@@ -97,6 +98,8 @@ void vm_set_outcome(struct vm *vm, struct vmexit_result r);
 /* memmap.c */
 enum kev_error mem_add(struct vm *vm, uint64_t gpa, uint64_t size, paddr_t host, enum mem_kind kind);
 const struct mem_region *mem_find(const struct vm *vm, uint64_t gpa);
-void mem_free_all(struct vm *vm);
+/* Frees the VM's pages; with tables, its page-table pages too (kev records
+ * every one it makes, unless tables_lost says a record failed). */
+void mem_free_all(struct vm *vm, bool tables);
 
 #endif

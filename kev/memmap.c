@@ -84,10 +84,10 @@ enum kev_error mem_add(struct vm *vm, uint64_t gpa, uint64_t size, paddr_t host,
     return KEV_OK;
 }
 
-void mem_free_all(struct vm *vm)
+void mem_free_all(struct vm *vm, bool tables)
 {
     for (size_t i = 0; i < vm->nmem; i++)
-        if (vm->mem[i].kind == MEM_OWNED)
+        if (vm->mem[i].kind == MEM_OWNED || (tables && vm->mem[i].kind == MEM_TABLE))
             pages_free(vm->mem[i].host, vm->mem[i].size / PAGE_SIZE);
     kfree(vm->mem);
     vm->mem = NULL;

@@ -22,7 +22,10 @@ static void set_failed(struct vm *vm, enum kev_error e, const char *fmt, va_list
     vm->outcome.kind = VM_FAILED;
     vm->outcome.error = e;
     vsnprintf(vm->outcome.message, sizeof(vm->outcome.message), fmt, ap);
-    printk("kev: VM %s stopped: %s: %s\n", vm->name, kev_error_name(e), vm->outcome.message);
+    /* The outcome holds the message (a failing test reports it); the console
+     * shows it with kev.trace=1, or when it is kev's own failure. */
+    if (kev_trace || e == KEV_EVMFAIL || e == KEV_EENTRY || e == KEV_EGUEST_STATE)
+        printk("kev: VM %s stopped: %s: %s\n", vm->name, kev_error_name(e), vm->outcome.message);
 }
 
 void vm_fail(struct vm *vm, enum kev_error e, const char *fmt, ...)
@@ -107,6 +110,7 @@ static void setup(struct vm *vm, const struct vm_config *c)
     }
     vm->pml4 = pt_create();
     if (vm->pml4 == 0 || mem_add(vm, vm->pml4, PAGE_SIZE, vm->pml4, MEM_TABLE) != KEV_OK) {
+        vm->tables_lost = vm->pml4 != 0;
         vm_fail(vm, KEV_ENOMEM, "no memory for the guest page table");
         return;
     }
@@ -183,8 +187,10 @@ void vm_join(struct vm *vm, struct vm_outcome *out)
     }
     if (vm->ops && vm->ops->destroy)
         vm->ops->destroy(vm);
-    mem_free_all(vm);
-    if (vm->pml4)
+    /* Every table page is in the memory map (MEM_TABLE): freeing them from
+     * there costs far less than walking the tables. */
+    mem_free_all(vm, !vm->tables_lost);
+    if (vm->pml4 && vm->tables_lost)
         pt_destroy(vm->pml4);
     kfree(vm);
 }
