@@ -105,6 +105,7 @@ void idt_init(void)
     set_gate(LAPIC_TIMER_VECTOR, (uint64_t)trap_stub_timer, GATE_INTERRUPT, 0);
     set_gate(LAPIC_SPURIOUS_VECTOR, (uint64_t)trap_stub_spurious, GATE_INTERRUPT, 0);
     set_gate(USER_SYSCALL_VECTOR, (uint64_t)trap_stub_syscall, GATE_USER, 0);
+    set_gate(USER_RETURN_VECTOR, (uint64_t)trap_stub_upcall_return, GATE_USER, 0);
     struct dtr d = {sizeof(idt) - 1, (uint64_t)idt};
     __asm__ volatile("lidt %0" ::"m"(d));
 }

@@ -18,8 +18,8 @@
 #define SVR_ENABLE (1u << 8)
 #define REG_LVT_TIMER 0x320
 #define LVT_MASKED (1u << 16)
-#define REG_TIMER_INIT 0x380
-#define REG_TIMER_CURRENT 0x390
+#define REG_TIMER_INIT LAPIC_TIMER_INIT
+#define REG_TIMER_CURRENT LAPIC_TIMER_CURRENT
 #define REG_TIMER_DIVIDE 0x3e0
 #define DIVIDE_BY_1 0xb
 
@@ -28,14 +28,14 @@
 
 #define CALIBRATE_TICKS 200000UL
 
-static volatile uint32_t *regs;
-static bool armed;
+volatile uint32_t *lapic_regs;
+bool lapic_armed;
 static uint64_t counts_per_mtick; /* timer counts per 2^20 TSC ticks */
 
-static uint32_t rd(unsigned reg) { return regs[reg / 4]; }
-static void wr(unsigned reg, uint32_t v) { regs[reg / 4] = v; }
+static uint32_t rd(unsigned reg) { return lapic_regs[reg / 4]; }
+static void wr(unsigned reg, uint32_t v) { lapic_regs[reg / 4] = v; }
 
-bool lapic_present(void) { return regs != NULL; }
+bool lapic_present(void) { return lapic_regs != NULL; }
 
 void lapic_init(void)
 {
@@ -49,7 +49,7 @@ void lapic_init(void)
     uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
     if (!(base & APIC_BASE_ENABLE))
         wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_ENABLE);
-    regs = (volatile uint32_t *)(uintptr_t)(base & APIC_BASE_ADDR_MASK);
+    lapic_regs = (volatile uint32_t *)(uintptr_t)(base & APIC_BASE_ADDR_MASK);
     wr(REG_SVR, SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
     wr(REG_TIMER_DIVIDE, DIVIDE_BY_1);
     wr(REG_LVT_TIMER, LVT_MASKED | LAPIC_TIMER_VECTOR);
@@ -63,6 +63,9 @@ void lapic_init(void)
     uint32_t left = rd(REG_TIMER_CURRENT);
     uint64_t elapsed = rdtsc() - t0;
     wr(REG_TIMER_INIT, 0);
+    /* From now on one-shot and unmasked: writing the initial count starts
+     * it, writing 0 stops it (lapic.h). */
+    wr(REG_LVT_TIMER, LAPIC_TIMER_VECTOR);
     counts_per_mtick = ((uint64_t)(0xffffffffu - left) << 20) / (elapsed ? elapsed : 1);
     if (counts_per_mtick == 0)
         counts_per_mtick = 1;
@@ -74,32 +77,8 @@ uint32_t lapic_counts_for_ticks(uint64_t ticks)
     return c == 0 ? 1 : c > 0xffffffffu ? 0xffffffffu : (uint32_t)c;
 }
 
-void lapic_timer_start(uint32_t count)
-{
-    if (regs == NULL || count == 0)
-        return;
-    wr(REG_LVT_TIMER, LAPIC_TIMER_VECTOR); /* one-shot, unmasked */
-    wr(REG_TIMER_INIT, count);
-    armed = true;
-}
-
-uint32_t lapic_timer_stop(void)
-{
-    if (regs == NULL)
-        return 0;
-    uint32_t left = rd(REG_TIMER_CURRENT);
-    wr(REG_TIMER_INIT, 0);
-    armed = false;
-    return left;
-}
-
-bool lapic_timer_armed(void)
-{
-    return armed;
-}
-
 void lapic_eoi(void)
 {
-    if (regs != NULL)
+    if (lapic_regs != NULL)
         wr(REG_EOI, 0);
 }

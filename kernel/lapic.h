@@ -17,13 +17,37 @@
 void lapic_init(void);
 /* Whether lapic_init found a LAPIC to use. */
 bool lapic_present(void);
+/* The registers (NULL without a LAPIC) and whether the timer runs; for the
+ * inline functions below, which every upcall calls twice. */
+extern volatile uint32_t *lapic_regs;
+extern bool lapic_armed;
+#define LAPIC_TIMER_INIT 0x380    /* initial count: writing it starts the one-shot (0 stops it) */
+#define LAPIC_TIMER_CURRENT 0x390 /* current count */
+
 /* Starts the one-shot timer: it fires LAPIC_TIMER_VECTOR after `count`
  * timer counts (count 0 leaves it stopped). */
-void lapic_timer_start(uint32_t count);
+static inline void lapic_timer_start(uint32_t count)
+{
+    if (lapic_regs == NULL || count == 0)
+        return;
+    lapic_regs[LAPIC_TIMER_INIT / 4] = count;
+    lapic_armed = true;
+}
 /* Stops the timer; returns the counts it had left (0: it fired). */
-uint32_t lapic_timer_stop(void);
+static inline uint32_t lapic_timer_stop(void)
+{
+    if (lapic_regs == NULL)
+        return 0;
+    uint32_t left = lapic_regs[LAPIC_TIMER_CURRENT / 4];
+    lapic_regs[LAPIC_TIMER_INIT / 4] = 0;
+    lapic_armed = false;
+    return left;
+}
 /* Whether the timer was started and not stopped since (it may have fired). */
-bool lapic_timer_armed(void);
+static inline bool lapic_timer_armed(void)
+{
+    return lapic_armed;
+}
 /* Timer counts for `ticks` TSC ticks (at least 1). */
 uint32_t lapic_counts_for_ticks(uint64_t ticks);
 void lapic_eoi(void);

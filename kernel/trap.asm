@@ -34,7 +34,7 @@ STUB i
 %endrep
 
 ; The interrupts (no error code).
-global trap_stub_timer, trap_stub_spurious, trap_stub_syscall
+global trap_stub_timer, trap_stub_spurious, trap_stub_syscall, trap_stub_upcall_return
 extern user_upcall_returned
 trap_stub_timer:
     push 0
@@ -45,14 +45,14 @@ trap_stub_spurious:
     push LAPIC_SPURIOUS_VECTOR
     jmp trap_common
 trap_stub_syscall:
-    ; The student function returned through the trampoline: eax = 0
-    ; (SYS_UPCALL_RETURN), rdi:rsi = its rax:rdx. Straight back to the
-    ; kernel's caller; the iret frame the CPU pushed is dropped there.
-    test eax, eax
-    jz user_upcall_returned
     push 0
     push USER_SYSCALL_VECTOR
     jmp trap_common
+trap_stub_upcall_return:
+    ; The student function returned through the trampoline, its rax:rdx
+    ; untouched: straight back to the kernel's caller (kernel/user.asm);
+    ; the iret frame the CPU pushed is dropped there.
+    jmp user_upcall_returned
 
 trap_common:
     ; The CPU pushed rip..ss and the stub pushed error code and vector: make

@@ -29,5 +29,6 @@ extern const uint64_t trap_stubs[32];
 void trap_stub_timer(void);
 void trap_stub_spurious(void);
 void trap_stub_syscall(void);
+void trap_stub_upcall_return(void);
 
 #endif

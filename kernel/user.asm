@@ -10,8 +10,9 @@
 ; It returns in two ways, both through user_return, which restores the
 ; saved stack pointer and registers and returns rax:rdx to user_enter's
 ; caller:
-;   - the trampoline (user/entry.asm) makes syscall 0 with fn's rax:rdx in
-;     rdi:rsi; kernel/trap.asm's syscall stub jumps to user_upcall_returned;
+;   - the trampoline (user/entry.asm) executes `int USER_RETURN_VECTOR`
+;     with fn's rax:rdx untouched; kernel/trap.asm's stub for it jumps to
+;     user_upcall_returned;
 ;   - kernel/user.c stops the upcall (a fault, a panic, a bad pointer, the
 ;     budget) and calls user_resume_stopped.
 ; Either way the kernel frames above (the trap's, the syscall's) are
@@ -60,15 +61,11 @@ user_enter:
     xor r15d, r15d
     iretq
 
-user_upcall_returned:
-    mov rax, rdi
-    mov rdx, rsi
-    jmp user_return
-
 user_resume_stopped:
     xor eax, eax
     xor edx, edx
 
+user_upcall_returned:
 user_return:
     mov rsp, [rel user_kernel_rsp]
     pop r15

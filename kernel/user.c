@@ -60,6 +60,7 @@ struct handle {
 };
 static struct handle handles[HANDLES_MAX], bound[HANDLES_MAX];
 static size_t nhandles, nbound;
+static uint32_t budget_counts; /* USER_BUDGET_TICKS in LAPIC timer counts */
 
 static struct trap_frame *syscall_frame; /* of the syscall being served */
 
@@ -215,6 +216,7 @@ void user_init(void)
     write_cr4(read_cr4() | (smep ? CR4_SMEP : 0) | (smap ? CR4_SMAP : 0));
 
     user_tss_rsp0 = (uint64_t *)(uintptr_t)(tss_base() + 4);
+    budget_counts = lapic_counts_for_ticks(USER_BUDGET_TICKS);
     size_t data_size = (size_t)(__user_data_end - __user_data_start);
     data_copy = kmalloc(data_size ? data_size : 1);
     if (data_copy == NULL)
@@ -321,35 +323,40 @@ struct user_result user_call(const void *fn, uint64_t a0, uint64_t a1, uint64_t 
         panic("user_call: %p is not a function of the user image", fn);
     /* The function returns into the trampoline: its address is the first
      * thing on the stack, which is 16-byte aligned plus 8 (the ABI's
-     * state right after a call). */
+     * state right after a call). No syscall runs: AC is clear. */
     uint64_t rsp = ALIGN_DOWN(cur.frame, 16) - 8;
-    bool was = access_begin();
+    stac();
     *(uint64_t *)(uintptr_t)rsp = (uint64_t)user_upcall_return;
-    access_end(was);
+    clac();
 
     cur.active = true;
     cur.fn = (uint64_t)fn;
     cur.status = USER_RETURNED;
-    cur.syscall = NULL;
     /* The timer may be kev's guest budget (where the CPU has no
-     * VMX-preemption timer): it pauses while student code runs on its own. */
+     * VMX-preemption timer): it pauses while student code runs on its own,
+     * and a tick of it that came while the kernel ran (interrupts off) is
+     * taken here, in ring 0, where trap() ignores it. */
     bool outer = lapic_timer_armed();
-    uint32_t outer_left = lapic_timer_stop();
-    /* A tick that came while the kernel ran (interrupts off) is taken
-     * here, in ring 0, where trap() ignores it, not charged to ring 3. */
-    __asm__ volatile("sti; nop; cli");
-    lapic_timer_start(lapic_counts_for_ticks(USER_BUDGET_TICKS));
+    uint32_t outer_left = 0;
+    if (__builtin_expect(outer, 0)) {
+        outer_left = lapic_timer_stop();
+        __asm__ volatile("sti; nop; cli");
+    }
+    lapic_timer_start(budget_counts);
     struct user_ret r = user_enter((uint64_t)fn, rsp, a0, a1, a2, a3);
-    lapic_timer_stop();
-    __asm__ volatile("sti; nop; cli");
-    if (outer) /* gone off already: it goes off again at once */
+    /* Gone off (0 left) without stopping the function: its interrupt came
+     * in ring 0 on the way back, and is taken (and ignored) now. */
+    if (__builtin_expect(lapic_timer_stop() == 0, 0))
+        __asm__ volatile("sti; nop; cli");
+    if (__builtin_expect(outer, 0)) /* gone off already: it goes off again at once */
         lapic_timer_start(outer_left ? outer_left : 1);
     clac(); /* a syscall stopped midway leaves AC set */
     cur.active = false;
     syscall_frame = NULL;
     nbound = 0;
-    window_clear();
-    user_frame_reset();
+    if (window_used)
+        window_clear();
+    cur.frame = USER_STACK_TOP;
     return (struct user_result){cur.status, {r.rax, r.rdx}, cur.status == USER_STOPPED ? cur.message : ""};
 }
 

@@ -124,6 +124,8 @@ uint64_t user_window_map(paddr_t page, bool writable);
 /* Syscall entry (trap.c, vector USER_SYSCALL_VECTOR). */
 void user_syscall(struct trap_frame *tf);
 #define USER_SYSCALL_VECTOR 0x80
+/* The trampoline's gate: the student function returned (user/entry.asm). */
+#define USER_RETURN_VECTOR 0x81
 
 /* Budget: user-mode time an upcall may take, in TSC ticks (under Bochs a
  * tick is one emulated instruction). Syscalls do not count. */

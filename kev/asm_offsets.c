@@ -28,6 +28,7 @@ void asm_offsets(void)
     OFFSET(VCPU_R14, struct vcpu, state.regs.r14);
     OFFSET(VCPU_R15, struct vcpu, state.regs.r15);
     OFFSET(VCPU_HOST_RSP, struct vcpu, host_rsp);
+    OFFSET(VCPU_STOPPED, struct vcpu, stopped);
 
     CONST(VMCS_HOST_RSP, HOST_RSP);
     CONST(VMEXIT_CONTINUE, VMEXIT_CONTINUE);

@@ -32,6 +32,7 @@ struct vcpu {
     uint64_t host_rsp;       /* the HOST_RSP last written (vmenter.asm skips equal writes) */
     uint64_t exits;
     uint64_t max_exits;      /* the VM stops past this many (KEV_ETIMEOUT) */
+    bool stopped;            /* its VM stopped: vmenter.asm never resumes it */
     bool save_timer;         /* the VMX-preemption timer counts down across exits */
     bool lapic_budget;       /* no such timer: the LAPIC's, with external-interrupt exiting */
 };

@@ -402,11 +402,9 @@ struct vmexit_result kev_vcpu_exit(struct vcpu *v)
     struct vmexit_controller *c = v->state.vm->chain[0];
     if (__builtin_expect(c == NULL, 0))
         return vmexit_pass(); /* an empty chain: the slow half reports it */
-    struct vmexit_result res = c->handle(c, &v->state, r);
-    /* A VM that was stopped (vm_stop) never runs on, whatever was returned. */
-    if (__builtin_expect(v->state.vm->stopped, 0))
-        return (struct vmexit_result){.action = VMEXIT_ERROR, .error = v->state.vm->outcome.error};
-    return res;
+    /* A VM that was stopped (vm_stop) never runs on, whatever was returned:
+     * vmenter.asm checks v->stopped before every VMRESUME. */
+    return c->handle(c, &v->state, r);
 }
 
 /*
@@ -421,10 +419,10 @@ int kev_vcpu_exit_slow(struct vcpu *v, struct vmexit_result res)
     if (*c)
         c++; /* the first one answered res */
     for (;;) {
-        if (res.action == VMEXIT_CONTINUE && !s->vm->stopped)
-            return 0;
         if (s->vm->stopped)
             return 1;
+        if (res.action == VMEXIT_CONTINUE)
+            return 0;
         if (res.action != VMEXIT_PASS) {
             vm_set_outcome(s->vm, res);
             return 1;

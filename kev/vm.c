@@ -14,11 +14,20 @@
 
 bool kev_trace;
 
+/* The outcome is final; vmenter.asm reads each vCPU's copy of the flag. */
+static void mark_stopped(struct vm *vm)
+{
+    vm->stopped = true;
+    for (unsigned i = 0; i < KEV_MAX_VCPUS; i++)
+        if (vm->vcpus[i])
+            vm->vcpus[i]->stopped = true;
+}
+
 static void set_failed(struct vm *vm, enum kev_error e, const char *fmt, va_list ap)
 {
     if (vm->stopped)
         return;
-    vm->stopped = true;
+    mark_stopped(vm);
     vm->outcome.kind = VM_FAILED;
     vm->outcome.error = e;
     vsnprintf(vm->outcome.message, sizeof(vm->outcome.message), fmt, ap);
@@ -49,7 +58,7 @@ struct vmexit_result vm_stop(struct vm *vm, enum kev_error error, const char *fm
 void vm_set_outcome(struct vm *vm, struct vmexit_result r)
 {
     if (r.action == VMEXIT_EXIT && !vm->stopped) {
-        vm->stopped = true;
+        mark_stopped(vm);
         vm->outcome.kind = VM_EXITED;
         vm->outcome.exit_code = r.code;
     } else if (r.action == VMEXIT_ERROR) {

@@ -10,7 +10,9 @@
 ; the vcpu pointer on top. It saves the guest registers and calls
 ; kev_vcpu_exit(v), the fast half of the dispatch (the first controller).
 ; On VMEXIT_CONTINUE it reloads them and VMRESUMEs -- without returning to
-; kev_vmenter's caller, so a handled exit costs no more than it must.
+; kev_vmenter's caller, so a handled exit costs no more than it must -- unless
+; the VM was stopped meanwhile (struct vcpu's stopped: a handler called
+; vm_stop and then returned VMEXIT_CONTINUE): then it stops.
 ; Otherwise it passes that result to kev_vcpu_exit_slow(v, result) (the
 ; rest of the chain, the VM's end), which returns 0 to resume the guest or
 ; 1 to stop: then kev_vmenter returns VMENTER_STOPPED.
@@ -116,6 +118,8 @@ kev_vmexit_entry:
     jnz .slow
 .resume:
     mov rdi, [rsp]
+    cmp byte [rdi + VCPU_STOPPED], 0 ; stopped (vm_stop), whatever the handler returned
+    jne .stopped
     LOAD_GUEST
     vmresume
     jmp vmenter_failed
@@ -125,6 +129,7 @@ kev_vmexit_entry:
     call kev_vcpu_exit_slow
     test eax, eax
     jz .resume
+.stopped:
     mov eax, VMENTER_STOPPED
 
 vmenter_return:

@@ -8,7 +8,7 @@
 OWNER... are the folders this kernel holds (kernel kev project2 ...): rows
 of other owners are left out. Numbers follow the table's order from 1, so
 the stubs and the table agree by construction (both come from this
-script); number 0 is the upcall's return (user/entry.asm, kernel/trap.asm).
+script); number 0 is left unused.
 """
 import re
 import sys
@@ -175,7 +175,7 @@ def dispatch(rows, includes):
             out.append("    return (uint64_t)%s;" % call)
         out += ["}", ""]
     out.append("const struct syscall_entry syscall_table[] = {")
-    out.append('    {"the upcall\'s return", NULL}, /* 0: kernel/trap.asm takes it */')
+    out.append('    {"syscall 0", NULL}, /* left unused */')
     for row in rows:
         out.append('    {"%s", sc_%s},' % (row["name"], row["name"]))
     out.append("};")

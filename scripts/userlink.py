@@ -57,8 +57,10 @@ def main():
         merged = os.path.join(tmp, "merged.o")
         # -u: the kernel needs the trampoline even when no student code
         # makes a syscall that would pull its object from the archive.
-        run(["ld", "-r", "-T", args.script, "-u", "user_upcall_return", "-o", merged]
-            + objs + [args.lib])
+        # -u: the kernel calls the trampoline and the runtime's own entries,
+        # which no student code may reference to pull them from the archive.
+        undef = [w for e in ALWAYS_GLOBAL[:1] + entries for w in ("-u", e)]
+        run(["ld", "-r", "-T", args.script] + undef + ["-o", merged] + objs + [args.lib])
 
         undefined = nm(merged, "-u")
         if undefined:

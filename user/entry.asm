@@ -8,13 +8,10 @@ section .text
 global user_upcall_return, ulib_syscall
 
 ; The kernel puts this address where a student function returns to: it
-; hands the function's rax:rdx back with syscall 0. The kernel never comes
-; back here.
+; hands the function's rax:rdx back through the upcall-return gate (int
+; 0x81, kernel/user.h USER_RETURN_VECTOR). The kernel never comes back here.
 user_upcall_return:
-    mov rdi, rax
-    mov rsi, rdx
-    xor eax, eax
-    int 0x80
+    int 0x81
     ud2
 
 ; uint64_t ulib_syscall(nr, a0, a1, a2, a3, a4, a5): the number in rax, the
