@@ -86,6 +86,14 @@ def _text(data, key):
     return v.decode("utf-8", "replace") if v is not None else None
 
 
+def _int(data, key) -> int:
+    """A number the kernel reported; 0 when it is missing or not a number."""
+    try:
+        return int(_text(data, key) or 0)
+    except ValueError:
+        return 0
+
+
 def _number(v: str) -> str:
     """'4294967296 (0x100000000)': a 64-bit exit code both ways."""
     try:
@@ -137,8 +145,10 @@ def _failed(res, rec, project, done, planned):
         summary = "wrong capture: %s" % _capture_sentence(data)
     elif rec.reason:
         summary = "the kernel's own check failed: " + rec.reason
+    elif planned is None:
+        summary = "failed without saying why (the test reported no `cases n/n`)"
     else:
-        summary = "failed without saying why (cases %s/%s)" % (done, planned)
+        summary = "failed without saying why (cases %d/%d)" % (done, planned)
     if message and error and not summary.endswith(message) and error != "KEV_ESTUDENT":
         lines.append("the VM's message: " + message)
     if "capture.len" in data and not _capture_equal(data):
@@ -160,17 +170,20 @@ def _capture_equal(data):
 def _capture_sentence(data):
     n, m = _text(data, "capture.len"), _text(data, "expect.capture.len")
     got, want = data.get("capture", b""), data.get("expect.capture", b"")
-    at = int(_text(data, "capture.at") or 0)
+    at = _int(data, "capture.at")
     i = next((k for k in range(min(len(got), len(want))) if got[k] != want[k]), min(len(got), len(want)))
     return "%s bytes printed, %s expected, the first difference at byte %d" % (n, m, at + i)
 
 
 def _capture_diff(data):
-    at = int(_text(data, "capture.at") or 0)
+    at = _int(data, "capture.at")
     got, want = data.get("capture", b""), data.get("expect.capture", b"")
-    head = "the capture%s (- expected, + printed):" % (
-        " from byte %d" % at if at else "")
-    return [head] + ["    " + line for line in diff.unified(want, got, "capture").split("\n")]
+    head = "the capture%s (- expected, + printed): %s" % (
+        " from byte %d" % at if at else "", _capture_sentence(data))
+    # The diff's own first line counts from the start of the windows and
+    # knows only their lengths: the head says it for the whole capture.
+    lines = diff.unified(want, got, "capture").split("\n")[1:]
+    return [head] + ["    " + line for line in lines]
 
 
 def _not_run(res, ran):

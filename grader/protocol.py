@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 FRAME = b"@@ "
-MAX_LINES = 1000  # of a test's own output kept (the last ones)
+MAX_LINES = 1000  # of a test's own output kept (the last ones), of a panic's or fault's details
 
 
 def escape(value: bytes) -> str:
@@ -148,7 +148,8 @@ class LogParser:
     def _line(self, line: bytes, now: float):
         if not line.startswith(FRAME):
             if self._panic is not None and line[:1] in (b" ", b"\t"):
-                self._panic.details.append(_text(line))
+                if len(self._panic.details) < MAX_LINES:  # a kernel printing forever
+                    self._panic.details.append(_text(line))
             elif self._current is not None:
                 kept = self._current.lines
                 kept.append(_text(line))
@@ -161,7 +162,7 @@ class LogParser:
             return text
         words = text.split(" ")
         kind = words[0]
-        if self.log.poweroff is not None:
+        if self.log.poweroff is not None and self._expected is not None:
             self._violate("a frame after the power-off: %r" % text[:120])
             return text
         handler = {

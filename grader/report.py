@@ -56,6 +56,24 @@ class Progress:
 
 CHECK_WIDTH = 160  # make check: detail lines cut to this width
 DETAIL_WIDTH = 200
+SUMMARY_MAX = 400  # characters of a reason in the summary (a kernel's 1 MB panic message)
+DETAIL_LINES = 200  # lines of one failure's details; the whole story is in the serial log
+
+
+def clip(text: str, limit: int) -> str:
+    """text, or its start and its end around a note of what was cut: the end
+    often says where (`... (f() at F:L)`)."""
+    if len(text) <= limit:
+        return text
+    half = max(1, limit // 2)
+    return "%s[... %d characters cut ...]%s" % (text[:half], len(text) - 2 * half, text[-half:])
+
+
+def shown(text: str) -> str:
+    """text for a terminal: control characters (an escape sequence that
+    would clear the screen, a carriage return) written as \\xNN."""
+    return "".join(c if c == "\t" or not (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0)
+                   else "\\x%02x" % ord(c) for c in text)
 
 
 def fmt_points(x: float) -> str:
@@ -75,7 +93,7 @@ def summary(results, rubric, seed, wall: float, style: Style, rerun: str) -> str
                                                 fmt_points(r.score), fmt_points(r.max_score),
                                                 "hidden" if r.hidden else "")
         if not r.passed:
-            line += r.summary.split("\n")[0]
+            line += shown(clip(r.summary.split("\n")[0], SUMMARY_MAX))
         lines.append(line.rstrip())
     lines.append("")
     total = maximum = 0.0
@@ -118,12 +136,11 @@ def details(results, style: Style, width: int = DETAIL_WIDTH) -> str:
     for r in failed:
         if r.fault and same[r.fault][0] != r.name:
             continue
-        out.append(style.bold("--- %s: %s" % (r.name, r.summary)))
-        seen = set()
-        for d in r.details + r.fault_details:
-            if d and d not in seen:
-                out.append(_cut(d, width))
-                seen.add(d)
+        out.append(style.bold("--- %s: %s" % (r.name, shown(clip(r.summary, SUMMARY_MAX)))))
+        lines = [d for d in r.details + r.fault_details if d]
+        out += [_cut(shown(d), width) for d in lines[:DETAIL_LINES]]
+        if len(lines) > DETAIL_LINES:
+            out.append("... %d more lines (see the serial log)" % (len(lines) - DETAIL_LINES))
         others = same.get(r.fault, [])[1:] if r.fault else []
         if others:
             out.append("The same stop ended %d more test%s: %s" % (

@@ -6,33 +6,70 @@ Hidden tests are shown to students only after grades are published.
 """
 
 import json
+import math
 import os
 import xml.etree.ElementTree as ET
+
+from grader.report import clip
+
+MAX_LINE = 1000  # characters of one line of a test's output (a kernel's 1 MB panic message)
+MAX_LINES = 200  # lines of a test's output; the whole story stays in the serial log
 
 
 def _output(r) -> str:
     if r.passed:
         return "passed"
-    return "\n".join([r.summary] + [d for d in r.details if d])
+    lines = [r.summary] + [d for d in r.details + r.fault_details if d]
+    more = len(lines) - MAX_LINES
+    lines = [clip(line, MAX_LINE) for line in lines[:MAX_LINES]]
+    if more > 0:
+        lines.append("... %d more lines (the whole serial log: %s)" % (more, r.serial_log or "?"))
+    return "\n".join(lines)
+
+
+def _points(x, most=None) -> float:
+    """x rounded for the file, never NaN or infinite, within [0, most]."""
+    if not isinstance(x, (int, float)) or not math.isfinite(x):
+        return 0.0
+    x = max(0.0, float(x))
+    return round(min(x, most) if most is not None else x, 4)
+
+
+def _clean(value):
+    """value with lone surrogates (undecodable bytes kept by surrogateescape)
+    written as \\xNN: JSON readers other than Python's reject them."""
+    if isinstance(value, str):
+        return "".join(_surrogate(c) if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _surrogate(c: str) -> str:
+    n = ord(c)
+    return "\\x%02x" % (n - 0xDC00) if 0xDC80 <= n <= 0xDCFF else "\\u%04x" % n
 
 
 def gradescope(results, wall: float, header: str) -> dict:
-    return {
-        "score": round(sum(r.score for r in results), 4),
-        "max_score": round(sum(r.max_score for r in results), 4),
-        "execution_time": round(wall, 3),
+    tests = [{
+        "name": r.name,
+        "score": _points(r.score, _points(r.max_score)),
+        "max_score": _points(r.max_score),
+        "status": "passed" if r.passed else "failed",
+        "output": _output(r),
+        "tags": [r.category],
+        "visibility": "after_published" if r.hidden else "visible",
+        "execution_time": round(_points(r.time), 3),
+    } for r in results]
+    return _clean({
+        "score": round(sum(t["score"] for t in tests), 4),
+        "max_score": round(sum(t["max_score"] for t in tests), 4),
+        "execution_time": round(_points(wall), 3),
         "output": header,
-        "tests": [{
-            "name": r.name,
-            "score": round(r.score, 4),
-            "max_score": round(r.max_score, 4),
-            "status": "passed" if r.passed else "failed",
-            "output": _output(r),
-            "tags": [r.category],
-            "visibility": "after_published" if r.hidden else "visible",
-            "execution_time": round(r.time, 3),
-        } for r in results],
-    }
+        "tests": tests,
+    })
 
 
 def junit(results, wall: float, suite: str) -> bytes:
@@ -41,18 +78,28 @@ def junit(results, wall: float, suite: str) -> bytes:
                       failures=str(sum(not r.passed for r in results)),
                       errors="0", time="%.3f" % wall)
     for r in results:
-        case = ET.SubElement(s, "testcase", classname="%s.%s" % (suite, r.category),
-                             name=r.name, time="%.3f" % r.time)
+        case = ET.SubElement(s, "testcase", classname=_xml_safe("%s.%s" % (suite, r.category)),
+                             name=_xml_safe(r.name), time="%.3f" % _points(r.time))
         if not r.passed:
-            f = ET.SubElement(case, "failure", message=_xml_safe(r.summary))
+            f = ET.SubElement(case, "failure", message=_xml_safe(clip(r.summary, MAX_LINE)))
             f.text = _xml_safe(_output(r))
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
+def _xml_char(n: int) -> bool:
+    """Whether XML 1.0 can hold code point n at all (its production Char)."""
+    return (n in (0x9, 0xA, 0xD) or 0x20 <= n <= 0xD7FF or 0xE000 <= n <= 0xFFFD
+            or 0x10000 <= n <= 0x10FFFF)
+
+
 def _xml_safe(text: str) -> str:
-    # XML 1.0 cannot hold most control characters, even escaped.
-    return "".join(c if c in "\t\n\r" or ord(c) >= 0x20 else "\\x%02x" % ord(c) for c in text)
+    # XML 1.0 cannot hold most control characters, U+FFFE, U+FFFF or
+    # surrogates, even escaped: they are written as \xNN or \uNNNN.
+    return "".join(c if _xml_char(ord(c)) else
+                   _surrogate(c) if 0xD800 <= ord(c) <= 0xDFFF else
+                   "\\x%02x" % ord(c) if ord(c) < 0x100 else "\\u%04x" % ord(c)
+                   for c in text)
 
 
 def write(out_dir: str, results, wall: float, header: str, suite: str) -> tuple:

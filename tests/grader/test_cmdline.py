@@ -4,6 +4,7 @@ import tempfile
 import unittest
 
 from grader import cmdline, image
+from helpers import fake_iso
 
 
 class PercentEncoding(unittest.TestCase):
@@ -32,12 +33,6 @@ class PercentEncoding(unittest.TestCase):
         self.assertEqual(cmdline.parse_user_args(["k=v", "a.b=x=y"]), [("k", "v"), ("a.b", "x=y")])
         with self.assertRaises(ValueError):
             cmdline.parse_user_args(["novalue"])
-
-
-def fake_iso(marker_count=1) -> bytes:
-    region = image.MARKER + b" " * (image.CMDLINE_SPACE - len(image.MARKER))
-    cfg = b"multiboot2 /boot/kernel.elf " + region + b"\n    boot\n"
-    return b"\0" * 5000 + cfg * marker_count + b"\1" * 3000
 
 
 class Patching(unittest.TestCase):

@@ -1,13 +1,11 @@
-"""The release manifest check and restoring the originals; reading which
-tests a kernel ELF holds."""
+"""The release manifest check and restoring the originals."""
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
-from grader import kernelinfo, protect
+from grader import protect
 
 
 def write(root, name, text):
@@ -64,22 +62,6 @@ class Manifest(unittest.TestCase):
         text = "%s *%s\n" % ("ab" * 32, "x/y.c")
         write(self.root, protect.MANIFEST, text)
         self.assertEqual(protect.read_manifest(self.root), {"x/y.c": "ab" * 32})
-
-
-@unittest.skipUnless(shutil.which("gcc"), "needs gcc to make an ELF file")
-class KernelTests(unittest.TestCase):
-    def test_ktest_symbols(self):
-        with tempfile.TemporaryDirectory() as d:
-            src = os.path.join(d, "t.c")
-            with open(src, "w") as f:
-                f.write("static const int ktest_entry_p2_halt_code __attribute__((used)) = 1;\n"
-                        "static const int ktest_entry_crash_hang __attribute__((used)) = 2;\n"
-                        "int other;\n")
-            obj = os.path.join(d, "t.o")
-            subprocess.run(["gcc", "-c", src, "-o", obj], check=True)
-            self.assertEqual(kernelinfo.kernel_tests(obj), {"p2_halt_code", "crash_hang"})
-            self.assertIsNone(kernelinfo.kernel_tests(src))
-            self.assertIsNone(kernelinfo.kernel_tests(os.path.join(d, "missing.elf")))
 
 
 if __name__ == "__main__":

@@ -1,28 +1,41 @@
 """Boots through the runner with a fake emulator; backends' exit mapping;
 choosing the backend."""
+import contextlib
 import os
 import tempfile
+import time
 import unittest
 
 from grader import backends, runner
 from grader import outcome as oc
-from grader.protocol import Log
-from helpers import FakeBackend, fixture
+from grader.protocol import Log, parse
+from helpers import FakeBackend, fake_bochs_env, fixture, write_iso
 
 
-def iso(d):
-    from test_cmdline import fake_iso
-    path = os.path.join(d, "kevlab.iso")
-    with open(path, "wb") as f:
-        f.write(fake_iso())
-    return path
+def gone(pid) -> bool:
+    """The process is no more (or a zombie nobody reaped yet)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@contextlib.contextmanager
+def path_with_fake_bochs(d):
+    old = os.environ["PATH"]
+    os.environ["PATH"] = fake_bochs_env(d)["PATH"]
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = old
 
 
 class Runner(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.d = self.tmp.name
-        self.iso = iso(self.d)
+        self.iso = write_iso(self.d)
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -33,19 +46,42 @@ class Runner(unittest.TestCase):
 
     def test_success_and_live_output(self):
         seen = []
-        res = self.boot("test=a,b a.msg=hi%20you", on_output=seen.append)
+        res = self.boot("test=a,b seed=5", on_output=seen.append, expected=["a", "b"])
         self.assertEqual(res.outcome.kind, oc.SUCCESS)
-        self.assertEqual(res.log.tests["a"].data["capture"], b"hi you")
+        self.assertIsNone(res.log.violation)
+        self.assertEqual(res.log.cmdline, b"test=a,b seed=5")
+        self.assertEqual(res.log.tests["a"].data, {"cases": b"3/3"})
+        self.assertEqual(res.log.tests["b"].lines, ["guest| hello from b"])
         self.assertEqual(b"".join(seen), open(res.serial_path, "rb").read())
-        self.assertEqual(open(os.path.join(res.run_dir, "cmdline")).read().strip(),
-                         "test=a,b a.msg=hi%20you")
+        self.assertEqual(open(os.path.join(res.run_dir, "cmdline")).read(), "test=a,b seed=5\n")
         self.assertFalse(os.path.exists(os.path.join(res.run_dir, "kevlab.iso")))
+        self.assertTrue(gone(int(open(os.path.join(res.run_dir, "fake.pid")).read())))
+        self.assertGreaterEqual(res.wall, 0)
+
+    def test_the_image_is_kept_when_asked(self):
+        res = self.boot("test=none", keep_image=True)
+        with open(os.path.join(res.run_dir, "kevlab.iso"), "rb") as f:
+            self.assertIn(b"multiboot2 /boot/kernel.elf test=none    ", f.read())
 
     def test_failure_and_panic(self):
-        self.assertEqual(self.boot("test=a_fail").outcome.kind, oc.KERNEL_FAILURE)
+        res = self.boot("test=a_wrong")
+        self.assertEqual(res.outcome.kind, oc.KERNEL_FAILURE)
+        self.assertEqual(res.log.tests["a_wrong"].verdict, "fail")
         res = self.boot("test=a,crash_b")
         self.assertEqual(res.outcome.kind, oc.PANIC)
         self.assertTrue(res.log.tests["crash_b"].crashed)
+
+    def test_a_students_stop_costs_its_test_only(self):
+        res = self.boot("test=a_todo,b", expected=["a_todo", "b"])
+        self.assertEqual(res.outcome.kind, oc.KERNEL_FAILURE)
+        self.assertEqual(len(res.log.tests["a_todo"].faults), 1)
+        self.assertEqual(res.log.tests["b"].verdict, "pass")
+
+    def test_a_violation_is_recorded(self):
+        res = self.boot("test=a_rogue,b", expected=["a_rogue", "b"])
+        self.assertEqual(res.log.violation, "`test data someone_else` while test a_rogue was "
+                                            "running")
+        self.assertNotIn("b", res.log.tests)
 
     def test_reset_is_a_triple_fault(self):
         self.assertEqual(self.boot("test=tf").outcome.kind, oc.TRIPLE_FAULT)
@@ -53,6 +89,7 @@ class Runner(unittest.TestCase):
     def test_hanging_test_is_killed_and_named(self):
         res = self.boot("test=a,hang_b,c", runner.Limits(boot=20, tests={"a": 20, "hang_b": 0.3}))
         self.assertEqual(res.outcome.kind, oc.TIMEOUT)
+        self.assertTrue(gone(int(open(os.path.join(res.run_dir, "fake.pid")).read())))
         self.assertIn("test hang_b ran longer than its 0.3 s limit", res.outcome.detail)
         self.assertTrue(res.log.tests["a"].ended)
         self.assertIs(res.log.running(), res.log.tests["hang_b"])
@@ -64,7 +101,6 @@ class Runner(unittest.TestCase):
         self.assertIn("limit", res.outcome.detail)
 
     def test_whole_run_limit(self):
-        import time
         res = self.boot("test=hang_a", runner.Limits(boot=20, tests={"hang_a": 20},
                                                      not_after=time.monotonic() + 0.3))
         self.assertEqual(res.outcome.kind, oc.TIMEOUT)
@@ -94,6 +130,22 @@ class Runner(unittest.TestCase):
         self.assertIn("make", res.outcome.detail)
 
 
+class FakeBochs(unittest.TestCase):
+    """The Bochs backend end to end, with fake_emulator.py as `bochs`."""
+
+    def test_each_ending(self):
+        with tempfile.TemporaryDirectory() as d, path_with_fake_bochs(d):
+            image = write_iso(d)
+            for line, kind in (("test=a,b", oc.SUCCESS), ("test=a_wrong", oc.KERNEL_FAILURE),
+                               ("test=crash_a", oc.PANIC), ("test=a,tf", oc.TRIPLE_FAULT)):
+                with self.subTest(line):
+                    res = runner.boot(backends.Bochs(), image, line, os.path.join(d, "run"),
+                                      runner.Limits(boot=20), expected=line[5:].split(","))
+                    self.assertEqual(res.outcome.kind, kind, res.outcome.describe())
+                    self.assertEqual(res.log.cmdline, line.encode())  # read from the image
+                    self.assertTrue(os.path.exists(os.path.join(res.run_dir, "bochsrc")))
+
+
 class BochsExit(unittest.TestCase):
     def classify(self, status, out="", blog="", log=None):
         with tempfile.TemporaryDirectory() as d:
@@ -106,7 +158,6 @@ class BochsExit(unittest.TestCase):
         self.assertEqual(self.classify(0, "(0) Caught time breakpoint\n").kind, oc.BUDGET)
         shutdown = "00036524224p[UNMAP ] >>PANIC<< Shutdown port: shutdown requested\n"
         self.assertEqual(self.classify(1, blog=shutdown).kind, oc.KERNEL_FAILURE)
-        from grader.protocol import parse
         log = parse(fixture("crash_panic.serial"))
         self.assertEqual(self.classify(1, blog=shutdown, log=log).kind, oc.PANIC)
         triple = fixture("crash_triple_fault.bochs.log").decode()
