@@ -62,9 +62,11 @@ def judge(test, ran, project: int = 0, max_score: float = 0.0) -> Result:
     data = rec.data
     cases = data.get("cases")
     done, planned = _cases(cases)
-    # A guest test reports `cases n/n`; a kernel self-test only its verdict.
-    if rec.verdict == "pass" and "failed_case" not in data and (cases is None or (
-            planned and done == planned)):
+    # A project's test (kev/gtest.h) must report `cases n/n`; the kernel's
+    # own graded self-tests ("project 0") report only their verdict.
+    needs_cases = test.project > 0
+    if rec.verdict == "pass" and "failed_case" not in data and (
+            (not needs_cases and cases is None) or (planned and done == planned)):
         res.passed = True
         res.score = max_score
         return res

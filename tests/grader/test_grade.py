@@ -185,7 +185,7 @@ class Program(unittest.TestCase):
         self.assertEqual(p.returncode, 0)
         for option in ("--public-only", "--project", "--build", "--seed", "--tests", "--out"):
             self.assertIn(option, p.stdout)
-        self.assertNotIn("--rubric", p.stdout)
+        self.assertIn("--rubric RUBRIC", p.stdout)  # the framework's own tests (project 0)
 
     def test_argument_errors(self):
         for argv, status, said in [

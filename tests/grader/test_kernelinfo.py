@@ -79,8 +79,14 @@ class Records(unittest.TestCase):
         self.assertEqual([r["test"] for r in got], ["a", "b"])
 
     def test_values_keep_equals_signs_and_odd_bytes(self):
-        got = self.elf(b"test=a\ndescription=x = y\nnot a pair\nfile=\xff.c\n\0")
-        self.assertEqual(got, [{"test": "a", "description": "x = y", "file": "\ufffd.c"}])
+        got = self.elf(b"test=a\ncategory=C\ndescription=x = y\nnot a pair\nfile=\xff.c\n\0")
+        self.assertEqual(got, [{"test": "a", "category": "C", "description": "x = y",
+                                "file": "\ufffd.c"}])
+
+    def test_limits_join_their_test_and_alone_are_no_test(self):
+        got = self.elf(b"test=a\ncategory=C\n\0test=a\ntimeout=4\nbudget=9\n\0"
+                       b"test=b\ntimeout=1\n\0")
+        self.assertEqual(got, [{"test": "a", "category": "C", "timeout": "4", "budget": "9"}])
 
     def test_no_section_is_no_tests(self):
         self.assertEqual(self.elf(None), [])
