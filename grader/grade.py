@@ -101,8 +101,11 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.build is None:
         args.build = os.environ.get("BUILD") or "build/p%d" % (args.project or course_project())
-    if not os.path.isabs(args.build):
+    # Relative folders: from the current directory when they exist there,
+    # else from the repository's root (make passes them so).
+    if not os.path.isabs(args.build) and not os.path.isdir(args.build):
         args.build = os.path.join(ROOT, args.build)
+    args.build = os.path.abspath(args.build)
     if args.seed is None:
         args.seed = str(random.SystemRandom().randrange(1, 1_000_000))
     if not re.fullmatch(r"\d{1,19}", args.seed):
@@ -244,7 +247,7 @@ def cmd_check(args, rub):
     if r.passed:
         print(style.good("PASS") + " %s (%.2f s)" % (r.name, r.time))
         return 0
-    print(style.bad("FAIL") + " %s: %s" % (r.name, r.summary))
+    print(style.bad("FAIL") + " %s: %s" % (r.name, report.shown(report.clip(r.summary, report.SUMMARY_MAX))))
     print(report.details([r], style, width=report.CHECK_WIDTH))
     return 1
 
@@ -382,6 +385,11 @@ def cmd_grade(args, rub):
     ran = scheduler.run(planned, boot_fn, jobs, args.per_boot, fits, on_done)
     maxes = rub.max_scores(tests)
     res = [judge.judge(t, r, rub.project, maxes[t.name]) for t, r in zip(tests, ran)]
+    # A test the grader or the emulator failed is no verdict on the student:
+    # it counts neither for nor against (and the summary says so).
+    for r in res:
+        if r.not_graded:
+            r.score = r.max_score = 0.0
     wall = time.monotonic() - start
     style = report.Style(report.use_color(sys.stdout))
     print(report.summary(res, rub, args.seed, wall, style,

@@ -92,12 +92,21 @@ def load_categories(project: int, root: str = ROOT, path: str | None = None) -> 
         raise RubricError("there is no %s" % os.path.relpath(path, root))
     spec = importlib.util.spec_from_file_location("kevlab_rubric_%d" % project, path)
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    cats = list(mod.CATEGORIES)
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as e:  # a rubric is data: any error in it is the rubric's
+        raise RubricError("%s cannot be loaded: %s: %s" % (path, type(e).__name__, e))
+    cats = getattr(mod, "CATEGORIES", None)
+    if not isinstance(cats, (list, tuple)) or not all(isinstance(c, Category) for c in cats):
+        raise RubricError("%s must define CATEGORIES, a list of Category(name, points)" % path)
     names = [c.name for c in cats]
     if len(set(names)) != len(names):
         raise RubricError("%s names a category twice" % path)
-    return cats
+    bad = [c.name for c in cats if not isinstance(c.points, int) or c.points < 0]
+    if bad:
+        raise RubricError("%s: the points of %s must be whole numbers, 0 or more"
+                          % (path, ", ".join(bad)))
+    return list(cats)
 
 
 def build_facts(build: str) -> dict:
@@ -123,10 +132,21 @@ def load(build: str, project: int | None = None, root: str = ROOT,
     infos = kernelinfo.tests(os.path.join(build, "kernel.elf"))
     if infos is None:
         raise RubricError("cannot read the tests of %s/kernel.elf" % build)
-    tests = [Test(i["test"], i["category"], int(i.get("weight", 1)), i.get("hidden") == "1",
-                  i.get("description", ""), int(i["project"]), i.get("file", ""),
-                  float(i.get("timeout", Test.timeout)), int(i.get("budget", Test.budget)))
-             for i in infos if int(i.get("project", 0)) == project]
+    tests = []
+    for i in infos:
+        try:
+            if int(i.get("project", 0)) != project:
+                continue
+            t = Test(i["test"], i["category"], int(i.get("weight", 1)), i.get("hidden") == "1",
+                     i.get("description", ""), project, i.get("file", ""),
+                     float(i.get("timeout", Test.timeout)), int(i.get("budget", Test.budget)))
+        except (KeyError, ValueError) as e:
+            raise RubricError("the kernel's record of test %s is malformed (%s): %r"
+                              % (i.get("test", "?"), e, i))
+        if t.weight <= 0:
+            raise RubricError("test %s (%s) has weight %d: a weight is 1 or more"
+                              % (t.name, t.file, t.weight))
+        tests.append(t)
     names = [c.name for c in cats]
     for t in tests:
         if t.category not in names:
