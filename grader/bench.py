@@ -1,18 +1,46 @@
-"""make grader-bench: how long grading takes next to one bare boot.
+"""make bench: how long grading takes next to one bare boot, and what a VM
+exit costs.
 
-Runs, each --repeat times (default 5), as a student would: one bare boot
-(`grade.py run --test none`), the whole suite with -j1, and the whole suite
-with the default -j; prints the median wall times side by side with their
-ratio to the bare boot. It prints figures and asserts nothing.
+Runs, each --repeat times (default 5), and prints the median wall times
+side by side with their ratio to the bare boot:
+
+  one bare boot (make run TEST=none)
+  the whole suite of the project, in one boot each, for the variants of the
+  student file the instructors' tree can build: the skeleton (every test at
+  a TODO()), a half-done solution (the first student function works, the
+  second faults), one whose second function loops forever in every test,
+  and the reference solution; in a student tree, the student's own code.
+
+Then kev's figures (emulated instructions under Bochs, exact): a null
+vmcall round trip without and with an upcall into ring 3. It prints
+figures and asserts nothing.
 """
 
+import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "build", "bench")
+
+# Project 2's variants, made from its reference solution: (name, the
+# function's first line, what to put at its start).
+VARIANTS = [
+    ("half-done: hypercall_handle faults",
+     "struct vmexit_result hypercall_handle(struct vcpu_state *s, const struct hypercall *hc,\n"
+     "                                      struct printer *out)\n{\n",
+     "    *(volatile int *)0 = 0; /* bench: a fault in every test */\n"),
+    ("hypercall_handle loops forever",
+     "struct vmexit_result hypercall_handle(struct vcpu_state *s, const struct hypercall *hc,\n"
+     "                                      struct printer *out)\n{\n",
+     "    for (;;) {} /* bench: an endless loop in every test */\n"),
+]
+STUDENT = "project2/hypercall.c"
 
 
 def timed(argv) -> tuple:
@@ -23,33 +51,79 @@ def timed(argv) -> tuple:
     return time.monotonic() - start, status
 
 
+def make(*words):
+    return subprocess.run(["make", "-s", "--no-print-directory"] + list(words), cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def has_solution() -> bool:
+    with open(os.path.join(ROOT, STUDENT)) as f:
+        return "#ifdef SOLUTION" in f.read()
+
+
+def builds(project) -> list:
+    """(label, build folder) of every suite to time."""
+    if project != 2 or not has_solution():
+        info = json.loads(make("info", "PROJECT=%d" % project).stdout)
+        make("PROJECT=%d" % project, "all")
+        return [("your code", os.path.join(ROOT, info["build"]))]
+    out = []
+    skel = json.loads(make("info").stdout)["build"]
+    make("all")
+    out.append(("skeleton (every test at a TODO())", os.path.join(ROOT, skel)))
+    with open(os.path.join(ROOT, STUDENT)) as f:
+        solution = f.read()
+    for i, (label, start, code) in enumerate(VARIANTS):
+        src = os.path.join(OUT, "variant%d" % i, "src")
+        os.makedirs(os.path.join(src, "project2"), exist_ok=True)
+        with open(os.path.join(src, STUDENT), "w") as f:
+            f.write(solution.replace(start, start + code, 1))
+        build = os.path.join(OUT, "variant%d" % i, "build")
+        p = make("SOLUTION=2", "SRC_OVERRIDE=" + src, "BUILD=" + build, "all")
+        if p.returncode == 0:
+            out.append((label, build))
+        else:
+            print("bench: the variant %r does not build:\n%s" % (label, p.stderr[-1000:]))
+    sol = json.loads(make("info", "SOLUTION=2").stdout)["build"]
+    make("SOLUTION=2", "all")
+    out.append(("the reference solution", os.path.join(ROOT, sol)))
+    return out
+
+
+def kev_figures(grade, common):
+    p = subprocess.run(grade + ["run"] + common + ["--test", "kev_bench_vmcall,kev_bench_upcall"],
+                       cwd=ROOT, capture_output=True, text=True)
+    found = dict(re.findall(r"@@ test data (kev_bench_\w+) instructions_per_vmcall (\S+)", p.stdout))
+    for name, what in (("kev_bench_vmcall", "a null vmcall round trip"),
+                       ("kev_bench_upcall", "the same with an upcall into ring 3")):
+        print("  %-48s %s emulated instructions" % (what, found.get(name, "(did not run)")))
+
+
 def main(args) -> int:
     grade = [sys.executable, os.path.join(ROOT, "grader", "grade.py")]
-    common = ["--backend", args.backend, "--build", args.build]
+    common = ["--backend", args.backend]
     if args.cpu_model:
         common += ["--cpu-model", args.cpu_model]
-    out = os.path.join(ROOT, "build", "bench")
-    cases = [
-        ("one bare boot (make run TEST=none)", grade + ["run"] + common + ["--test", "none"]),
-        ("whole suite, -j1", grade + ["grade"] + common + ["-j", "1", "--seed", "1", "--out", out]),
-        ("whole suite, default -j (%d)" % (os.cpu_count() or 1),
-         grade + ["grade"] + common + ["--seed", "1", "--out", out]),
-    ]
     from grader import backends
     be, why = backends.choose(args.backend, args.cpu_model)
     print("backend: %s (%s)" % (be.name, why))
-    print("bench: %s backend, %s, median of %d runs (wall time, Python start included)"
-          % (args.backend, args.build, args.repeat), flush=True)
+    shutil.rmtree(OUT, ignore_errors=True)
+    suites = builds(args.project or 2)
+    print("bench: median of %d runs (wall time, Python's start included)" % args.repeat, flush=True)
     base = None
+    cases = [("one bare boot (make run TEST=none)",
+              grade + ["run", "--build", suites[-1][1]] + common + ["--test", "none"])]
+    for label, build in suites:
+        cases.append(("suite: " + label, grade + ["grade", "--build", build] + common +
+                      ["--seed", "1", "-j", "1", "--out", os.path.join(OUT, "grade")]))
     for label, argv in cases:
-        times, statuses = [], set()
+        times = []
         for _ in range(args.repeat):
-            t, s = timed(argv)
+            t, _status = timed(argv)
             times.append(t)
-            statuses.add(s)
         med = statistics.median(times)
         base = base or med
-        note = "" if statuses == {0} else "  (exit status %s)" % ",".join(map(str, sorted(statuses)))
-        print("  %-40s %6.2f s  %5.2fx   [min %.2f, max %.2f]%s"
-              % (label, med, med / base, min(times), max(times), note), flush=True)
+        print("  %-48s %6.2f s  %5.2fx   [min %.2f, max %.2f]"
+              % (label, med, med / base, min(times), max(times)), flush=True)
+    kev_figures(grade, common + ["--build", suites[-1][1]])
     return 0

@@ -39,6 +39,7 @@ static void cpu_brand(char out[49])
 
 void kmain(uint32_t magic, uint64_t info)
 {
+    uint64_t t0 = rdtsc();
     serial_init();
     if (magic != MULTIBOOT2_BOOTLOADER_MAGIC) {
         printk_frame("panic the kernel was not booted by a multiboot2 loader (magic 0x%x)\n", magic);
@@ -68,5 +69,6 @@ void kmain(uint32_t magic, uint64_t info)
            pmm_total_pages() * PAGE_SIZE >> 20, pmm_free_pages(), brand);
     printk("kevlab: student code runs in ring 3 with %s%s\n", user_protection(),
            lapic_present() ? "" : "; no LAPIC: no CPU-time budget for student code");
+    printk("kevlab: booted at tick %lu (the kernel's start: %lu)\n", rdtsc(), rdtsc() - t0);
     ktest_main();
 }

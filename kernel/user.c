@@ -72,7 +72,7 @@ static struct {
     const char *syscall;             /* the syscall being served, for messages */
     enum user_status status;
     char message[USER_MESSAGE_MAX];
-    uint32_t budget_left;            /* LAPIC counts, while a syscall runs */
+    uint64_t start;                  /* the upcall's TSC at entry */
 } cur;
 
 /* With SMAP the kernel touches user pages only between stac and clac
@@ -332,6 +332,7 @@ struct user_result user_call(const void *fn, uint64_t a0, uint64_t a1, uint64_t 
     cur.active = true;
     cur.fn = (uint64_t)fn;
     cur.status = USER_RETURNED;
+    cur.start = 0; /* read at the first syscall: until then USER_BUDGET_TICKS bounds it */
     /* The timer may be kev's guest budget (where the CPU has no
      * VMX-preemption timer): it pauses while student code runs on its own,
      * and a tick of it that came while the kernel ran (interrupts off) is
@@ -473,8 +474,8 @@ __noreturn void user_trap(struct trap_frame *tf)
     char details[512] = "";
     if (tf->vector == LAPIC_TIMER_VECTOR) {
         uint64_t fo;
-        set_messagef("%s() ran longer than its budget of %lu instructions (an endless loop?), "
-                     "stopped at rip 0x%lx in %s+0x%lx",
+        set_messagef("%s() ran longer than its budget (%lu instructions without calling kev: "
+                     "an endless loop?), stopped at rip 0x%lx in %s+0x%lx",
                      symbol(cur.fn, &fo), USER_BUDGET_TICKS, tf->rip, fn, off);
         stop(tf, NULL);
     }
@@ -509,8 +510,16 @@ void user_syscall(struct trap_frame *tf)
 {
     if ((tf->cs & 3) != 3 || !cur.active)
         panic("int 0x%x from the kernel", USER_SYSCALL_VECTOR);
-    cur.budget_left = lapic_timer_stop();
+    lapic_timer_stop(); /* gone off (0 left): its interrupt is pending, and stops the upcall */
     syscall_frame = tf;
+    if (cur.start == 0)
+        cur.start = rdtsc();
+    else if (__builtin_expect(rdtsc() - cur.start > USER_TOTAL_TICKS, 0)) {
+        uint64_t fo;
+        cur.syscall = "syscall";
+        user_stop("%s() ran longer than its budget (%lu instructions in all, with its calls to "
+                  "kev: a loop that never ends?)", symbol(cur.fn, &fo), USER_TOTAL_TICKS);
+    }
     uint64_t nr = tf->rax;
     if (nr >= syscall_count || syscall_table[nr].fn == NULL) {
         cur.syscall = "syscall";
@@ -524,7 +533,7 @@ void user_syscall(struct trap_frame *tf)
     clac();
     cur.syscall = NULL;
     syscall_frame = NULL;
-    lapic_timer_start(cur.budget_left); /* 0 (it fired): its interrupt is pending */
+    lapic_timer_start(budget_counts); /* a fresh budget: the call was progress */
 }
 
 void sys_ulib_console_write(const char *buf, size_t n)
