@@ -29,6 +29,8 @@ SUITES = [
      [PY, "tests/grader/run.py"]),
     ("projects", "every project: the solution scores 100%, the skeleton 0 at its TODO()s",
      [PY, "tests/e2e/projects.py"]),
+    ("add-test", "a test added to a copy's table: the grader, totals and handout follow",
+     [PY, "tests/e2e/add_test.py"]),
     ("grade-e2e", "the grader end to end: crashes, resumption, make grade, runs at once, signals",
      [PY, "tests/grader/e2e.py"]),
     ("sandbox", "student code deprivileged: attacks score 0, a fault costs one test",

@@ -108,18 +108,17 @@ class Records(unittest.TestCase):
 
 
 class RecordedBuild(unittest.TestCase):
-    """fixtures/build-p2/kernel.elf, kept honest against project2/tests.c."""
+    """fixtures/build-p2/kernel.elf: a real build's records, read back whole.
+    (Not compared with project2/tests.c: adding a test must not mean
+    recording fixtures again; tests/e2e/add_test.py checks the live table.)"""
 
-    def test_it_holds_project2s_table(self):
-        with open(os.path.join(ROOT, "project2", "tests.c")) as f:
-            src = f.read()
-        table = [(m.group(2), m.group(3), m.group(4), "1" if m.group(1) else "0")
-                 for m in re.finditer(r'^P2_TEST(_HIDDEN)?\((\w+), "([^"]+)", (\d+),', src, re.M)]
-        self.assertGreater(len(table), 10)
-        recorded = [(r["test"], r["category"], r["weight"], r["hidden"])
-                    for r in kernelinfo.tests(os.path.join(P2_BUILD, "kernel.elf"))]
-        self.assertEqual(recorded, table, "project2/tests.c changed: record the fixture again "
-                                          "(tests/grader/fixtures/README.md)")
+    def test_its_records_are_complete(self):
+        recorded = kernelinfo.tests(os.path.join(P2_BUILD, "kernel.elf"))
+        self.assertGreater(len(recorded), 10)
+        for r in recorded:
+            self.assertEqual(set(r) >= {"test", "project", "category", "weight", "hidden",
+                                        "description", "file"}, True, r)
+            self.assertEqual(r["project"], "2", r)
 
 
 if __name__ == "__main__":
