@@ -100,6 +100,32 @@ paddr_t kev_guest_pml4(struct vm *vm)
     return vm->pml4;
 }
 
+#define MOVE_SKIP_MAX 64
+
+enum kev_error kev_guest_move_pml4(struct vm *vm, unsigned skip)
+{
+    if (vm->pml4 == 0)
+        return KEV_ESTOPPED;
+    paddr_t skipped[MOVE_SKIP_MAX];
+    unsigned n = 0;
+    while (n < skip && n < MOVE_SKIP_MAX && (skipped[n] = page_alloc()) != 0)
+        n++;
+    paddr_t page = page_alloc();
+    while (n > 0)
+        page_free(skipped[--n]);
+    if (page == 0)
+        return KEV_ENOMEM;
+    enum kev_error e = mem_add(vm, page, PAGE_SIZE, page, MEM_TABLE);
+    if (e != KEV_OK) {
+        page_free(page);
+        return e;
+    }
+    /* The old page stays recorded as a table page: it is freed with the VM. */
+    memcpy((void *)(uintptr_t)page, (const void *)(uintptr_t)vm->pml4, PAGE_SIZE);
+    vm->pml4 = page;
+    return KEV_OK;
+}
+
 /* One fresh page mapped at gva, owned by the VM once mapped or recorded. */
 static enum kev_error alloc_one(struct vm *vm, uint64_t gva, uint64_t flags, paddr_t *out)
 {

@@ -69,6 +69,13 @@ enum kev_error kev_guest_map(struct vm *vm, gva_t gva, paddr_t page, uint64_t fl
 enum kev_error kev_guest_unmap(struct vm *vm, gva_t gva);
 /* The guest page table's PML4 (0 before the first mapping): GUEST_CR3. */
 paddr_t kev_guest_pml4(struct vm *vm);
+/*
+ * Moves the guest page table's PML4 to a fresh page, which lies past
+ * `skip` other fresh pages (so tests can put it somewhere unpredictable);
+ * kev_guest_pml4 names the new one. GUEST_CR3 is not changed: the caller
+ * (or the student) writes it.
+ */
+enum kev_error kev_guest_move_pml4(struct vm *vm, unsigned skip);
 
 /*
  * Sets the vCPU's guest state for flat 64-bit code: CR0 (PE, PG, NE, WP)

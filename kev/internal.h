@@ -62,6 +62,7 @@ struct vm {
     const uint32_t *user_writable; /* vm_config's */
     struct vm_controls controls;   /* vm_config's, or all zero */
     uint64_t budget_ticks, max_exits;
+    unsigned first_vcpu_id;
     bool stopped;             /* the outcome is final */
     struct vm_outcome outcome;
     paddr_t pml4;             /* the guest page table (no EPT: guest-virtual -> host) */

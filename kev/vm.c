@@ -90,7 +90,7 @@ static enum kev_error create_vcpu(struct vm *vm, unsigned id)
         return KEV_ENOMEM;
     vm->vcpus[id] = v;
     v->state.vm = vm;
-    v->state.id = id;
+    v->state.id = vm->first_vcpu_id + id;
     enum kev_error e = vmcs_alloc(&v->vmcs);
     if (e == KEV_OK)
         e = vmcs_load(&v->vmcs, &v->state.vmcs);
@@ -170,6 +170,7 @@ struct vm *vm_create(const struct vm_config *config)
         vm->controls = *config->controls;
     vm->budget_ticks = config->budget_ticks ? config->budget_ticks : KEV_GUEST_BUDGET_TICKS;
     vm->max_exits = config->max_exits ? config->max_exits : KEV_GUEST_MAX_EXITS;
+    vm->first_vcpu_id = config->first_vcpu_id;
     setup(vm, config);
     return vm;
 }

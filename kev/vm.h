@@ -83,6 +83,7 @@ struct vm_config {
     const struct vm_controls *controls; /* NULL: kev's defaults */
     uint64_t budget_ticks;              /* 0: KEV_GUEST_BUDGET_TICKS */
     uint64_t max_exits;                 /* 0: KEV_GUEST_MAX_EXITS */
+    unsigned first_vcpu_id;             /* the bootstrap vCPU's id (s->id); the others follow */
 };
 
 enum vm_outcome_kind {

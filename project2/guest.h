@@ -31,6 +31,15 @@
 #define GUEST_PRINTS_MAX 64
 
 /*
+ * The tests' own hypercalls, served by given code (project2/test_ctl.c),
+ * never by yours: the guests of the other parts (CPUID, port I/O, MSRs, the
+ * entry state) report through them, so that a test of CPUID does not
+ * depend on your Print. Their numbers are outside the hypercall ABI.
+ */
+#define TEST_HC_EXIT 0x7e570000ULL  /* rdi = exit code */
+#define TEST_HC_PRINT 0x7e570001ULL /* rdi = buffer (guest-virtual), rsi = size */
+
+/*
  * The parameter page at GUEST_PARAMS; guests read the fields at the offsets
  * guests/project2/asm_offsets.c derives from this struct (PARAM_CODE, ...).
  */

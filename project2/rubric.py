@@ -1,11 +1,14 @@
-"""Project 2's rubric: its categories and their points. The tests, each
-with its category and weight, are defined in project2/tests.c; the grader
-reads them from the built kernel (grader/rubric.py)."""
+"""Project 2's rubric: its categories (one per part of the project) and
+their points. The tests, each with its category and weight, are defined in
+project2/tests.c; the grader reads them from the built kernel
+(grader/rubric.py)."""
 
 from grader.rubric import Category
 
 CATEGORIES = [
-    Category("HaltCpu", 20, "hypercall 0 ends the VM with the guest's exit code"),
-    Category("Print", 50, "hypercall 1 prints the guest's buffer through the PrinterProxy"),
-    Category("Robustness", 30, "a bad hypercall stops the VM with the handout's error, not the host"),
+    Category("Entry", 10, "entry_setup(): the VM's entry state, GUEST_CR3 and GUEST_RIP"),
+    Category("Hypercalls", 35, "HaltCpu and Print, and the errors of bad hypercalls"),
+    Category("CPUID", 15, "a CPUID exit emulated, with what must not leak adjusted"),
+    Category("PortIO", 25, "IN, OUT, INS and OUTS emulated against the given devices"),
+    Category("MSR", 15, "RDMSR and WRMSR emulated through a registry of MSRs"),
 ]

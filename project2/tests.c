@@ -98,9 +98,9 @@ static void print_fails(struct gtest_case *c, struct p2_vm_config *v, uint64_t a
     gtest_expect_error(c, e);
 }
 
-/* --- HaltCpu ----------------------------------------------------------------- */
+/* --- Hypercalls: HaltCpu -------------------------------------------------------- */
 
-P2_TEST(p2_halt_code, "HaltCpu", 2, 14,
+P2_TEST(p2_halt_code, "Hypercalls", 2, 14,
         "HaltCpu(code) ends the VM with the guest's exit code, all 64 bits of it")
 {
     uint64_t code = gtest_u64(c, u64_edges, ARRAY_SIZE(u64_edges));
@@ -111,7 +111,7 @@ P2_TEST(p2_halt_code, "HaltCpu", 2, 14,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_exit_code, "HaltCpu", 1, 6, "Print(msg) then HaltCpu(code): both arrive")
+P2_TEST(p2_print_exit_code, "Hypercalls", 1, 6, "Print(msg) then HaltCpu(code): both arrive")
 {
     uint64_t code = gtest_u64(c, u64_edges + 4, 4);
     print_ok(c, v, rng_range(&c->rng, 0, 200), rng_range(&c->rng, 1, 80));
@@ -121,9 +121,9 @@ P2_TEST(p2_print_exit_code, "HaltCpu", 1, 6, "Print(msg) then HaltCpu(code): bot
     return KTEST_PASS;
 }
 
-/* --- Print ------------------------------------------------------------------- */
+/* --- Hypercalls: Print --------------------------------------------------------- */
 
-P2_TEST(p2_print_hello, "Print", 1, 3, "Print of a short text, then HaltCpu(0)")
+P2_TEST(p2_print_hello, "Hypercalls", 1, 3, "Print of a short text, then HaltCpu(0)")
 {
     static const char hello[] = "Hello, hypervisor!\n";
     size_t n = c->index == 0 ? sizeof(hello) - 1 : rng_range(&c->rng, 8, 60);
@@ -137,7 +137,7 @@ P2_TEST(p2_print_hello, "Print", 1, 3, "Print of a short text, then HaltCpu(0)")
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_empty, "Print", 1, 5,
+P2_TEST(p2_print_empty, "Hypercalls", 1, 5,
         "Print of 0 bytes prints nothing and succeeds, wherever its buffer points")
 {
     static const uint64_t addrs[] = {GUEST_BUF, GUEST_UNMAPPED, 0, 0xffffffffffffffffULL,
@@ -148,7 +148,7 @@ P2_TEST(p2_print_empty, "Print", 1, 5,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_lengths, "Print", 3, 20,
+P2_TEST(p2_print_lengths, "Hypercalls", 3, 20,
         "Print of every length a chunked or page-wise copy can get wrong: 1, 255-257, "
         "511-513, 4095-4097, 8192, the whole buffer, one ending on its last byte")
 {
@@ -170,7 +170,7 @@ P2_TEST(p2_print_lengths, "Print", 3, 20,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_bytes, "Print", 1, 2,
+P2_TEST(p2_print_bytes, "Hypercalls", 1, 2,
         "Print passes every byte value through unchanged (NUL, control bytes, 0x7f-0xff)")
 {
     for (size_t i = 0; i < 512; i++)
@@ -188,7 +188,7 @@ P2_TEST(p2_print_bytes, "Print", 1, 2,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_cross_page, "Print", 2, 10,
+P2_TEST(p2_print_cross_page, "Hypercalls", 2, 10,
         "a buffer that crosses a page boundary at many offsets: the two guest pages are "
         "not neighbours in host memory")
 {
@@ -199,7 +199,7 @@ P2_TEST(p2_print_cross_page, "Print", 2, 10,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_many, "Print", 1, 4, "many Prints in a row arrive whole and in order")
+P2_TEST(p2_print_many, "Hypercalls", 1, 4, "many Prints in a row arrive whole and in order")
 {
     static const size_t counts[] = {1, 2, GUEST_PRINTS_MAX};
     size_t count = c->index < ARRAY_SIZE(counts) ? counts[c->index]
@@ -219,7 +219,7 @@ P2_TEST(p2_print_many, "Print", 1, 4, "many Prints in a row arrive whole and in 
     return KTEST_PASS;
 }
 
-P2_TEST(p2_regs_preserved, "Print", 1, 4,
+P2_TEST(p2_regs_preserved, "Hypercalls", 1, 4,
         "after a Print the guest goes on right after vmcall with every register but rax as it was")
 {
     static const size_t lens[] = {0, 1, 300, 5000};
@@ -239,7 +239,7 @@ P2_TEST(p2_regs_preserved, "Print", 1, 4,
 }
 
 #ifdef KEVLAB_HIDDEN /* a hidden test: instructors only (docs/instructors.md) */
-P2_TEST_HIDDEN(p2_print_utf8, "Print", 1, 2, "Print passes UTF-8 text through unchanged")
+P2_TEST_HIDDEN(p2_print_utf8, "Hypercalls", 1, 2, "Print passes UTF-8 text through unchanged")
 {
     static const char *const words[] = {"h\xc3\xa9llo", "w\xc3\xb6rld", "\xe2\x82\xac",
                                         "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x98\x80", " ", "\n"};
@@ -258,9 +258,9 @@ P2_TEST_HIDDEN(p2_print_utf8, "Print", 1, 2, "Print passes UTF-8 text through un
 }
 #endif
 
-/* --- Robustness ---------------------------------------------------------------- */
+/* --- Hypercalls: bad input ----------------------------------------------------- */
 
-P2_TEST(p2_unknown_hypercall, "Robustness", 2, 10,
+P2_TEST(p2_unknown_hypercall, "Hypercalls", 2, 10,
         "an unknown hypercall number stops the VM with KEV_EHYPERCALL, also one whose low "
         "32 bits are a real hypercall's")
 {
@@ -277,7 +277,7 @@ P2_TEST(p2_unknown_hypercall, "Robustness", 2, 10,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_unmapped, "Robustness", 1, 6,
+P2_TEST(p2_print_unmapped, "Hypercalls", 1, 6,
         "Print of a buffer that starts on an unmapped page stops the VM with KEV_EUNMAPPED")
 {
     static const uint64_t addrs[] = {GUEST_UNMAPPED, GUEST_UNMAPPED + 123, GUEST_BUF + GUEST_BUF_SIZE,
@@ -289,7 +289,7 @@ P2_TEST(p2_print_unmapped, "Robustness", 1, 6,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_past_end, "Robustness", 1, 7,
+P2_TEST(p2_print_past_end, "Hypercalls", 1, 7,
         "Print of a buffer running one byte past the mapped memory stops the VM with "
         "KEV_EUNMAPPED and prints none of it")
 {
@@ -299,7 +299,7 @@ P2_TEST(p2_print_past_end, "Robustness", 1, 7,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_hole, "Robustness", 2, 4,
+P2_TEST(p2_print_hole, "Hypercalls", 2, 4,
         "Print over several pages with an unmapped one in the middle stops the VM with "
         "KEV_EUNMAPPED and prints none of it (all or nothing)")
 {
@@ -311,7 +311,7 @@ P2_TEST(p2_print_hole, "Robustness", 2, 4,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_wrap, "Robustness", 1, 4,
+P2_TEST(p2_print_wrap, "Hypercalls", 1, 4,
         "Print of a buffer whose last byte would lie past 2^64 - 1 stops the VM with KEV_EOVERFLOW")
 {
     static const struct {
@@ -326,7 +326,7 @@ P2_TEST(p2_print_wrap, "Robustness", 1, 4,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_huge_size, "Robustness", 1, 5,
+P2_TEST(p2_print_huge_size, "Hypercalls", 1, 5,
         "Print of a size of 2^32 or more (from a good address) stops the VM with KEV_EUNMAPPED "
         "and prints nothing: sizes are 64-bit")
 {
@@ -336,7 +336,7 @@ P2_TEST(p2_print_huge_size, "Robustness", 1, 5,
     return KTEST_PASS;
 }
 
-P2_TEST(p2_print_capture_limit, "Robustness", 1, 3,
+P2_TEST(p2_print_capture_limit, "Hypercalls", 1, 3,
         "a Print that does not fit what the capture has left prints nothing and stops the VM "
         "with KEV_ENOMEM")
 {
@@ -357,7 +357,7 @@ P2_TEST(p2_print_capture_limit, "Robustness", 1, 3,
 }
 
 #ifdef KEVLAB_HIDDEN /* a hidden test: instructors only (docs/instructors.md) */
-P2_TEST_HIDDEN(p2_print_noncanonical, "Robustness", 1, 3,
+P2_TEST_HIDDEN(p2_print_noncanonical, "Hypercalls", 1, 3,
                "Print of a non-canonical address stops the VM with KEV_ENONCANONICAL")
 {
     static const uint64_t addrs[] = {0x0000800000000000ULL, 0xffff7ffffffff000ULL,
@@ -366,3 +366,23 @@ P2_TEST_HIDDEN(p2_print_noncanonical, "Robustness", 1, 3,
     return KTEST_PASS;
 }
 #endif
+
+/* --- The entry state ------------------------------------------------------------- */
+
+P2_TEST(p2_entry_state, "Entry", 1, 10,
+        "entry_setup() writes GUEST_CR3 and GUEST_RIP from the VM's description: the code, its "
+        "entry point and the page table are somewhere new in every case")
+{
+    v->guest = "entry";
+    v->parts = P2_ENTRY;
+    /* A page of its own in [256 MiB, 512 GiB), far from the parameter page,
+     * the buffer and the stack. */
+    v->code_gva = rng_range(&c->rng, 0x10000, 0x7fffffe) * PAGE_SIZE;
+    v->entry_offset = c->index == 0 ? 0 : 2 * rng_range(&c->rng, 1, 1500);
+    v->pml4_skip = (unsigned)rng_range(&c->rng, 0, 40);
+    v->params.code = rng_u64(&c->rng);
+    gtest_input(c, "code at 0x%lx, entry at +0x%zx, page table past %u pages, exit code 0x%lx",
+                v->code_gva, v->entry_offset, v->pml4_skip, v->params.code);
+    gtest_expect_exit(c, (int64_t)v->params.code);
+    return KTEST_PASS;
+}

@@ -16,6 +16,8 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "project2/controller.h"
+#include "project2/entry.h"
+#include "kev/upcall.h"
 
 /*
  * The GUEST_BUF pages, allocated last page first: the page allocator hands
@@ -54,6 +56,64 @@ static enum kev_error map_buffer(struct vm *vm, const struct p2_vm_config *c)
     return KEV_OK;
 }
 
+/* The entry-state part: the student's entry_setup() writes GUEST_CR3 and
+ * GUEST_RIP (an upcall, the only time those two are theirs to write), and
+ * the two fields are checked before the first entry, by name. */
+static const uint32_t entry_writable[] = {GUEST_CR3, GUEST_RIP, VMCS_FIELD_END};
+
+static enum kev_error check_field(struct vcpu_state *s, uint32_t field, uint64_t want,
+                                  const char *desc)
+{
+    uint64_t got = vmcs_read_diag(field);
+    if (got == want)
+        return KEV_OK;
+    vm_stop(s->vm, KEV_EGUEST_STATE, "after entry_setup(), %s is 0x%lx, but the guest's %s is 0x%lx "
+            "(d->%s)%s", vmcs_field_name(field), got,
+            field == GUEST_CR3 ? "page table" : "entry point", want, desc,
+            got == 0 ? ": entry_setup() did not write it" : "");
+    return KEV_EGUEST_STATE;
+}
+
+static enum kev_error entry_state(struct vm *vm, struct vcpu_state *s, uint64_t entry)
+{
+    /* What the builder leaves in the two fields: nothing a guest could run on. */
+    enum kev_error e;
+    if ((e = vmcs_writel(&s->vmcs, GUEST_CR3, 0)) || (e = vmcs_writel(&s->vmcs, GUEST_RIP, 0)))
+        return e;
+    struct entry_desc d = {.page_table = GPA(kev_guest_pml4(vm)), .entry = GVA(entry)};
+    user_frame_reset();
+    uint64_t us = upcall_push_vcpu(s);
+    uint64_t ud = user_push(&d, sizeof(d));
+    struct user_result r = user_call(entry_setup, us, ud, 0, 0);
+    if (r.status != USER_RETURNED) {
+        upcall_stopped(s, &r);
+        return KEV_ESTUDENT;
+    }
+    e = (enum kev_error)(uint32_t)r.ret[0];
+    if (e != KEV_OK) {
+        vm_stop(vm, e, "entry_setup() returned %s", kev_error_name(e));
+        return e;
+    }
+    if ((e = check_field(s, GUEST_CR3, d.page_table.addr, "page_table")) ||
+        (e = check_field(s, GUEST_RIP, d.entry.addr, "entry")))
+        return e;
+    return KEV_OK;
+}
+
+/* The guest's code at gva, after `sled` bytes of ud2 (0f 0b): a RIP that
+ * misses the entry point runs into them. */
+static enum kev_error load_code(struct vm *vm, uint64_t gva, const struct guest_image *g, size_t sled)
+{
+    static uint8_t image[GUEST_CODE_MAX];
+    size_t size = (size_t)(g->end - g->start);
+    if (size + sled > sizeof(image))
+        return KEV_EINVAL;
+    for (size_t i = 0; i < sled; i++)
+        image[i] = i % 2 ? 0x0b : 0x0f;
+    memcpy(image + sled, g->start, size);
+    return kev_guest_load(vm, GVA(gva), image, sled + size, 0);
+}
+
 static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
 {
     const struct p2_vm_config *c = vm_data(vm);
@@ -64,30 +124,60 @@ static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
         printk("p2: there is no guest %s (guests/%s.asm)\n", name, name);
         return KEV_EINVAL;
     }
-    size_t size = (size_t)(g->end - g->start);
-    if (size > GUEST_CODE_MAX)
-        return KEV_EINVAL;
+    uint64_t code = c->code_gva ? c->code_gva : GUEST_CODE;
     enum kev_error e;
-    if ((e = kev_guest_load(vm, GVA(GUEST_CODE), g->start, size, 0)) ||
+    if ((e = load_code(vm, code, g, c->entry_offset)) ||
         (e = kev_guest_load(vm, GVA(GUEST_PARAMS), &c->params, sizeof(c->params), PTE_NX)) ||
         (e = map_buffer(vm, c)) ||
         (e = kev_guest_alloc(vm, GVA(GUEST_STACK_TOP - PAGE_SIZE), 1, PTE_W | PTE_NX, NULL)))
         return e;
-    return kev_guest_setup_flat64(s, GVA(GUEST_CODE), GVA(GUEST_STACK_TOP));
+    if (c->parts & P2_ENTRY) {
+        if ((e = kev_guest_move_pml4(vm, c->pml4_skip)) ||
+            (e = kev_guest_setup_flat64(s, GVA(0), GVA(GUEST_STACK_TOP))))
+            return e;
+        return entry_state(vm, s, code + c->entry_offset);
+    }
+    return kev_guest_setup_flat64(s, GVA(code + c->entry_offset), GVA(GUEST_STACK_TOP));
 }
 
 static const struct vm_state_ops p2_vm_ops = {.setup_bsp = setup_bsp};
 
+/* A part's controller in the chain: the parts' own (cpuid_ctl.c, ...) add
+ * their row. */
+static const struct {
+    unsigned part;
+    void (*init)(struct vmexit_controller *c, struct printer *out);
+} part_controllers[] = {
+    {P2_HYPERCALLS, hypercall_controller_init},
+};
+
 void p2_vm_run(const struct p2_vm_config *c, struct printer *out, struct vm_outcome *outcome)
 {
-    struct vmexit_controller hypercalls;
-    hypercall_controller_init(&hypercalls, out);
-    struct vmexit_controller *const chain[] = {&hypercalls, NULL};
+    unsigned parts = c->parts ? c->parts : P2_HYPERCALLS;
+    struct vmexit_controller ctl[ARRAY_SIZE(part_controllers) + 1];
+    struct vmexit_controller *chain[ARRAY_SIZE(part_controllers) + 2];
+    size_t n = 0;
+    if (parts != P2_HYPERCALLS) { /* the tests' own hypercalls, first */
+        test_controller_init(&ctl[n], out);
+        chain[n] = &ctl[n];
+        n++;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(part_controllers); i++) {
+        if (parts & part_controllers[i].part) {
+            part_controllers[i].init(&ctl[n], out);
+            chain[n] = &ctl[n];
+            n++;
+        }
+    }
+    chain[n] = NULL;
     struct vm_config config = {
         .name = c->guest,
         .ops = &p2_vm_ops,
         .data = (void *)c,
         .controllers = chain,
+        .controls = c->controls,
+        .first_vcpu_id = c->vcpu_id,
+        .user_writable = (parts & P2_ENTRY) ? entry_writable : NULL,
     };
     kev_run_vm(&config, outcome);
 }

@@ -9,9 +9,31 @@
 #include "kev/kev.h"
 #include "project2/guest.h"
 
+/*
+ * The parts of project 2 a test's VM runs with (its chain's controllers):
+ * hypercall tests run the student's hypercalls alone; the other parts' tests
+ * run their part's controller after the tests' own hypercalls (test_ctl.c).
+ * P2_ENTRY: the student's entry_setup() writes GUEST_CR3 and GUEST_RIP.
+ */
+enum p2_part {
+    P2_HYPERCALLS = 1 << 0,
+    P2_ENTRY = 1 << 1,
+    P2_CPUID = 1 << 2,
+    P2_PIO = 1 << 3,
+    P2_MSR = 1 << 4,
+};
+
 /* What one case's VM looks like before its guest runs. */
 struct p2_vm_config {
     const char *guest;            /* "print": guests/project2/print.asm */
+    unsigned parts;               /* enum p2_part bits; 0: P2_HYPERCALLS */
+    unsigned vcpu_id;             /* the bootstrap vCPU's id (s->id) */
+    const struct vm_controls *controls; /* more of VMX (bitmaps...); NULL: kev's defaults */
+    /* P2_ENTRY: the code at code_gva (0: GUEST_CODE) after entry_offset
+     * bytes of ud2, and the PML4 moved past pml4_skip fresh pages. */
+    uint64_t code_gva;
+    size_t entry_offset;
+    unsigned pml4_skip;
     struct guest_params params;   /* copied to GUEST_PARAMS */
     int hole;                     /* a GUEST_BUF page left unmapped; -1: none */
     /* The buffer's image: its bytes [buf_off, buf_off + buf_len) are written to
