@@ -13,7 +13,8 @@ grades it under Bochs with a fixed seed, and checks the grade:
   the command line. Each must score 0, in one boot, with the cause named
   in the grader's output.
 
-  isolation: the reference solution with one fault planted behind a
+  isolation: a correct solution that printk's without a newline scores
+  100%; and the reference solution with one fault planted behind a
   trigger only some cases hit (a NULL write, TODO(), a 64 KiB array on the
   stack, an endless loop, a guest made to loop forever). The tests it
   touches fail with the cause named, every other test passes, the whole
@@ -61,6 +62,9 @@ ISOLATION = {
     "guest_loops": ("if (size == 8193) { s->regs.rbx = ~0ULL; return vmexit_continue(); }",
                     "more than 100000 VM exits"),
     "halt_fault": (None, "CPU exception 6 #UD"),
+    # Not a fault: a correct solution that printk's without a newline, just
+    # before the kernel's frames, loses no point (frames start lines of their own).
+    "printk_no_newline": ('printk("debug: no newline");', None),
 }
 # A function of its own: a 64 KiB local in print() would take its stack on every call.
 BIG_ARRAY = ("__attribute__((noinline)) static void big_array(void)\n{\n"
@@ -112,8 +116,11 @@ def attack(name, seed):
     if status != 0:
         return [("%s: builds" % name, False, log[-1500:])]
     output, res, boots = grade(build, os.path.join(OUT, name[:-2], "grade"), seed)
-    score = res["score"] if res else None
-    checks = [("%s: scores 0" % name, score == 0, "score %r\n%s" % (score, output[-1500:])),
+    # The attack replaces hypercall.c only: the other parts keep their solution.
+    hyper = [t for t in (res or {}).get("tests", []) if "Hypercalls" in t.get("tags", [])]
+    score = sum(t["score"] for t in hyper) if hyper else None
+    checks = [("%s: scores 0 on the hypercalls" % name, score == 0 and hyper,
+               "score %r\n%s" % (score, output[-1500:])),
               ("%s: one boot" % name, boots == 1, "%d boots" % boots)]
     for words in ATTACKS[name]:
         checks.append(("%s: the output says %r" % (name, words), words in output, output[-2500:]))
@@ -132,6 +139,10 @@ def isolation(name, seed, solution):
     status, log = make(build, src)
     if status != 0:
         return [("%s: builds" % name, False, log[-1500:])]
+    if words is None:  # a correct solution
+        batched, res, boots = grade(build, os.path.join(OUT, name, "grade"), seed)
+        return [("%s: still scores 100%% in one boot" % name,
+                 res is not None and res["score"] == res["max_score"] and boots == 1, batched[-1500:])]
     batched, res, boots = grade(build, os.path.join(OUT, name, "grade"), seed)
     alone, res1, _ = grade(build, os.path.join(OUT, name, "alone"), seed, per_boot=1)
     if res is None or res1 is None:
