@@ -57,6 +57,7 @@ SIZE_CAP = 256 * 1024          # bytes: an editable file larger than this is not
 OBJECT_CAP = 16 * 1024 * 1024  # bytes: the object the sandbox may hand back
 MANIFEST_FILE_CAP = 16 * 1024 * 1024  # a protected file larger than this counts as changed
 WALK_CAP = 20000               # entries of a submission folder looked at
+WALK_DEPTH = 24                # folders deep
 OUTPUT_CAP = 64 * 1024         # bytes of a compiler's output kept
 TEXT_CAP = 200 * 1024          # characters of one string in results.json
 COMPILE_TIMEOUT = 60.0         # seconds of wall clock for one compiler run
@@ -196,14 +197,16 @@ def _minimal(res):
 # --- the submission's files ------------------------------------------------------------
 
 def _walk(top):
-    """Every regular-or-not entry under top (bytes, relative), without
-    following symlinks; at most WALK_CAP. Returns (entries, cut)."""
+    """Every entry under top (bytes, relative; files, links, special
+    files), without following symlinks; at most WALK_CAP entries and
+    WALK_DEPTH folders deep. Returns (entries, cut)."""
     top = os.fsencode(top)
     entries, cut = [], False
     for folder, dirs, names in os.walk(top, followlinks=False):
         links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(b".")
-                         and d not in links)
+        deep = os.path.relpath(folder, top).count(b"/") >= WALK_DEPTH
+        dirs[:] = [] if deep else sorted(d for d in dirs if d not in SKIP_DIRS
+                                         and not d.startswith(b".") and d not in links)
         for n in sorted(names + links):
             entries.append(os.path.relpath(os.path.join(folder, n), top))
             if len(entries) >= WALK_CAP:
