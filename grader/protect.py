@@ -1,17 +1,22 @@
 """Checks that a student tree's framework files are as released.
 
-A release (`make release`) writes MANIFEST.sha256 at the repository root,
-in sha256sum's format (`<hex>  <path>` a line), listing every framework
-file, and keeps a copy of each in .kevlab/originals/<path>. Before grading,
+A release (`make release PROJECT=N`) writes MANIFEST.sha256 at the
+repository root, in sha256sum's format (`<hex>  <path>` a line), listing
+every framework file (earlier projects' prebuilt objects and their stubs
+too), and keeps a copy of each in .kevlab/originals/<path>. Before grading,
 check() compares each listed file's sha256 and reports those changed or
-missing; restore() copies the originals back. The files a project lets
-students edit (its rubric's EDITABLE) are never checked. No manifest (an
+missing; restore() copies the originals back. The files project N lets
+students edit (its student files, `make info`) are never checked, and the
+manifest does not list them. A listed path that is now a symlink or not a
+regular file counts as changed (its target is not read), and restore()
+replaces the link itself, never what it points to. No manifest (an
 instructor's tree) means nothing to check.
 """
 
 import hashlib
 import os
 import shutil
+import stat
 
 MANIFEST = "MANIFEST.sha256"
 ORIGINALS = os.path.join(".kevlab", "originals")
@@ -52,9 +57,12 @@ def check(root: str, editable=()) -> dict | None:
         if name in editable:
             continue
         path = os.path.join(root, name)
-        if not os.path.isfile(path):
+        try:
+            st = os.lstat(path)
+        except OSError:
             missing.append(name)
-        elif sha256(path) != digest:
+            continue
+        if not stat.S_ISREG(st.st_mode) or sha256(path) != digest:
             changed.append(name)
     return {"changed": changed, "missing": missing}
 
@@ -69,6 +77,11 @@ def restore(root: str, names) -> list:
             continue
         dst = os.path.join(root, name)
         os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
+        if os.path.lexists(dst) and not (os.path.isfile(dst) and not os.path.islink(dst)):
+            if os.path.isdir(dst) and not os.path.islink(dst):
+                shutil.rmtree(dst)
+            else:
+                os.unlink(dst)  # a symlink or a special file: replaced, not written through
         shutil.copy2(src, dst)
     return failed
 

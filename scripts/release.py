@@ -1,38 +1,52 @@
 #!/usr/bin/env python3
-"""make release: the student tree, built from the instructors' tree.
+"""make release PROJECT=N: project N's student tree, built from the instructors' tree.
 
-  scripts/release.py                  build/release/kevlab/ and kevlab.tar.gz, then check them
-  scripts/release.py --no-check       the same without the two grading runs
-  scripts/release.py --out DIR        somewhere other than build/release
+  scripts/release.py --project N                  build/release/p<N>/kevlab/ and kevlab.tar.gz, checked
+  scripts/release.py --project N --earlier skeleton   earlier projects as skeletons (default: objects)
+  scripts/release.py --project N --no-check       without the two grading runs
+  scripts/release.py --out DIR                    somewhere other than build/release/p<N>
 
-What the student tree is (docs/instructors.md tells the same for people):
+What project N's student tree is (docs/instructors.md tells the same for people):
 
   - every file of the instructors' tree (git's tracked and untracked-but-not-
-    ignored files), less the instructor-only ones (INSTRUCTOR_ONLY below);
-  - C and assembly-header files run through `unifdef -USOLUTION
-    -UKEVLAB_HIDDEN`: the reference solution and the hidden tests' kernel
-    code are gone, the TODO()s and hints stay;
-  - hidden tests left out: the rubric's entries marked hidden=True, the
-    hidden guests (guests/hidden/), the marker file .kevlab-hidden (whose
-    presence makes the Makefile define KEVLAB_HIDDEN);
+    ignored files), less the instructor-only ones (INSTRUCTOR_ONLY below)
+    and less every later project: projectM/, guests/projectM/ and
+    docs/projectM.md for M > N (any path component `projectM`);
+  - C files run through `unifdef -USOLUTION -UKEVLAB_HIDDEN`: project N's
+    reference solution and the hidden tests' kernel code are gone, the
+    TODO()s and hints stay;
+  - earlier projects (2..N-1), --earlier objects (the default): each of
+    their student files is a short stub saying it is prebuilt, and its
+    reference solution comes compiled only, as prebuilt/<file>.o (compiled
+    with the tree's own user flags, debug information stripped), which
+    scripts/prebuilt.mk links in its place; --earlier skeleton: they are
+    skeletons with TODO()s like project N's, and editable too;
+  - hidden tests left out: the hidden guests (a `kevlab-hidden-file` line
+    at the top), the marker file .kevlab-hidden (whose presence makes the
+    Makefile define KEVLAB_HIDDEN);
   - Markdown lines marked `<!-- instructors-only -->`, and blocks between
     `<!-- instructors-only: begin -->` and `<!-- instructors-only: end -->`,
     left out; README.md gets a note saying what the release leaves out;
-  - MANIFEST.sha256 (sha256sum's format) of every file but the editable ones,
-    and the pristine copies in .kevlab/originals/ that `grade.py --restore`
-    puts back (grader/protect.py reads both).
+  - the Makefile's COURSE_PROJECT set to N, so that `make grade` grades N;
+  - MANIFEST.sha256 (sha256sum's format) of every file but the editable ones
+    (project N's student files from `make -s info PROJECT=N`, plus the
+    earlier projects' with --earlier skeleton), the pristine copies in
+    .kevlab/originals/ that `grade.py --restore` puts back (grader/protect.py
+    reads both), and .kevlab/hidden-tests.json, {"N": the number of hidden
+    tests of project N}, read from the instructors' kernel (`make PROJECT=N
+    SOLUTION=all`), for grade.py's note.
 
 Before it says "done" it checks the tree: no SOLUTION or KEVLAB_HIDDEN
-conditional and no hidden test's name left anywhere, every relative link in
-its Markdown files resolves, and two grading runs in temporary copies: the
-tree as it is scores zero with every test stopped by its TODO(), and the
-same tree with the reference solution's editable files scores full marks.
+conditional, no hidden test's name and no later project left anywhere,
+every relative link in its Markdown files resolves, and two grading runs in
+temporary copies: the tree as it is scores zero with every test stopped by
+its TODO(), and the same tree with the reference solution's editable files
+scores full marks on the public tests.
 
 scripts/autograder/build.py builds its framework tree with make_tree() too.
 """
 
 import argparse
-import ast
 import hashlib
 import json
 import os
@@ -45,6 +59,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from grader import kernelinfo  # noqa: E402
 
 # Paths (relative to the root; a trailing / means a whole folder) that exist
 # for instructors and framework developers only.
@@ -60,34 +76,45 @@ INSTRUCTOR_ONLY = [
     ".kevlab-hidden",          # the marker: hidden tests are present
 ]
 # Left out of every tree this script makes: build outputs and caches.
-NEVER = ["build/", "compile_commands.json", ".gdbinit", ".kevlab/"]
-HIDDEN_ONLY = [".kevlab-hidden"]
+NEVER = ["build/", "compile_commands.json", ".gdbinit", ".kevlab/", "prebuilt/"]
 # The autograder's tree keeps these instructor-only files.
-AUTOGRADER_KEEPS = HIDDEN_ONLY + ["grader/batch.py"]
+AUTOGRADER_KEEPS = [".kevlab-hidden"]
 # A file with this word in its first lines (a hidden test's guest:
 # `; kevlab-hidden-file`) belongs to the hidden tests: the release drops it.
 HIDDEN_FILE = re.compile(rb"^[ \t]*(?:;|//|/\*|#|<!--)[ \t]*kevlab-hidden-file\b", re.M)
 HIDDEN_FILE_LINES = 5
 
-HIDDEN_MARKER = ".kevlab-hidden"
 MANIFEST = "MANIFEST.sha256"
 ORIGINALS = os.path.join(".kevlab", "originals")
-RUBRICS = "grader/rubrics"
+HIDDEN_NOTE = os.path.join(".kevlab", "hidden-tests.json")  # grader/grade.py reads it
+PREBUILT = "prebuilt"
+PREBUILT_MK = "scripts/prebuilt.mk"
+EARLIER_MODES = ("objects", "skeleton")
 
 # Files unifdef reads: C and the headers NASM and C share.
 UNIFDEF_EXT = (".c", ".h", ".S")
 MD_LINE = "<!-- instructors-only -->"
 MD_BEGIN = "<!-- instructors-only: begin -->"
 MD_END = "<!-- instructors-only: end -->"
+PROJECT_PART = re.compile(r"^project(\d+)(?:\.[A-Za-z0-9]+)?$")
 
 RELEASE_NOTE = """\
-> **This is the student release of kevlab.** The reference solutions, the
-> hidden tests, the framework's own tests (`make test`), the instructors'
-> guide and tools (`make release`, `make autograder`, `make grade
-> SOLUTION=1`) are not part of it. `make grade` grades your work;
-> `MANIFEST.sha256` lists the files you may not change (everything but the
-> files your project names).
+> **This is the student release of kevlab for project {n}.** The reference
+> solutions, the hidden tests, the framework's own tests (`make test`), the
+> instructors' guide and tools (`make release`, `make autograder`, `make
+> grade SOLUTION=1`) are not part of it. `make grade` grades your work;
+> `MANIFEST.sha256` lists the files you may not change (everything but
+> {editable}).{earlier}
 """
+EARLIER_NOTE_OBJECTS = """
+>
+> The earlier projects' student files ({files}) come as their
+> reference solutions, compiled (`prebuilt/`), so that project {n} starts
+> from working code."""
+EARLIER_NOTE_SKELETON = """
+>
+> The earlier projects' student files ({files}) are skeletons again:
+> paste your own solutions into them; project {n}'s tests use them."""
 
 # tests/ is left out; this stands in for it so that `make test` explains.
 TESTS_STUB_PATH = "tests/tests.mk"
@@ -96,7 +123,19 @@ TESTS_STUB = """\
 .PHONY: test
 test:
 	@echo "make test runs kevlab's own tests, which are not part of the student release."
-	@echo "To grade your project: make grade (see docs/project2.md)."
+	@echo "To grade your project: make grade (see docs/project{n}.md)."
+"""
+
+PREBUILT_STUB = """\
+/*
+ * {file}: project {p}'s student file, given to you prebuilt.
+ *
+ * This is the release of project {n}. Project {p}'s part of the kernel
+ * is its reference solution, compiled:
+ *     {obj}
+ * scripts/prebuilt.mk links that object in place of this file, which is
+ * not compiled. What project {p} does is in docs/project{p}.md.
+ */
 """
 
 
@@ -108,18 +147,90 @@ def say(msg):
     print("release: " + msg, flush=True)
 
 
+# --- the facts make knows -------------------------------------------------------
+
+def make_info(project=None, solution=None, root=ROOT):
+    """`make -s info` (the build's facts: project, projects, student_files,
+    build, all_projects, current) for that project and SOLUTION."""
+    argv = ["make", "-s", "--no-print-directory", "info"]
+    if project is not None:
+        argv.append("PROJECT=%s" % project)
+    if solution is not None:
+        argv.append("SOLUTION=%s" % solution)
+    proc = subprocess.run(argv, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        said = (proc.stderr or proc.stdout).strip()
+        m = re.search(r"\*\*\* (.*?)\.?\s+Stop\.", said)
+        raise ReleaseError(m.group(1) if m else "`%s` failed: %s" % (" ".join(argv), said))
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        raise ReleaseError("`%s` printed no JSON: %s" % (" ".join(argv), proc.stdout[:300]))
+
+
+def make_var(name, project, root=ROOT):
+    """A make variable's value for PROJECT=project (scripts/scripts.mk's print-var-%)."""
+    proc = subprocess.run(["make", "-s", "--no-print-directory", "PROJECT=%s" % project,
+                           "print-var-" + name], cwd=root, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise ReleaseError("cannot read %s from make: %s" % (name, proc.stderr.strip()))
+    return proc.stdout.strip()
+
+
+class Plan:
+    """What a release of project N holds: its projects, the student files
+    of each, which of them are editable, how earlier projects ship."""
+
+    def __init__(self, project, earlier="objects", root=ROOT):
+        if earlier not in EARLIER_MODES:
+            raise ReleaseError("EARLIER=%s: choose one of %s" % (earlier, ", ".join(EARLIER_MODES)))
+        info = make_info(None, None, root)
+        every = info["all_projects"]
+        if project is None:
+            project = info["current"]
+        project = int(project)
+        if project not in every:
+            raise ReleaseError("PROJECT=%d: there is no project%d/ in this tree (its projects: %s)"
+                               % (project, project, " ".join(map(str, every))))
+        info = make_info(project, None, root)
+        self.root = root
+        self.project = project
+        self.projects = [int(p) for p in info["projects"]]
+        self.all_projects = every
+        self.later = [p for p in every if p > project]
+        self.earlier = [p for p in self.projects if p < project]
+        self.earlier_mode = earlier
+        self.student_files = {int(p): list(f) for p, f in info["student_files"].items()}
+        self.own_files = self.student_files.get(project, [])
+        self.earlier_files = [f for p in self.earlier for f in self.student_files.get(p, [])]
+        if not self.own_files:
+            raise ReleaseError("project %d names no student files (STUDENT_FILES_%d in "
+                               "project%d/project.mk)" % (project, project, project))
+        self.prebuilt = self.earlier_files if earlier == "objects" else []
+        self.editable = sorted(self.own_files + (self.earlier_files if earlier == "skeleton" else []))
+
+    def project_of(self, student_file):
+        return next(p for p, fs in self.student_files.items() if student_file in fs)
+
+
 # --- which files --------------------------------------------------------------
 
 def source_files(root=ROOT):
     """The tree's files, relative and sorted: git's tracked and untracked-
     but-not-ignored files that exist, or every file outside build/ when the
     tree is not a git work tree."""
-    try:
-        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
-                              "--exclude-standard"], cwd=root, check=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
-        names = [n.decode() for n in out.split(b"\0") if n]
-    except (OSError, subprocess.CalledProcessError):
+    names = None
+    if os.path.isdir(os.path.join(root, ".git")) or os.path.isfile(os.path.join(root, ".git")):
+        try:
+            out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                                  "--exclude-standard"], cwd=root, check=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
+            names = [n.decode() for n in out.split(b"\0") if n]
+        except (OSError, subprocess.CalledProcessError):
+            names = None
+    if names is None:
         names = []
         for folder, dirs, files in os.walk(root):
             rel = os.path.relpath(folder, root)
@@ -127,8 +238,8 @@ def source_files(root=ROOT):
                        and d != "__pycache__"]
             names += [os.path.normpath(os.path.join(rel, f)) for f in files]
     return sorted(n for n in set(names)
-                  if os.path.isfile(os.path.join(root, n)) and not matches(n, NEVER)
-                  and "__pycache__/" not in n and not n.endswith(".pyc"))
+                  if os.path.isfile(os.path.join(root, n)) and not os.path.islink(os.path.join(root, n))
+                  and not matches(n, NEVER) and "__pycache__/" not in n and not n.endswith(".pyc"))
 
 
 def matches(name, patterns):
@@ -138,6 +249,17 @@ def matches(name, patterns):
         if name == p or (p.endswith("*") and name.startswith(p[:-1])):
             return True
     return False
+
+
+def later_project(name, project, projects):
+    """The later project (M > project, one of projects) a path belongs to,
+    or None: any of its components is `projectM` or `projectM.<ext>`
+    (project3/, guests/project3/, docs/project3.md)."""
+    for part in name.split("/"):
+        m = PROJECT_PART.match(part)
+        if m and int(m.group(1)) > project and int(m.group(1)) in projects:
+            return int(m.group(1))
+    return None
 
 
 # --- transforms -------------------------------------------------------------
@@ -177,156 +299,173 @@ def strip_markdown(text, name):
     return "\n".join(out)
 
 
-def add_release_note(text):
+def add_release_note(text, plan):
     """README.md with RELEASE_NOTE after its title."""
+    earlier = ""
+    if plan.earlier_files:
+        tmpl = EARLIER_NOTE_OBJECTS if plan.earlier_mode == "objects" else EARLIER_NOTE_SKELETON
+        earlier = tmpl.format(files=", ".join(plan.earlier_files), n=plan.project)
+    note = RELEASE_NOTE.format(n=plan.project, editable=", ".join(plan.editable), earlier=earlier)
     lines = text.split("\n")
     at = next((i + 1 for i, l in enumerate(lines) if l.startswith("# ")), 0)
-    return "\n".join(lines[:at] + [""] + RELEASE_NOTE.rstrip("\n").split("\n") + lines[at:])
+    return "\n".join(lines[:at] + [""] + note.rstrip("\n").split("\n") + lines[at:])
 
 
-def hidden_test_calls(tree):
-    """The Test(...) calls with hidden=True in a rubric's syntax tree."""
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Test":
-            for kw in node.keywords:
-                if kw.arg == "hidden" and isinstance(kw.value, ast.Constant) and kw.value.value is True:
-                    found.append(node)
-    return found
+COURSE_LINE = re.compile(rb"^(COURSE_PROJECT[ \t]*:=[ \t]*)\d+", re.M)
 
 
-def hidden_test_names(root=ROOT):
-    """The names of the tests every rubric marks hidden."""
-    names = []
-    for path in sorted(_rubric_files(root)):
-        with open(path) as f:
-            tree = ast.parse(f.read(), path)
-        for call in hidden_test_calls(tree):
-            if call.args and isinstance(call.args[0], ast.Constant):
-                names.append(call.args[0].value)
-    return names
-
-
-def strip_rubric(text, name):
-    """A rubric's source less its hidden Test(...) entries. Each must stand
-    on lines of its own, followed by its comma (as the rubrics are written)."""
-    tree = ast.parse(text, name)
-    lines = text.split("\n")
-    drop = set()
-    for call in hidden_test_calls(tree):
-        first, last = call.lineno - 1, call.end_lineno - 1
-        before = lines[first][:call.col_offset]
-        after = lines[last][call.end_col_offset:]
-        if before.strip() or after.strip() not in ("", ","):
-            raise ReleaseError("%s:%d: a hidden Test(...) shares its lines with other code; "
-                               "write it on lines of its own" % (name, call.lineno))
-        drop.update(range(first, last + 1))
-    # A blank line left doubled where an entry went is tidied away.
-    kept = []
-    for i, line in enumerate(lines):
-        if i in drop:
-            continue
-        if (i - 1 in drop and not line.strip() and kept and not kept[-1].strip()):
-            continue
-        kept.append(line)
-    result = "\n".join(kept)
-    compile(result, name, "exec")  # still Python
-    if hidden_test_calls(ast.parse(result)):
-        raise ReleaseError("%s: hidden tests remain after stripping" % name)
-    return result
-
-
-def _rubric_files(root):
-    folder = os.path.join(root, RUBRICS)
-    if not os.path.isdir(folder):
-        return []
-    return [os.path.join(folder, f) for f in os.listdir(folder)
-            if f.endswith(".py") and f != "__init__.py"]
-
-
-def editable_files(root=ROOT):
-    """Every rubric's EDITABLE list, read without importing the rubric."""
-    editable = set()
-    for path in _rubric_files(root):
-        with open(path) as f:
-            tree = ast.parse(f.read(), path)
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "EDITABLE"
-                                                    for t in node.targets):
-                editable.update(ast.literal_eval(node.value))
-    return sorted(editable)
-
-
-# --- the trees ----------------------------------------------------------------
-
-def make_tree(dest, hidden, root=ROOT):
-    """Writes the instructors' tree at root, less solutions, to dest.
-
-    hidden=False: the student release (hidden tests, instructor-only files
-    left out). hidden=True: the autograder's framework (hidden tests kept,
-    instructor-only files left out). Returns the relative file names written.
-    """
-    if os.path.exists(dest):
-        shutil.rmtree(dest)
-    os.makedirs(dest)
-    left_out = [p for p in INSTRUCTOR_ONLY if not (hidden and p in AUTOGRADER_KEEPS)]
-    undefine = ["SOLUTION"] + ([] if hidden else ["KEVLAB_HIDDEN"])
-    written = []
-    for name in source_files(root):
-        if matches(name, left_out):
-            continue
-        src, dst = os.path.join(root, name), os.path.join(dest, name)
-        with open(src, "rb") as f:
-            data = f.read()
-        if not hidden and is_hidden_file(data):
-            continue
-        if name.endswith(UNIFDEF_EXT) and (b"SOLUTION" in data or b"KEVLAB_HIDDEN" in data):
-            data = run_unifdef(src, [], undefine)
-        elif name.endswith(".md"):
-            text = strip_markdown(data.decode("utf-8"), name)
-            if name == "README.md" and not hidden:
-                text = add_release_note(text)
-            data = text.encode("utf-8")
-        elif not hidden and name.startswith(RUBRICS + "/") and name.endswith(".py"):
-            data = strip_rubric(data.decode("utf-8"), name).encode("utf-8")
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        with open(dst, "wb") as f:
-            f.write(data)
-        shutil.copymode(src, dst)
-        written.append(name)
-    if not hidden and matches(TESTS_STUB_PATH, left_out) and os.path.exists(
-            os.path.join(root, TESTS_STUB_PATH)):
-        dst = os.path.join(dest, TESTS_STUB_PATH)
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        with open(dst, "w") as f:
-            f.write(TESTS_STUB)
-        written.append(TESTS_STUB_PATH)
-    return sorted(written)
+def set_course_project(data, project):
+    """The Makefile with COURSE_PROJECT := project."""
+    if not COURSE_LINE.search(data):
+        raise ReleaseError("the Makefile has no `COURSE_PROJECT := N` line to set to %d" % project)
+    return COURSE_LINE.sub(lambda m: m.group(1) + str(project).encode(), data, count=1)
 
 
 def is_hidden_file(data):
     return bool(HIDDEN_FILE.search(b"\n".join(data.split(b"\n", HIDDEN_FILE_LINES)[:HIDDEN_FILE_LINES])))
 
 
-def hidden_files(root=ROOT):
-    """The files marked kevlab-hidden-file (relative names)."""
-    found = []
+# --- the trees ----------------------------------------------------------------
+
+def make_tree(dest, plan, hidden):
+    """Writes project plan.project's tree from the instructors' tree to dest.
+
+    hidden=False: the student release (hidden tests and instructor-only
+    files left out). hidden=True: the autograder's framework (hidden tests
+    kept, instructor-only files left out). Either way project N's solution
+    is stripped, later projects are left out and earlier projects ship as
+    plan.earlier_mode says. Returns (written, dropped): the relative names
+    written, and the hidden files left out.
+    """
+    root = plan.root
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    os.makedirs(dest)
+    left_out = [p for p in INSTRUCTOR_ONLY if not (hidden and p in AUTOGRADER_KEEPS)]
+    undefine = ["SOLUTION"] + ([] if hidden else ["KEVLAB_HIDDEN"])
+    written, dropped = [], []
     for name in source_files(root):
-        with open(os.path.join(root, name), "rb") as f:
+        if matches(name, left_out) or later_project(name, plan.project, plan.all_projects) is not None:
+            continue
+        src, dst = os.path.join(root, name), os.path.join(dest, name)
+        with open(src, "rb") as f:
+            data = f.read()
+        if is_hidden_file(data):
+            if not hidden:
+                dropped.append(name)
+                continue
+        if name in plan.prebuilt:
+            # The solution is compiled by build_prebuilt(); this text is
+            # replaced by its stub there.
+            data = run_unifdef(src, ["SOLUTION"], ["KEVLAB_HIDDEN"])
+        elif name.endswith(UNIFDEF_EXT) and (b"SOLUTION" in data or b"KEVLAB_HIDDEN" in data):
+            data = run_unifdef(src, [], undefine)
+        elif name.endswith(".md"):
+            text = strip_markdown(data.decode("utf-8"), name)
+            if name == "README.md" and not hidden:
+                text = add_release_note(text, plan)
+            data = text.encode("utf-8")
+        elif name == "Makefile":
+            data = set_course_project(data, plan.project)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        with open(dst, "wb") as f:
+            f.write(data)
+        shutil.copymode(src, dst)
+        written.append(name)
+    if matches(TESTS_STUB_PATH, left_out) and os.path.exists(
+            os.path.join(root, TESTS_STUB_PATH)):
+        dst = os.path.join(dest, TESTS_STUB_PATH)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        with open(dst, "w") as f:
+            f.write(TESTS_STUB.format(n=plan.project))
+        written.append(TESTS_STUB_PATH)
+    if plan.prebuilt:
+        written += build_prebuilt(dest, plan)
+    return sorted(written), dropped
+
+
+def build_prebuilt(tree, plan):
+    """EARLIER=objects: compiles each earlier student file of tree (which
+    holds its reference solution now) with the tree's own rule and flags
+    into prebuilt/<file>.o, debug information stripped, then replaces the
+    source with a stub. Returns the objects' relative names."""
+    with open(os.path.join(tree, "Makefile"), "rb") as f:
+        if PREBUILT_MK.encode() not in f.read():
+            raise ReleaseError("EARLIER=objects needs the Makefile to include %s (after "
+                               "`include user/user.mk`): add the line `-include %s` to the "
+                               "Makefile, or release with EARLIER=skeleton"
+                               % (PREBUILT_MK, PREBUILT_MK))
+    if not os.path.exists(os.path.join(tree, PREBUILT_MK)):
+        raise ReleaseError("%s is missing from the tree" % PREBUILT_MK)
+    build = "build/prebuilt"
+    targets = ["%s/student/%s" % (build, f[:-2] + ".o") for f in plan.prebuilt]
+    proc = subprocess.run(["make", "-s", "--no-print-directory", "PROJECT=%d" % plan.project,
+                           "BUILD=" + build, "OBJ=build/prebuilt-obj"] + targets,
+                          cwd=tree, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise ReleaseError("compiling the earlier projects' reference solutions (%s) failed:\n%s"
+                           % (", ".join(plan.prebuilt), proc.stdout))
+    out = []
+    for f, target in zip(plan.prebuilt, targets):
+        obj = os.path.join(PREBUILT, f[:-2] + ".o")
+        os.makedirs(os.path.dirname(os.path.join(tree, obj)), exist_ok=True)
+        subprocess.run(["objcopy", "--strip-debug", os.path.join(tree, target),
+                        os.path.join(tree, obj)], check=True)
+        with open(os.path.join(tree, f), "w") as fh:
+            fh.write(PREBUILT_STUB.format(file=f, p=plan.project_of(f), n=plan.project, obj=obj))
+        out.append(obj)
+    shutil.rmtree(os.path.join(tree, "build"), ignore_errors=True)
+    return out
+
+
+def hidden_files(plan):
+    """The files marked kevlab-hidden-file (relative names) of projects <= N."""
+    found = []
+    for name in source_files(plan.root):
+        if later_project(name, plan.project, plan.all_projects) is not None:
+            continue
+        with open(os.path.join(plan.root, name), "rb") as f:
             if is_hidden_file(f.read(4096)):
                 found.append(name)
     return found
 
 
-def solution_files(root=ROOT):
+def solution_files(plan):
     """{editable name: its text with the reference solution kept} (bytes)."""
     out = {}
-    for name in editable_files(root):
-        path = os.path.join(root, name)
+    for name in plan.editable:
+        path = os.path.join(plan.root, name)
         if not os.path.exists(path):
-            raise ReleaseError("the rubric lists %s as editable, but it does not exist" % name)
+            raise ReleaseError("%s is a student file (make info), but it does not exist" % name)
         out[name] = run_unifdef(path, ["SOLUTION"], ["KEVLAB_HIDDEN"])
     return out
+
+
+def instructor_tests(plan):
+    """Every graded test of the instructors' kernel of project N with every
+    solution (`make PROJECT=N SOLUTION=all`), hidden ones included: a list
+    of kernelinfo.tests() records."""
+    info = make_info(plan.project, "all", plan.root)
+    proc = subprocess.run(["make", "-s", "--no-print-directory", "PROJECT=%d" % plan.project,
+                           "SOLUTION=all", os.path.join(info["build"], "kernel.elf")],
+                          cwd=plan.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise ReleaseError("the instructors' kernel of project %d (make PROJECT=%d SOLUTION=all) "
+                           "does not build:\n%s" % (plan.project, plan.project, proc.stdout))
+    tests = kernelinfo.tests(os.path.join(plan.root, info["build"], "kernel.elf"))
+    if tests is None:
+        raise ReleaseError("cannot read the tests of %s/kernel.elf" % info["build"])
+    return tests
+
+
+def hidden_names(tests):
+    return sorted(t["test"] for t in tests if t.get("hidden") == "1")
+
+
+def hidden_count(tests, project):
+    return sum(1 for t in tests if t.get("hidden") == "1" and int(t.get("project", 0)) == project)
 
 
 def sha256(path):
@@ -353,6 +492,14 @@ def write_manifest(tree, files, editable):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         shutil.copy2(os.path.join(tree, name), dst)
     return len(lines)
+
+
+def write_hidden_note(tree, project, count):
+    path = os.path.join(tree, HIDDEN_NOTE)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({str(project): count}, f)
+        f.write("\n")
 
 
 def write_tarball(tree, path):
@@ -384,11 +531,13 @@ CONDITIONAL = re.compile(rb"^\s*[#%]\s*(?:if|ifdef|ifndef|elif|elifdef|elifndef)
 MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
-def static_checks(tree, files, hidden_names, dropped=(), root=ROOT):
+def static_checks(tree, files, hidden_tests, dropped=(), plan=None):
     """Problems a person would otherwise find in the student tree.
     dropped: the hidden files left out, whose names must not be used."""
     problems = []
+    root = plan.root if plan else ROOT
     dropped_names = {os.path.splitext(os.path.basename(d))[0]: d for d in dropped}
+    later = ["project%d" % p for p in (plan.later if plan else [])]
     for name in files:
         with open(os.path.join(tree, name), "rb") as f:
             data = f.read()
@@ -398,13 +547,13 @@ def static_checks(tree, files, hidden_names, dropped=(), root=ROOT):
             problems.append("%s:%d still has a conditional on %s (unifdef reads only %s files; "
                             "move the code into one)" % (name, line, m.group(1).decode(),
                                                           " ".join(UNIFDEF_EXT)))
-        for test in hidden_names:
+        for test in hidden_tests:
             if test.encode() in data:
                 problems.append("%s names the hidden test %s: wrap that code in "
                                 "#ifdef KEVLAB_HIDDEN (C) or mark the line instructors-only "
                                 "(Markdown)" % (name, test))
         for short, full in dropped_names.items():
-            if ('"%s"' % short).encode() in data:
+            if ('"%s"' % short).encode() in data or ('"%s"' % full[len("guests/"):-len(".asm")]).encode() in data:
                 problems.append("%s uses \"%s\", but %s is hidden and left out: wrap that code "
                                 "in #ifdef KEVLAB_HIDDEN" % (name, short, full))
         if name.endswith(".md"):
@@ -417,11 +566,16 @@ def static_checks(tree, files, hidden_names, dropped=(), root=ROOT):
                 if rel and not os.path.exists(full):
                     source = os.path.normpath(os.path.join(root, os.path.dirname(name), rel))
                     if os.path.exists(source):
-                        problems.append("%s links to %s, which the release leaves out: mark "
+                        problems.append("%s links to %s, which this release leaves out: mark "
                                         "that line `%s`" % (name, target, MD_LINE))
                     else:
                         problems.append("%s links to %s, which does not exist (in the "
                                         "instructors' tree either)" % (name, target))
+        if name.endswith((".mk", "Makefile")) and name != "Makefile":
+            for p in later:
+                if re.search((r"\b%s/" % p).encode(), data):
+                    problems.append("%s refers to %s/, a later project this release leaves out"
+                                    % (name, p))
     return problems
 
 
@@ -451,14 +605,16 @@ def _graded(what, tree, work, problems, files=None):
     log = os.path.join(work, what + ".log")
     status, res = grade_copy(tree, os.path.join(work, what), log, files)
     if res is None:
+        with open(log, errors="replace") as f:
+            said = "\n".join(f.read().rstrip("\n").split("\n")[-15:])
         problems.append("the %s's `make grade` wrote no build/grade/results.json (status %d): "
-                        "it stopped before grading, usually because the build failed; see %s"
-                        % (what, status, log))
+                        "it stopped before grading, usually because the build failed; see %s:\n%s"
+                        % (what, status, log, said))
         return status, None
     return status, summarize(res)
 
 
-def check_grading(tree, solutions, work):
+def check_grading(tree, solutions, work, plan):
     """The skeleton scores zero, each test stopped by TODO(); the reference
     solution scores full marks. Returns a list of problems."""
     problems = []
@@ -474,6 +630,8 @@ def check_grading(tree, solutions, work):
             elif todo not in t["output"]:
                 problems.append("the skeleton fails %s, but not on TODO() (%r): %s"
                                 % (t["name"], todo, t["reason"]))
+            if t["hidden"]:
+                problems.append("the release grades the hidden test %s" % t["name"])
         if not summary["tests"]:
             problems.append("the skeleton's grade ran no test")
         say("  skeleton: %s / %s, %d tests, all on TODO(): %s"
@@ -497,7 +655,9 @@ def todo_message(root=ROOT):
     """What TODO() panics with (kernel/panic.h), e.g. "not yet implemented":
     how a test stopped by a TODO() is told from one that crashed otherwise."""
     with open(os.path.join(root, "kernel", "panic.h")) as f:
-        m = re.search(r'#define[ \t]+TODO\(\)[^\n]*"([^"\n]+)"\)', f.read())
+        text = f.read()
+    m = (re.search(r'#define[ \t]+PANIC_TODO_MESSAGE[ \t]+"([^"\n]+)"', text)
+         or re.search(r'#define[ \t]+TODO\(\)[^\n]*"([^"\n]+)"\)', text))
     if not m:
         raise ReleaseError("cannot find TODO()'s message in kernel/panic.h")
     return m.group(1)
@@ -515,57 +675,80 @@ def summarize(results):
                       "hidden": t.get("visibility") not in (None, "visible"),
                       "reason": output.split("\n")[0], "output": output})
     return {"score": results.get("score"), "max": results.get("max_score"), "tests": tests,
-            "output": results.get("output") or ""}
+            "output": results.get("output") or "",
+            "status": (results.get("extra_data") or {}).get("kevlab_status")}
 
 
 # --- main ---------------------------------------------------------------------
 
+def release(plan, out, check=True, keep=False):
+    """Writes and checks the release of plan's project in out/; returns 0 or 1."""
+    start = time.monotonic()
+    tree = os.path.join(out, "kevlab")
+    tarball = os.path.join(out, "kevlab.tar.gz")
+    if os.path.exists(tarball):
+        os.unlink(tarball)
+    say("project %d (projects in it: %s; earlier projects: %s)"
+        % (plan.project, " ".join(map(str, plan.projects)),
+           ("%s, %s" % (" ".join(map(str, plan.earlier)), plan.earlier_mode)) if plan.earlier
+           else "none"))
+    if plan.later:
+        say("later projects left out: %s" % " ".join(map(str, plan.later)))
+    tests = instructor_tests(plan)
+    hidden = hidden_names(tests)
+    count = hidden_count(tests, plan.project)
+    files, dropped = make_tree(tree, plan, hidden=False)
+    say("wrote %s: %d files (hidden tests left out: %s)"
+        % (os.path.relpath(tree, ROOT), len(files), ", ".join(hidden) or "none"))
+    if plan.prebuilt:
+        say("prebuilt (reference solutions, compiled): %s"
+            % ", ".join(os.path.join(PREBUILT, f[:-2] + ".o") for f in plan.prebuilt))
+    n = write_manifest(tree, files, plan.editable)
+    write_hidden_note(tree, plan.project, count)
+    say("wrote %s (%d protected files; editable: %s), %s/ and %s (%d hidden test%s of project %d)"
+        % (MANIFEST, n, ", ".join(plan.editable), ORIGINALS, HIDDEN_NOTE, count,
+           "" if count == 1 else "s", plan.project))
+    if dropped:
+        say("hidden files left out: %s" % ", ".join(dropped))
+    problems = static_checks(tree, files, hidden, dropped, plan)
+    if not problems and check:
+        work = tempfile.mkdtemp(prefix="kevlab-release-check-")
+        try:
+            problems = check_grading(tree, solution_files(plan), work, plan)
+        finally:
+            if keep or problems:
+                say("the grading runs' copies and logs are in %s" % work)
+            else:
+                shutil.rmtree(work, ignore_errors=True)
+    if problems:
+        say("the release is NOT ready:")
+        for p in problems:
+            print("  - " + p.replace("\n", "\n    "))
+        return 1
+    write_tarball(tree, tarball)
+    say("wrote %s (%.1f s in all)%s" % (os.path.relpath(tarball, ROOT), time.monotonic() - start,
+                                       "" if check else " (grading checks skipped)"))
+    return 0
+
+
 def main(argv):
-    ap = argparse.ArgumentParser(description="Builds the student release of kevlab.")
-    ap.add_argument("--out", default=os.path.join(ROOT, "build", "release"),
-                    help="where kevlab/ and kevlab.tar.gz go (build/release)")
+    ap = argparse.ArgumentParser(description="Builds the student release of one kevlab project.")
+    ap.add_argument("--project", type=int, default=None,
+                    help="the project to release (default: the Makefile's COURSE_PROJECT)")
+    ap.add_argument("--earlier", default="objects", choices=EARLIER_MODES,
+                    help="how earlier projects' student files ship: their reference solutions "
+                         "as prebuilt objects (default), or skeletons students fill again")
+    ap.add_argument("--out", default=None,
+                    help="where kevlab/ and kevlab.tar.gz go (build/release/p<N>)")
     ap.add_argument("--no-check", action="store_true",
                     help="skip the two grading runs (the static checks still run)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the grading runs' copies and logs (their folder is printed)")
     args = ap.parse_args(argv)
-    start = time.monotonic()
-    out = os.path.abspath(args.out)
-    tree = os.path.join(out, "kevlab")
-    tarball = os.path.join(out, "kevlab.tar.gz")
     try:
-        if os.path.exists(tarball):
-            os.unlink(tarball)
-        files = make_tree(tree, hidden=False)
-        editable = editable_files(ROOT)
-        hidden = hidden_test_names(ROOT)
-        say("wrote %s: %d files (hidden tests left out: %s)"
-            % (os.path.relpath(tree, ROOT), len(files), ", ".join(hidden) or "none"))
-        count = write_manifest(tree, files, editable)
-        say("wrote %s (%d protected files; editable: %s) and %s/"
-            % (MANIFEST, count, ", ".join(editable) or "none", ORIGINALS))
-        dropped = hidden_files(ROOT)
-        if dropped:
-            say("hidden files left out: %s" % ", ".join(dropped))
-        problems = static_checks(tree, files, hidden, dropped)
-        if not problems and not args.no_check:
-            work = tempfile.mkdtemp(prefix="kevlab-release-check-")
-            try:
-                problems = check_grading(tree, solution_files(ROOT), work)
-            finally:
-                if args.keep or problems:
-                    say("the grading runs' copies and logs are in %s" % work)
-                else:
-                    shutil.rmtree(work, ignore_errors=True)
-        if problems:
-            say("the release is NOT ready:")
-            for p in problems:
-                print("  - " + p)
-            return 1
-        write_tarball(tree, tarball)
-        say("wrote %s (%.1f s in all)%s" % (os.path.relpath(tarball, ROOT), time.monotonic() - start,
-                                           " (grading checks skipped)" if args.no_check else ""))
-        return 0
+        plan = Plan(args.project, args.earlier)
+        out = os.path.abspath(args.out or os.path.join(ROOT, "build", "release", "p%d" % plan.project))
+        return release(plan, out, not args.no_check, args.keep)
     except ReleaseError as e:
         say("error: %s" % e)
         return 1
