@@ -85,6 +85,9 @@ include kernel/kernel.mk
 include kev/kev.mk
 include $(foreach p,$(PROJECTS),project$(p)/project.mk)
 include user/user.mk
+# The student release of a later project: earlier projects' solutions as
+# objects only (scripts/release.py, EARLIER=objects).
+-include scripts/prebuilt.mk
 include guests/guests.mk
 include grader/grader.mk
 include tests/tests.mk

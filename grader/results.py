@@ -58,6 +58,8 @@ def gradescope(results, wall: float, header: str) -> dict:
         "score": _points(r.score, _points(r.max_score)),
         "max_score": _points(r.max_score),
         "status": "passed" if r.passed else "failed",
+        # kevlab's own: the grader or the emulator failed, not the code (no verdict)
+        "not_graded": bool(getattr(r, "not_graded", False)),
         "output": _output(r),
         "tags": [r.category],
         "visibility": "after_published" if r.hidden else "visible",

@@ -150,9 +150,10 @@ def load(build: str, project: int | None = None, root: str = ROOT,
     names = [c.name for c in cats]
     for t in tests:
         if t.category not in names:
-            raise RubricError("test %s (%s) is in category %r, which project%d/rubric.py does "
-                              "not have (it has: %s)" % (t.name, t.file, t.category, project,
-                                                         ", ".join(names)))
+            raise RubricError("test %s (%s) is in category %r, which %s does not have (it "
+                              "has: %s)" % (t.name, t.file, t.category, rubric_path and
+                                            os.path.relpath(rubric_path, root) or
+                                            "project%d/rubric.py" % project, ", ".join(names)))
     if len({t.name for t in tests}) != len(tests):
         raise RubricError("two tests of project %d have one name" % project)
     editable = list(facts.get("student_files", {}).get(str(project), []))

@@ -298,7 +298,7 @@ def grade_submission(spec, source, submission, work, backend="auto", jobs=1, see
                else "stopped with status %s and wrote no results (%s)" % (status, e))
         return grader_error("The grader %s." % how, tail(output))
     ungraded = [t.get("name") for t in res["tests"]
-                if NOT_GRADED.search((t.get("output") or "").split("\n")[0])]
+                if t.get("not_graded") or NOT_GRADED.search((t.get("output") or "").split("\n")[0])]
     if ungraded:
         first = next(t for t in res["tests"] if t.get("name") == ungraded[0])
         said = [l for l in (first.get("output") or "").split("\n")[1:2] if l]

@@ -30,8 +30,8 @@ def fixture(name: str) -> bytes:
 
 @functools.lru_cache(maxsize=None)
 def p2_rubric() -> R.Rubric:
-    """Project 2's rubric with the recorded build's tests."""
-    return R.load(P2_BUILD)
+    """Project 2's rubric with the recorded build's tests (and its rubric)."""
+    return R.load(P2_BUILD, rubric_path=os.path.join(P2_BUILD, "rubric.py"))
 
 
 # --- ELF files and builds ------------------------------------------------

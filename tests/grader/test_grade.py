@@ -290,7 +290,8 @@ class Check(unittest.TestCase):
     def check(self, *argv):
         out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
         with environ(NO_COLOR="1"), contextlib.redirect_stdout(out):
-            status = grade.main(["check", "--build", self.build, "--backend", "bochs",
+            status = grade.main(["check", "--rubric", grade_cli.RUBRIC, "--build", self.build,
+                                 "--backend", "bochs",
                                  "--seed", "4"] + list(argv))
         out.flush()
         return status, out.buffer.getvalue().decode()

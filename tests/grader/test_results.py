@@ -74,7 +74,7 @@ class Files(unittest.TestCase):
         self.assertEqual(len(data["tests"]), 18)
         hello = data["tests"][2]
         self.assertEqual(hello, {"name": "p2_print_hello", "score": 0.0, "max_score": 4.6,
-                                 "status": "failed", "output": "wrong capture: 1 byte\n-a\n+b\x01",
+                                 "status": "failed", "not_graded": False, "output": "wrong capture: 1 byte\n-a\n+b\x01",
                                  "tags": ["Print"], "visibility": "visible",
                                  "execution_time": 0.5})
         utf8 = [t for t in data["tests"] if t["name"] == "p2_print_utf8"][0]

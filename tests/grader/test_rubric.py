@@ -8,6 +8,7 @@ import unittest
 from fractions import Fraction
 
 from grader import rubric as R
+from grade_cli import RUBRIC
 from helpers import P2_BUILD, info_record, make_build, p2_rubric, write_elf
 
 
@@ -114,7 +115,7 @@ class Loading(unittest.TestCase):
                          ("HaltCpu", 2, 2, "project2/tests.c", R.Test.timeout))
         self.assertIsNone(rub.test("p2_nope"))
         self.assertEqual(rub.category("Print").points, 50)
-        self.assertEqual(R.load(P2_BUILD, 2).tests, rub.tests)
+        self.assertEqual(R.load(P2_BUILD, 2, rubric_path=RUBRIC).tests, rub.tests)
 
     def test_only_the_projects_tests_and_their_timeouts(self):
         make_build(self.d, [])
@@ -122,15 +123,16 @@ class Loading(unittest.TestCase):
             info_record("mine", 2, "Print", 4)
             + info_record("other", 3, "Print")
             + b"test=slow\nproject=2\ncategory=HaltCpu\nweight=1\nhidden=1\ntimeout=45\n\0")})
-        rub = R.load(self.d)
+        rub = R.load(self.d, rubric_path=RUBRIC)
         self.assertEqual([(t.name, t.weight, t.hidden, t.timeout) for t in rub.tests],
                          [("mine", 4, False, 20.0), ("slow", 1, True, 45.0)])
 
     def test_an_unknown_category_is_named(self):
         make_build(self.d, [("p2_a", "Print", 1), ("p2_b", "Printing", 2)])
-        self.assertEqual(self.error(self.d),
+        self.assertEqual(self.error(self.d, rubric_path=RUBRIC),
                          "test p2_b (project2/tests.c) is in category 'Printing', which "
-                         "project2/rubric.py does not have (it has: HaltCpu, Print, Robustness)")
+                         "tests/grader/fixtures/build-p2/rubric.py does not have (it has: HaltCpu, "
+                         "Print, Robustness)")
 
     def test_a_missing_rubric_is_named(self):
         make_build(self.d, [("p7_a", "Print", 1)], project=7)
@@ -151,7 +153,7 @@ class Loading(unittest.TestCase):
 
     def test_two_tests_of_one_name(self):
         make_build(self.d, [("p2_a", "Print", 1), ("p2_a", "HaltCpu", 1)])
-        self.assertEqual(self.error(self.d), "two tests of project 2 have one name")
+        self.assertEqual(self.error(self.d, rubric_path=RUBRIC), "two tests of project 2 have one name")
 
     def test_a_category_named_twice(self):
         root = os.path.join(self.d, "tree")
