@@ -37,7 +37,15 @@
                     "or an endless loop (the message says which, and where)")         \
     X(KEV_ETIMEOUT, "the guest ran past its budget (it never stops, or loops on an exit)") \
     X(KEV_EGUEST_PAGING, "the guest tried to change its page tables or paging mode, which kev " \
-                         "refuses without EPT")
+                         "refuses without EPT")                                         \
+    X(KEV_EALIGN, "the address is not page-aligned")                                    \
+    X(KEV_EPERM, "the permissions are not a set the CPU supports (a write or an "       \
+                 "execute permission needs read, unless the CPU has execute-only pages)") \
+    X(KEV_ENOEXEC, "the guest page is not executable")                                  \
+    X(KEV_EEPT, "the EPT is malformed, or maps memory that is not the VM's (the "       \
+                "message names the entry)")                                             \
+    X(KEV_EEPT_VIOLATION, "the guest accessed guest-physical memory its EPT does not "  \
+                          "allow, and no controller handled the EPT violation")
 
 enum kev_error {
 #define KEV_ERROR_ENUM(name, text) name,

@@ -84,6 +84,10 @@ struct vm_config {
     uint64_t budget_ticks;              /* 0: KEV_GUEST_BUDGET_TICKS */
     uint64_t max_exits;                 /* 0: KEV_GUEST_MAX_EXITS */
     unsigned first_vcpu_id;             /* the bootstrap vCPU's id (s->id); the others follow */
+    /* The VM runs on this EPT (kev/ept.h: guest-physical addresses are
+     * translated by its tables, checked before every entry that follows
+     * student code); NULL: no EPT. The caller frees it after vm_join. */
+    struct ept_space *ept;
 };
 
 enum vm_outcome_kind {
