@@ -22,6 +22,7 @@ ALL_PROJECTS := $(sort $(patsubst project%/project.mk,%,$(wildcard project*/proj
 ifeq ($(filter $(PROJECT),$(ALL_PROJECTS)),)
 $(error PROJECT=$(PROJECT): there is no project$(PROJECT)/ (the projects are: $(ALL_PROJECTS)))
 endif
+LAST_PROJECT := $(lastword $(ALL_PROJECTS))
 PROJECTS := $(shell for p in $(ALL_PROJECTS); do [ $$p -le $(PROJECT) ] && echo $$p; done)
 
 # SOLUTION= names the projects whose reference solutions are compiled in:

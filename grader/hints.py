@@ -7,6 +7,7 @@ word under "Common causes" (tests/grader/test_hints.py checks that), so a
 student who reads one finds the explanation in the other.
 """
 
+import re
 from dataclasses import dataclass
 
 CHUNK = 256  # the copy size the handouts suggest
@@ -77,6 +78,68 @@ def _wrong_from_chunk(c):
     return diff is not None and (at + diff) > 0 and (at + diff) % CHUNK == 0
 
 
+# --- project 3: the line of the script where the capture first differs ---
+
+def _lines_at_difference(c):
+    """(expected line, printed line) around the first difference of a
+    line-by-line capture (the EPT tests' script), or (None, None)."""
+    got, want = c.data.get("capture"), c.data.get("expect.capture")
+    if got is None or want is None:
+        return None, None
+    i = next((k for k in range(min(len(got), len(want))) if got[k] != want[k]), min(len(got), len(want)))
+    start = max(want.rfind(b"\n", 0, i), got.rfind(b"\n", 0, i)) + 1
+    def line(b):
+        end = b.find(b"\n", i)
+        return b[start:end if end >= 0 else len(b)].decode("utf-8", "replace")
+    return line(want), line(got)
+
+
+_MAPS_TO = re.compile(r"maps it to 0x([0-9a-f]+) ([r-][w-][x-]) WB$")
+_RESULT = re.compile(r"\) = (KEV_[A-Z_]+)")
+
+
+def _ept_fewer_perms(c):
+    want, got = _lines_at_difference(c)
+    if not want or not got:
+        return False
+    w, g = _MAPS_TO.search(want), _MAPS_TO.search(got)
+    if not w or not g or w.group(1) != g.group(1) or w.group(2) == g.group(2):
+        return False
+    return all(gc == "-" or gc == wc for gc, wc in zip(g.group(2), w.group(2)))
+
+
+def _ept_memtype(c):
+    got = _lines_at_difference(c)[1]
+    return bool(got) and "memory type" in got
+
+
+def _ept_not_table(c):
+    got = _lines_at_difference(c)[1]
+    return bool(got) and "not a table page of this EPT" in got
+
+
+def _ept_wrong_error(c):
+    want, got = _lines_at_difference(c)
+    if not want or not got or not want.startswith("ept_"):
+        return False
+    w, g = _RESULT.search(want), _RESULT.search(got)
+    return bool(w and g and w.group(1) != g.group(1))
+
+
+def _ept_offset_lost(c):
+    want, got = _lines_at_difference(c)
+    m = re.compile(r"hpa 0x([0-9a-f]+)")
+    w, g = (m.search(want or ""), m.search(got or ""))
+    return bool(w and g) and int(w.group(1), 16) >> 12 == int(g.group(1), 16) >> 12 and w.group(1) != g.group(1)
+
+
+def _gva_large_page(c):
+    want, got = _lines_at_difference(c)
+    m = re.compile(r"hpa 0x([0-9a-f]+)")
+    w, g = (m.search(want or ""), m.search(got or ""))
+    return c.test.startswith("p3_ept_gva") and bool(w and g) and w.group(1) != g.group(1)
+
+
 def _nul_capture(c):
     got, want = c.data.get("capture", b""), c.data.get("expect.capture", b"")
     return len(got) > 0 and got == b"\0" * len(got) and want != b"\0" * len(want)
@@ -144,6 +207,32 @@ HINTS = [
          "The capture is right up to a 256-byte boundary and wrong from there: does each "
          "chunk's copy start at buf + the bytes done so far (is the first chunk repeated)?",
          _wrong_from_chunk),
+    Hint("ept_fewer_perms", 3,
+         "Your tables allow less than the leaf asked for: the CPU ANDs the permissions of all "
+         "four entries on the walk, so every entry above a leaf must allow EPT_RWX.",
+         _ept_fewer_perms),
+    Hint("ept_memtype", 3,
+         "A leaf entry needs the memory type write-back in bits 5:3: hpa | perm | EPT_MT_WB.",
+         _ept_memtype),
+    Hint("ept_not_table", 3,
+         "An entry above a leaf must hold the host-physical address of a table that "
+         "ept_table_alloc() gave you, with EPT_RWX and nothing in bits 7:3; follow it with "
+         "phys_to_virt(entry & EPT_ADDR_MASK).",
+         _ept_not_table),
+    Hint("ept_wrong_error", 3,
+         "The first line that differs returned another error: ept.h lists each function's "
+         "errors in the order to check them (ept_map: KEV_EALIGN for either address, then "
+         "KEV_EINVAL, KEV_EPERM, KEV_EEXIST, KEV_ENOMEM), and the first that applies wins.",
+         _ept_wrong_error),
+    Hint("ept_offset_lost", 3,
+         "The page is right but the offset is not: the host-physical address is the page's "
+         "address plus the low bits of the address you translate (12 for a 4 KiB page).",
+         _ept_offset_lost),
+    Hint("gva_large_page", 3,
+         "A wrong host address from ept_gva_to_hpa: a 2 MiB page's address is bits 51:21 of "
+         "its entry and keeps 21 bits of the gva as offset, a 1 GiB page's bits 51:30 and 30; "
+         "bit 12 of a large entry is PAT, and bits 62:52 are not address.",
+         _gva_large_page),
 ]
 
 

@@ -54,6 +54,15 @@ enum kev_error {
     KEV_ERROR_COUNT
 };
 
+/* Evaluates expr, an enum kev_error, and returns it from the calling
+ * function unless it is KEV_OK. */
+#define KEV_TRY(expr)                                                                       \
+    do {                                                                                    \
+        enum kev_error e_ = (expr);                                                         \
+        if (e_ != KEV_OK)                                                                   \
+            return e_;                                                                      \
+    } while (0)
+
 /* "KEV_ENOVMX"; "KEV_E?" for a value outside the table. */
 const char *kev_error_name(enum kev_error e);
 /* The sentence of the table above. */

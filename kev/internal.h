@@ -10,15 +10,6 @@
 #include "kev/ept.h"
 #include "kev/kev.h"
 
-/* Evaluates expr, an enum kev_error, and returns it from the calling
- * function unless it is KEV_OK. */
-#define KEV_TRY(expr)                                                                       \
-    do {                                                                                    \
-        enum kev_error e_ = (expr);                                                         \
-        if (e_ != KEV_OK)                                                                   \
-            return e_;                                                                      \
-    } while (0)
-
 /* VMWRITE for the runs of VMCS setup (vcpu.c, guest.c), width-checked at
  * compile time like the accessors (VMCS_SET32 of a 16-bit field does not
  * compile): a failure, already reported by vmcs_failed with the field's
