@@ -12,6 +12,8 @@
 /* `vmcall` exits, through hypercall_resolve() and hypercall_handle()
  * (hypercall.c); the guest's output goes to `out`. */
 void hypercall_controller_init(struct vmexit_controller *c, struct printer *out);
+/* CPUID exits, through cpuid_emulate() (cpuid.c). */
+void cpuid_controller_init(struct vmexit_controller *c, struct printer *out);
 /* The tests' own hypercalls (project2/guest.h), given code (test_ctl.c). */
 void test_controller_init(struct vmexit_controller *c, struct printer *out);
 

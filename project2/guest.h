@@ -29,6 +29,7 @@
 #define GUEST_UNMAPPED 0x700000UL
 #define GUEST_STACK_TOP 0x800000UL
 #define GUEST_PRINTS_MAX 64
+#define CPUID_STEPS_MAX 16
 
 /*
  * The tests' own hypercalls, served by given code (project2/test_ctl.c),
@@ -50,8 +51,17 @@ struct guest_params {
     struct {
         uint64_t addr, len;
     } prints[GUEST_PRINTS_MAX];
-    uint64_t regs[16]; /* regs.asm: each register's value, in x86 numbering */
-    uint8_t reserved[PAGE_SIZE - 3 * 8 - GUEST_PRINTS_MAX * 16 - 16 * 8];
+    uint64_t regs[16]; /* regs.asm, cpuid.asm: each register's value, in x86 numbering */
+    /* cpuid.asm: cpuid_count CPUIDs, number k asking step k % cpuid_nsteps
+     * (its rax and rcx, all 64 bits; the other registers from regs[]); it
+     * prints the first cpuid_nsteps answers and checks that each later one
+     * repeats its step's. cpuid_bench.asm: cpuid_count CPUIDs of step 0. */
+    uint64_t cpuid_nsteps, cpuid_count;
+    struct {
+        uint64_t rax, rcx;
+    } cpuid_steps[CPUID_STEPS_MAX];
+    uint8_t reserved[PAGE_SIZE - 3 * 8 - GUEST_PRINTS_MAX * 16 - 16 * 8 - 2 * 8 -
+                     CPUID_STEPS_MAX * 16];
 };
 _Static_assert(sizeof(struct guest_params) == PAGE_SIZE, "the parameters fill one page");
 

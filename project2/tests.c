@@ -15,8 +15,10 @@
  * handout's, one per kind of bad buffer.
  */
 #include "kernel/ktest.h"
+#include "kernel/printk.h"
 #include "kernel/string.h"
 #include "kev/gtest.h"
+#include "project2/cpuid.h"
 #include "project2/vm.h"
 
 /* The case being drawn: its VM, and the bytes its buffer starts with. */
@@ -384,5 +386,253 @@ P2_TEST(p2_entry_state, "Entry", 1, 10,
     gtest_input(c, "code at 0x%lx, entry at +0x%zx, page table past %u pages, exit code 0x%lx",
                 v->code_gva, v->entry_offset, v->pml4_skip, v->params.code);
     gtest_expect_exit(c, (int64_t)v->params.code);
+    return KTEST_PASS;
+}
+
+/* --- CPUID ----------------------------------------------------------------------- */
+
+/* The guest's leftovers in the upper halves of rax..rdx: CPUID must clear them. */
+#define UPPER_ONES 0xffffffff00000000ULL
+
+struct cpuid_ask {
+    uint32_t leaf, subleaf;
+};
+
+/*
+ * What the guest must see for CPUID(leaf, subleaf) on vCPU `id`: the host's
+ * own answer, which the kernel asks its CPU for here, with the rules of
+ * project2/cpuid.h applied. (On the host, leaf 1's EBX[31:24] is the host
+ * CPU's APIC ID; the guest's is its vCPU's id.)
+ */
+static struct cpuid_regs cpuid_expect(unsigned id, uint32_t leaf, uint32_t subleaf)
+{
+    struct cpuid_regs r = {0};
+    if (leaf == CPUID_HYPERVISOR_FIRST) {
+        r.eax = KEVLAB_CPUID_MAX_LEAF;
+        memcpy(&r.ebx, KEVLAB_CPUID_SIGNATURE, 4);
+        memcpy(&r.ecx, KEVLAB_CPUID_SIGNATURE + 4, 4);
+        memcpy(&r.edx, KEVLAB_CPUID_SIGNATURE + 8, 4);
+    } else if (leaf < CPUID_HYPERVISOR_FIRST || leaf > CPUID_HYPERVISOR_LAST) {
+        r = cpuid(leaf, subleaf);
+        if (leaf == 1) {
+            r.ebx = (r.ebx & ~CPUID_1_EBX_APIC_ID) | (id & 0xffu) << CPUID_1_EBX_APIC_ID_SHIFT;
+            r.ecx = (r.ecx & ~CPUID_1_ECX_VMX) | CPUID_1_ECX_HYPERVISOR;
+        }
+    }
+    return r;
+}
+
+/* Appends `sep` and the low `digits` hex digits of v at *p. */
+static void put_hex(char **p, char sep, uint64_t v, int digits)
+{
+    if (sep)
+        *(*p)++ = sep;
+    for (int i = digits - 1; i >= 0; i--, v >>= 4)
+        (*p)[i] = "0123456789abcdef"[v & 15];
+    *p += digits;
+}
+
+/* The line cpuid.asm prints for one CPUID: the leaf and subleaf it asked,
+ * and rax..rdx after it in 8 hex digits each (their upper halves are zero;
+ * the guest prints 16 digits for one that is not):
+ * "00000001.00000000: 000506e3 00010800 fffa3203 0fabfbff\n". */
+static void cpuid_expect_line(struct gtest_case *c, struct cpuid_ask a, struct cpuid_regs r)
+{
+    char line[80], *p = line;
+    put_hex(&p, 0, a.leaf, 8);
+    put_hex(&p, '.', a.subleaf, 8);
+    *p++ = ':';
+    put_hex(&p, ' ', r.eax, 8);
+    put_hex(&p, ' ', r.ebx, 8);
+    put_hex(&p, ' ', r.ecx, 8);
+    put_hex(&p, ' ', r.edx, 8);
+    *p++ = '\n';
+    gtest_expect_print(c, line, (size_t)(p - line));
+}
+
+/*
+ * A case of cpuid.asm: vCPU `id` asks asks[0..n) in turn, count CPUIDs in
+ * all. The upper halves of rax and rcx hold all ones, or random bits when
+ * random_upper; rbx and rdx hold all ones over random bits, every other
+ * register a random value. The guest must print the first round's answers,
+ * one line each, and end with the case's code.
+ */
+static void cpuid_case(struct gtest_case *c, struct p2_vm_config *v, unsigned id,
+                       const struct cpuid_ask *asks, size_t n, size_t count, bool random_upper)
+{
+    v->guest = "cpuid";
+    v->parts = P2_CPUID;
+    v->vcpu_id = id;
+    v->params.cpuid_nsteps = n;
+    v->params.cpuid_count = count;
+    for (int i = 0; i < 16; i++)
+        v->params.regs[i] = rng_next(&c->rng);
+    v->params.regs[2] |= UPPER_ONES; /* rdx */
+    v->params.regs[3] |= UPPER_ONES; /* rbx */
+    char list[CPUID_STEPS_MAX * 18 + 1];
+    size_t at = 0;
+    for (size_t i = 0; i < n && at < sizeof(list); i++)
+        at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%x.%x", i ? "," : "", asks[i].leaf,
+                               asks[i].subleaf);
+    gtest_input(c, "vcpu_id=%u cpuids=%zu asks=%s", id, count, list);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t ha = random_upper ? rng_next(&c->rng) & UPPER_ONES : UPPER_ONES;
+        uint64_t hc = random_upper ? rng_next(&c->rng) & UPPER_ONES : UPPER_ONES;
+        v->params.cpuid_steps[i].rax = ha | asks[i].leaf;
+        v->params.cpuid_steps[i].rcx = hc | asks[i].subleaf;
+        if (i >= count)
+            continue;
+        cpuid_expect_line(c, asks[i], cpuid_expect(id, asks[i].leaf, asks[i].subleaf));
+    }
+    v->params.code = rng_range(&c->rng, 1, 0xffff);
+    gtest_expect_exit(c, (int64_t)v->params.code);
+}
+
+static uint32_t random_vcpu_id(struct gtest_case *c)
+{
+    return (uint32_t)rng_range(&c->rng, 0, 255);
+}
+
+P2_TEST(p2_cpuid_vendor, "CPUID", 1, 2,
+        "leaf 0 answers as the host: the highest basic leaf in EAX, the vendor string in EBX, "
+        "EDX, ECX; the upper halves of rax..rdx zero")
+{
+    struct cpuid_ask ask = {0, c->index == 0 ? 0 : (uint32_t)rng_next(&c->rng)};
+    cpuid_case(c, v, random_vcpu_id(c), &ask, 1, 1, false);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_cpuid_leaf1, "CPUID", 3, 6,
+        "leaf 1 for vCPU ids 0 to 255: EBX[31:24] is the vCPU's id, VMX (ECX bit 5) clear, the "
+        "hypervisor bit (ECX bit 31) set, every other bit the host's")
+{
+    static const uint64_t ids[] = {0, 255, 1, 0x80, 0x7f};
+    unsigned id = (unsigned)(c->index < ARRAY_SIZE(ids) ? ids[c->index] : random_vcpu_id(c));
+    struct cpuid_ask ask = {1, c->index == 0 ? 0 : (uint32_t)rng_next(&c->rng)};
+    cpuid_case(c, v, id, &ask, 1, 1, false);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_cpuid_subleaf, "CPUID", 2, 4,
+        "leaves with subleaves (4: the caches, 7: more features, 0xb, 0xd) answered for the ECX "
+        "the guest gave, several subleaves of one leaf in a row")
+{
+    static const uint32_t leaves[] = {4, 7, 0xb, 0xd};
+    uint32_t max = cpuid(0, 0).eax, leaf = 4; /* leaf 4 exists on every CPU kev runs on */
+    if (c->index < ARRAY_SIZE(leaves) && leaves[c->index] <= max)
+        leaf = leaves[c->index];
+    else if (c->index >= ARRAY_SIZE(leaves))
+        leaf = leaves[rng_range(&c->rng, 0, ARRAY_SIZE(leaves) - 1)];
+    if (leaf > max)
+        leaf = 4;
+    struct cpuid_ask asks[6];
+    for (size_t i = 0; i < ARRAY_SIZE(asks); i++) /* 0, 1, 2, 3, then two anywhere */
+        asks[i] = (struct cpuid_ask){leaf, i < 4 ? (uint32_t)i : (uint32_t)rng_u64(&c->rng)};
+    if (c->index > 0) /* the same subleaves, in another order */
+        for (size_t i = ARRAY_SIZE(asks) - 1; i > 0; i--) {
+            size_t j = rng_range(&c->rng, 0, i);
+            struct cpuid_ask t = asks[i];
+            asks[i] = asks[j], asks[j] = t;
+        }
+    cpuid_case(c, v, random_vcpu_id(c), asks, ARRAY_SIZE(asks), ARRAY_SIZE(asks), false);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_cpuid_hypervisor, "CPUID", 2, 2,
+        "leaf 0x40000000 answers the highest hypervisor leaf (0x40000000) in EAX and kevlab's "
+        "signature \"kevlabkevlab\" in EBX, ECX, EDX; 0x40000001 to 0x4fffffff answer zeros, "
+        "their neighbours the host's answer")
+{
+    struct cpuid_ask asks[] = {
+        {0x40000000, 0},          {0x40000001, 0},
+        {0x4fffffff, 0},          {0x3fffffff, 0},
+        {0x50000000, 0},          {(uint32_t)rng_range(&c->rng, 0x40000002, 0x4ffffffe), 0},
+        {0x40000000, 0},
+    };
+    if (c->index > 0)
+        for (size_t i = 0; i < ARRAY_SIZE(asks); i++)
+            asks[i].subleaf = (uint32_t)rng_u64(&c->rng);
+    cpuid_case(c, v, random_vcpu_id(c), asks, ARRAY_SIZE(asks), ARRAY_SIZE(asks), false);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_cpuid_any_leaf, "CPUID", 2, 4,
+        "any leaf from 0 to 2^32 - 1 (basic, extended, past the highest) with any upper halves in "
+        "rax and rcx: the host's answer, but for the adjusted leaves; after every CPUID the upper "
+        "halves of rax..rdx are zero and every other register is as it was")
+{
+    uint32_t max = cpuid(0, 0).eax, max_ext = cpuid(0x80000000, 0).eax;
+    const uint32_t edges[] = {
+        0, 1, 2, max, max + 1, 0x7fffffff, 0x80000000, 0x80000001,
+        0x80000008, max_ext, max_ext + 1, 0xffffffff, 0x3fffffff, 0x40000000, 0x4fffffff,
+        0x50000000, 0x80000002, 0xc0000000, 0xfffffffe, 0x40000001,
+    };
+    struct cpuid_ask asks[8];
+    for (size_t i = 0; i < ARRAY_SIZE(asks); i++) {
+        size_t k = c->index * ARRAY_SIZE(asks) + i;
+        asks[i].leaf = k < ARRAY_SIZE(edges) ? edges[k] : (uint32_t)rng_u64(&c->rng);
+        asks[i].subleaf = (uint32_t)rng_u64(&c->rng);
+    }
+    cpuid_case(c, v, random_vcpu_id(c), asks, ARRAY_SIZE(asks), ARRAY_SIZE(asks), true);
+    return KTEST_PASS;
+}
+
+P2_TEST(p2_cpuid_many, "CPUID", 1, 1,
+        "256 CPUIDs in a row, 8 leaves asked 32 times each: every one answered as the first "
+        "time (nothing kept or used up from one exit to the next)")
+{
+    struct cpuid_ask asks[8] = {{1, 0}, {0x40000000, 0}, {4, 1}, {0, 0}}; /* and four anywhere */
+    for (size_t i = 4; i < ARRAY_SIZE(asks); i++)
+        asks[i] = (struct cpuid_ask){(uint32_t)rng_u64(&c->rng), (uint32_t)rng_u64(&c->rng)};
+    cpuid_case(c, v, random_vcpu_id(c), asks, ARRAY_SIZE(asks), 256, false);
+    return KTEST_PASS;
+}
+
+#ifdef KEVLAB_HIDDEN /* a hidden test: instructors only (docs/instructors.md) */
+P2_TEST_HIDDEN(p2_cpuid_extended, "CPUID", 1, 1,
+               "the extended leaves 0x80000000 to 0x80000008 (the brand string among them) "
+               "answer as the host")
+{
+    struct cpuid_ask asks[9];
+    for (size_t i = 0; i < ARRAY_SIZE(asks); i++)
+        asks[i] = (struct cpuid_ask){0x80000000 + (uint32_t)i, (uint32_t)rng_u64(&c->rng)};
+    cpuid_case(c, v, random_vcpu_id(c), asks, ARRAY_SIZE(asks), ARRAY_SIZE(asks), true);
+    return KTEST_PASS;
+}
+#endif
+
+/* --- benchmarks (make bench-p2): figures, never asserted --------------------------- */
+
+#define BENCH_CPUIDS 10000
+
+/* A CPUID exit served by the reference cpuid_emulate() (leaf 1: the adjusted
+ * path), from the guest's cpuid to its next instruction. */
+KTEST(p2_bench_cpuid, KTEST_BENCH)
+{
+    memset(&config, 0, sizeof(config));
+    config.hole = -1;
+    config.guest = "cpuid_bench";
+    config.parts = P2_CPUID;
+    config.params.cpuid_count = BENCH_CPUIDS;
+    config.params.cpuid_steps[0].rax = 1;
+    struct printer out;
+    if (printer_start(&out, 0) != KEV_OK)
+        return ktest_fail("no memory for the PrinterProxy");
+    struct vm_outcome o;
+    p2_vm_run(&config, &out, &o);
+    printer_free(&out);
+    if (o.kind != VM_EXITED) {
+        char how[KEV_MESSAGE_MAX + 64];
+        vm_outcome_describe(&o, how, sizeof(how));
+        return ktest_fail("the benchmark's VM %s", how);
+    }
+    int64_t per100 = (o.exit_code * 100 + BENCH_CPUIDS / 2) / BENCH_CPUIDS;
+    char buf[160];
+    int n = snprintf(buf, sizeof(buf), "a CPUID exit served by cpuid_emulate() (leaf 1) costs "
+                     "%ld.%02ld emulated instructions, the round trip and the guest's loop included",
+                     per100 / 100, per100 % 100);
+    printk("p2_bench_cpuid: %d CPUIDs in %ld ticks (RDTSC in the guest)\n", BENCH_CPUIDS,
+           o.exit_code);
+    ktest_data("figure", buf, (size_t)n);
     return KTEST_PASS;
 }

@@ -149,6 +149,7 @@ static const struct {
     void (*init)(struct vmexit_controller *c, struct printer *out);
 } part_controllers[] = {
     {P2_HYPERCALLS, hypercall_controller_init},
+    {P2_CPUID, cpuid_controller_init},
 };
 
 void p2_vm_run(const struct p2_vm_config *c, struct printer *out, struct vm_outcome *outcome)

@@ -14,6 +14,7 @@
  * hypercall tests run the student's hypercalls alone; the other parts' tests
  * run their part's controller after the tests' own hypercalls (test_ctl.c).
  * P2_ENTRY: the student's entry_setup() writes GUEST_CR3 and GUEST_RIP.
+ * P2_CPUID: the student's cpuid_emulate() serves CPUID exits.
  */
 enum p2_part {
     P2_HYPERCALLS = 1 << 0,

@@ -30,4 +30,7 @@ void asm_offsets(void)
     OFFSET(PARAM_NPRINTS, struct guest_params, nprints);
     OFFSET(PARAM_PRINTS, struct guest_params, prints);
     OFFSET(PARAM_REGS, struct guest_params, regs);
+    OFFSET(PARAM_CPUID_NSTEPS, struct guest_params, cpuid_nsteps);
+    OFFSET(PARAM_CPUID_COUNT, struct guest_params, cpuid_count);
+    OFFSET(PARAM_CPUID_STEPS, struct guest_params, cpuid_steps);
 }
