@@ -37,7 +37,9 @@
                     "or an endless loop (the message says which, and where)")         \
     X(KEV_ETIMEOUT, "the guest ran past its budget (it never stops, or loops on an exit)") \
     X(KEV_EGUEST_PAGING, "the guest tried to change its page tables or paging mode, which kev " \
-                         "refuses without EPT")
+                         "refuses without EPT")                                         \
+    X(KEV_EIOPORT, "the guest used an I/O port that no device owns")                    \
+    X(KEV_EEMPTY, "the device has nothing to read (an IN from an empty queue)")
 
 enum kev_error {
 #define KEV_ERROR_ENUM(name, text) name,
