@@ -1042,10 +1042,9 @@ P2_TEST(p2_pio_bitmap, "PortIO", 1, 3,
     return pio_expect(c, v);
 }
 
-#ifdef KEVLAB_HIDDEN /* hidden tests: instructors only (docs/instructors.md) */
-P2_TEST_HIDDEN(p2_pio_rep_count64, "PortIO", 1, 3,
-               "REP's count is all 64 bits of RCX: a REP INSB with RCX = 2^32 + 3 reads on past 3 "
-               "bytes, until the queue is empty (KEV_EEMPTY)")
+P2_TEST(p2_pio_rep_count64, "PortIO", 1, 3,
+        "REP's count is all 64 bits of RCX: a REP INSB with RCX = 2^32 + 3 reads on past 3 bytes, "
+        "until the queue is empty (KEV_EEMPTY)")
 {
     static const uint64_t counts[] = {0x100000003ULL, 0x8000000000000002ULL, 0xffffffff00000001ULL};
     pio_case(c, v);
@@ -1057,6 +1056,7 @@ P2_TEST_HIDDEN(p2_pio_rep_count64, "PortIO", 1, 3,
     return pio_expect(c, v);
 }
 
+#ifdef KEVLAB_HIDDEN /* hidden tests: instructors only (docs/instructors.md) */
 P2_TEST_HIDDEN(p2_pio_queue_full, "PortIO", 1, 2,
                "an OUTS to the queue when its FIFO of that size is full stops the VM with "
                "KEV_ENOMEM (the device's error, passed on)")
@@ -1068,6 +1068,25 @@ P2_TEST_HIDDEN(p2_pio_queue_full, "PortIO", 1, 2,
     pio_fill(c, v, addr, 2 * (k + 2));
     pio_step(c, v, pio_form(2, false, true, true, false, 0), r[0], k + 1 + c->index,
              (r[2] & ~0xffffULL) | PIO_PORT_QUEUE, addr, r[7]);
+    return pio_expect(c, v);
+}
+
+P2_TEST_HIDDEN(p2_pio_wrap, "PortIO", 1, 3,
+               "an INS or OUTS element whose last byte would lie past 2^64 - 1 stops the VM with "
+               "KEV_EOVERFLOW")
+{
+    static const struct {
+        uint64_t addr;
+        unsigned size;
+        bool in;
+    } cases[] = {{~0ULL, 2, false}, {~0ULL - 2, 4, true}, {~0ULL, 4, false}};
+    unsigned i = c->index % ARRAY_SIZE(cases);
+    pio_case(c, v);
+    pio_fill_queue(c, cases[i].size, 1);
+    uint64_t *r = v->params.regs;
+    pio_step(c, v, pio_form(cases[i].size, cases[i].in, true, false, false, 0), r[0], r[1],
+             (r[2] & ~0xffffULL) | (cases[i].in ? PIO_PORT_QUEUE : PIO_PORT_PRINTER),
+             cases[i].addr, cases[i].addr);
     return pio_expect(c, v);
 }
 #endif
