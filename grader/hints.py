@@ -89,7 +89,10 @@ def _printed_on_error(c):
 
 # --- port I/O (project 2's PortIO tests, guests/project2/pio.asm) ---
 
-PIO_BAD_REG = 0xBAD20  # pio.asm's exit code: 0xBAD20 + the number of the wrong register
+# pio.asm's exit code for a wrong register: 0xBAD20 + its number + (the step << 24),
+# the step PIO_STEPS_MAX (8) meaning at the end, after the last step.
+PIO_BAD_REG = 0xBAD20
+PIO_STEPS_MAX = 8
 
 
 def _pio(c):
@@ -99,9 +102,18 @@ def _pio(c):
 def _pio_reg(c):
     """The number of the register pio.asm found wrong, or None."""
     code = c.int("exit_code")
-    if not _pio(c) or code is None or not PIO_BAD_REG <= code < PIO_BAD_REG + 16:
+    if not _pio(c) or code is None or code < 0 or code >> 24 > PIO_STEPS_MAX \
+            or c.text("expect.exit_code") is None:  # the VM had to stop: see pio_error_lost
         return None
-    return code - PIO_BAD_REG
+    reg = (code & 0xFFFFFF) - PIO_BAD_REG
+    return reg if 0 <= reg < 16 else None
+
+
+def _pio_where(c):
+    """{reg}: the wrong register and the step after which it was wrong."""
+    step = c.int("exit_code") >> 24
+    when = "at the end" if step == PIO_STEPS_MAX else "after step #%d" % step
+    return {"reg": "%s (%s)" % (REGS.get(_pio_reg(c), "rax"), when)}
 
 
 def _first_line_diff(c):
@@ -183,25 +195,23 @@ HINTS = [
          "chunk's copy start at buf + the bytes done so far (is the first chunk repeated)?",
          _wrong_from_chunk),
     Hint("pio_rax_wrong", 2,
-         "RAX is wrong after the I/O instruction: an 8- or 16-bit IN writes AL or AX and keeps "
-         "the rest of RAX, a 32-bit IN writes EAX and clears bits 63:32; OUT, INS and OUTS leave "
-         "RAX as it was.",
-         lambda c: _pio_reg(c) == 0),
+         "The guest found {reg} wrong: an 8- or 16-bit IN writes AL or AX and keeps the rest of "
+         "RAX, a 32-bit IN writes EAX and clears bits 63:32; OUT, INS and OUTS leave RAX as it "
+         "was.",
+         lambda c: _pio_reg(c) == 0, _pio_where),
     Hint("pio_rcx_wrong", 2,
-         "RCX is wrong after the I/O instruction: a REP INS or OUTS decrements it once per "
-         "element, down to 0 (RCX = 0: no element at all); without REP, RCX does not change.",
-         lambda c: _pio_reg(c) == 1),
+         "The guest found {reg} wrong: a REP INS or OUTS decrements RCX once per element, down to "
+         "0 (RCX = 0: no element at all); without REP, RCX does not change.",
+         lambda c: _pio_reg(c) == 1, _pio_where),
     Hint("pio_pointer_wrong", 2,
-         "The guest found {reg} wrong after the I/O instruction: INS steps RDI and OUTS steps RSI "
-         "by the element's size (1, 2 or 4) after each element, downwards when RFLAGS.DF is set; "
-         "IN and OUT change neither.",
-         lambda c: _pio_reg(c) in (6, 7),
-         lambda c: {"reg": REGS[_pio_reg(c)]}),
+         "The guest found {reg} wrong: INS steps RDI and OUTS steps RSI by the element's size "
+         "(1, 2 or 4) after each element, downwards when RFLAGS.DF is set; IN and OUT change "
+         "neither.",
+         lambda c: _pio_reg(c) in (6, 7), _pio_where),
     Hint("pio_register_changed", 2,
-         "The guest found {reg} changed by the I/O instruction: IN, OUT, INS and OUTS change only "
-         "RAX, RSI, RDI and RCX (does your code write to another field of s->regs?).",
-         lambda c: _pio_reg(c) in (2, 3, 4, 5) or (_pio_reg(c) or 0) >= 8,
-         lambda c: {"reg": REGS[_pio_reg(c)]}),
+         "The guest found {reg} changed: IN, OUT, INS and OUTS change only RAX, RSI, RDI and RCX "
+         "(does your code write to another field of s->regs?).",
+         lambda c: _pio_reg(c) in (2, 3, 4, 5) or (_pio_reg(c) or 0) >= 8, _pio_where),
     Hint("pio_operand_bit", 2,
          "Port 3's line names the port operand wrong (imm8 or dx): pio_decode() reads it from "
          "bit 6 of the exit qualification, 1 for an immediate port, 0 for DX.",

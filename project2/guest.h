@@ -53,17 +53,19 @@ struct guest_params {
     } prints[GUEST_PRINTS_MAX];
     uint64_t regs[16]; /* regs.asm, pio.asm: each register's value, in x86 numbering */
     /* pio.asm: the I/O instructions it runs, one a step (each a form of
-     * PIO_FORMS with the registers it uses), with RFLAGS.DF set when df is
-     * not 0; and each register's value after the last step, which it
-     * checks (x86 numbering, as regs[]). */
+     * PIO_FORMS with the registers it uses, and their values after it,
+     * which it checks), with RFLAGS.DF set when df is not 0; and each
+     * register's value after the last step, which it checks too (x86
+     * numbering, as regs[]). */
     uint64_t df;
     uint64_t nsteps;
     struct pio_step {
         uint64_t rax, rcx, rdx, rsi, rdi, form;
+        uint64_t after[5]; /* rax, rcx, rdx, rsi, rdi after the step */
     } steps[PIO_STEPS_MAX];
     uint64_t expect[16];
     uint8_t reserved[PAGE_SIZE - 3 * 8 - GUEST_PRINTS_MAX * 16 - 16 * 8 - 2 * 8 -
-                     PIO_STEPS_MAX * 6 * 8 - 16 * 8];
+                     PIO_STEPS_MAX * 11 * 8 - 16 * 8];
 };
 _Static_assert(sizeof(struct guest_params) == PAGE_SIZE, "the parameters fill one page");
 

@@ -33,8 +33,8 @@ static bool decode(struct vcpu_state *s, uint64_t q, struct pio_request *req,
     }
     user_pull(req, ureq, sizeof(*req));
     if (req->size != 1 && req->size != 2 && req->size != 4) {
-        *stop = vm_stop(s->vm, KEV_EINVAL, "pio_decode() read exit qualification 0x%lx as a %u-byte "
-                        "access: an access is 1, 2 or 4 bytes (bits 2:0 hold 0, 1 or 3)",
+        *stop = vm_stop(s->vm, KEV_EINVAL, "pio_decode() read exit qualification 0x%lx as a "
+                        "%u-byte access: an access is 1, 2 or 4 bytes (bits 2:0 hold 0, 1 or 3)",
                         q, req->size);
         return false;
     }
@@ -59,9 +59,9 @@ static struct vmexit_result pio_controller_handle(struct vmexit_controller *self
     struct pio_device *dev = pio_device_find(req.port);
     if (dev == NULL) {
         pio_request_describe(&req, insn, sizeof(insn));
-        return vm_stop(s->vm, KEV_EIOPORT, "%s: no device owns port 0x%x (exit qualification 0x%lx; "
-                       "the devices: 0x%x printer, 0x%x queue, 0x%x tracer)", insn, req.port, q,
-                       PIO_PORT_PRINTER, PIO_PORT_QUEUE, PIO_PORT_TRACER);
+        return vm_stop(s->vm, KEV_EIOPORT, "%s: no device owns port 0x%x (exit qualification "
+                       "0x%lx; the devices: 0x%x printer, 0x%x queue, 0x%x tracer)", insn, req.port,
+                       q, PIO_PORT_PRINTER, PIO_PORT_QUEUE, PIO_PORT_TRACER);
     }
 
     user_frame_reset();
@@ -81,8 +81,8 @@ static struct vmexit_result pio_controller_handle(struct vmexit_controller *self
         return e == KEV_OK ? r : vm_stop(s->vm, e, "after `%s` (port 0x%x): moving RIP past it: %s",
                                          insn, req.port, kev_strerror(e));
     }
-    return vm_stop(s->vm, KEV_EINVAL, "pio_handle() returned neither vmexit_continue() nor vm_stop() "
-                   "for `%s` (port 0x%x, the %s): action %d", insn, req.port, dev->name,
+    return vm_stop(s->vm, KEV_EINVAL, "pio_handle() returned neither vmexit_continue() nor "
+                   "vm_stop() for `%s` (port 0x%x, the %s): action %d", insn, req.port, dev->name,
                    (int)r.action);
 }
 

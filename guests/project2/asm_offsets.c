@@ -31,6 +31,7 @@ void asm_offsets(void)
     OFFSET(PARAM_PRINTS, struct guest_params, prints);
     OFFSET(PARAM_REGS, struct guest_params, regs);
 
+    CONST(PIO_STEPS_MAX, PIO_STEPS_MAX);
     OFFSET(PARAM_DF, struct guest_params, df);
     OFFSET(PARAM_NSTEPS, struct guest_params, nsteps);
     OFFSET(PARAM_STEPS, struct guest_params, steps);
@@ -42,6 +43,7 @@ void asm_offsets(void)
     OFFSET(PIO_STEP_RSI, struct pio_step, rsi);
     OFFSET(PIO_STEP_RDI, struct pio_step, rdi);
     OFFSET(PIO_STEP_FORM, struct pio_step, form);
+    OFFSET(PIO_STEP_AFTER, struct pio_step, after);
     /* PIO_FORM_<i>: the code of form i, in the list's order. */
     enum { FORMS_BASE = __COUNTER__ + 1 };
 #define FORM_CONST(size, in, string, rep, imm, port)                              \

@@ -2,30 +2,35 @@
 ; each (PARAM(STEPS): a form of project2/guest.h's PIO_FORMS with the
 ; values of rax, rcx, rdx, rsi and rdi it runs with), with RFLAGS.DF set
 ; when PARAM(DF) is, and every other register loaded from PARAM(REGS).
-; Then it checks every register against PARAM(EXPECT), prints the case's
-; report buffers (PARAM(PRINTS): what INS wrote, say) through the tests'
-; own print and ends with PARAM(CODE). Exit codes:
-;   0xBAD20 + i   register number i is wrong after the last step (x86
+; After each step it checks those five registers against the step's
+; `after` values; after the last, every register against PARAM(EXPECT).
+; Then it prints the case's report buffers (PARAM(PRINTS): what INS wrote,
+; say) through the tests' own print and ends with PARAM(CODE). Exit codes:
+;   0xBAD20 + i + (s << 24)   register number i is wrong after step s (x86
 ;                 numbering: 0 rax, 1 rcx, 2 rdx, 3 rbx, 4 rsp, 5 rbp,
-;                 6 rsi, 7 rdi, 8..15 r8..r15)
+;                 6 rsi, 7 rdi, 8..15 r8..r15); s = PIO_STEPS_MAX: at
+;                 the end, after the last step
 ;   the case's code when every register was right.
 ;
 ; The steps run with no register of the guest's own: they are copied onto
 ; the stack page as a chain of return addresses and values, and each
-; instruction is entered by `ret` and left by `ret` (pop and ret change
-; neither RFLAGS nor a register but rsp, whose end value is known).
+; instruction is entered by `ret` and left by `ret` (pop, ret, cmp, lea
+; and jcc change neither RFLAGS.DF nor a register but rsp, whose value
+; at each point is known).
 %include "guests/project2/hypercall.inc"
 bits 64
 org GUEST_CODE
 
 %define REG(i) [abs GUEST_PARAMS + PARAM_REGS + (i) * 8]
 %define EXPECT(i) [abs GUEST_PARAMS + PARAM_EXPECT + (i) * 8]
-%define LINK_SIZE 56                ; a step on the chain: load, 5 values, the form
+; A step on the chain: load, its 5 values, its form, verify, the 5 values after it.
+%define LINK_SIZE (13 * 8)
+%define CHAIN_TOP (GUEST_STACK_TOP - 8)     ; then the address of check
 
-    ; rsp = GUEST_STACK_TOP - 8 - nsteps * LINK_SIZE: the chain ends at the top.
+    ; rsp = CHAIN_TOP - nsteps * LINK_SIZE: the chain ends at the top.
     mov rcx, PARAM(NSTEPS)
     imul rax, rcx, LINK_SIZE
-    mov rsp, GUEST_STACK_TOP - 8
+    mov rsp, CHAIN_TOP
     sub rsp, rax
     mov rdi, rsp
     mov rsi, GUEST_PARAMS + PARAM_STEPS
@@ -33,19 +38,18 @@ org GUEST_CODE
     test rcx, rcx
     jz .linked
     mov qword [rdi], load
-    mov rax, [rsi + PIO_STEP_RAX]
-    mov [rdi + 8], rax
-    mov rax, [rsi + PIO_STEP_RCX]
-    mov [rdi + 16], rax
-    mov rax, [rsi + PIO_STEP_RDX]
-    mov [rdi + 24], rax
-    mov rax, [rsi + PIO_STEP_RSI]
-    mov [rdi + 32], rax
-    mov rax, [rsi + PIO_STEP_RDI]
-    mov [rdi + 40], rax
+%assign k 0
+%rep 5                              ; rax, rcx, rdx, rsi, rdi: 5 qwords from PIO_STEP_RAX
+    mov rax, [rsi + PIO_STEP_RAX + k * 8]
+    mov [rdi + 8 + k * 8], rax
+    mov rax, [rsi + PIO_STEP_AFTER + k * 8]
+    mov [rdi + 64 + k * 8], rax
+%assign k k + 1
+%endrep
     mov rax, [rsi + PIO_STEP_FORM]
     mov rax, [forms + rax * 8]
     mov [rdi + 48], rax
+    mov qword [rdi + 56], verify
     add rdi, LINK_SIZE
     add rsi, PIO_STEP_SIZE
     dec rcx
@@ -75,6 +79,20 @@ load:
     pop rsi
     pop rdi
     ret                             ; into the form
+
+verify:                             ; rsp: the step's rax, rcx, rdx, rsi, rdi after it
+    cmp rax, [rsp]
+    jne step_rax
+    cmp rcx, [rsp + 8]
+    jne step_rcx
+    cmp rdx, [rsp + 16]
+    jne step_rdx
+    cmp rsi, [rsp + 24]
+    jne step_rsi
+    cmp rdi, [rsp + 32]
+    jne step_rdi
+    lea rsp, [rsp + 40]
+    ret                             ; into the next step's load, or check
 
 ; One form's instruction, assembled from its code (PIO_FORM_CODE).
 %macro PIO_INSN 1
@@ -116,7 +134,7 @@ load:
 %rep PIO_NFORMS
 form_%[i]:
     PIO_INSN PIO_FORM_%[i]
-    ret                             ; into the next step's load, or check
+    ret                             ; into verify
 %assign i i + 1
 %endrep
 
@@ -159,7 +177,7 @@ check:
 
 %macro BAD 2
 bad_%1:
-    TEST_EXIT 0xBAD20 + %2
+    TEST_EXIT 0xBAD20 + %2 + (PIO_STEPS_MAX << 24)
 %endmacro
     BAD rax, 0
     BAD rcx, 1
@@ -177,6 +195,28 @@ bad_%1:
     BAD r13, 13
     BAD r14, 14
     BAD r15, 15
+
+; In verify, rsp says which step s failed: rsp = chain start + s * LINK_SIZE
+; + 64, the chain starting at CHAIN_TOP - nsteps * LINK_SIZE.
+%macro STEP_BAD 2
+step_%1:
+    mov rax, rsp
+    mov rcx, PARAM(NSTEPS)
+    imul rcx, rcx, LINK_SIZE
+    add rax, rcx
+    sub rax, CHAIN_TOP + 64
+    xor edx, edx
+    mov ecx, LINK_SIZE
+    div rcx
+    shl rax, 24
+    add rax, 0xBAD20 + %2
+    TEST_EXIT rax
+%endmacro
+    STEP_BAD rax, 0
+    STEP_BAD rcx, 1
+    STEP_BAD rdx, 2
+    STEP_BAD rsi, 6
+    STEP_BAD rdi, 7
 
 align 8
 forms:

@@ -68,17 +68,17 @@ TABLE = {
         Case("p2_print_lengths", data(capture_len=600, expect_capture_len=600, capture_at=223,
                                       capture=b"a" * 32 + b"X" * 8, expect_capture=b"a" * 40))),
     "pio_rax_wrong": (
-        Case("p2_pio_in_rax", data(exit_code=0xBAD20, expect_exit_code=77)),
-        Case("p2_regs_preserved", data(exit_code=0xBAD20, expect_exit_code=77))),
+        Case("p2_pio_in_rax", data(exit_code=0x30BAD20, expect_exit_code=77)),
+        Case("p2_regs_preserved", data(exit_code=0x30BAD20, expect_exit_code=77))),
     "pio_rcx_wrong": (
-        Case("p2_pio_rep", data(exit_code=0xBAD21, expect_exit_code=77)),
-        Case("p2_pio_rep", data(exit_code=0xBAD20, expect_exit_code=77))),
+        Case("p2_pio_rep", data(exit_code=0x10BAD21, expect_exit_code=77)),
+        Case("p2_pio_rep", data(exit_code=0x10BAD20, expect_exit_code=77))),
     "pio_pointer_wrong": (
         Case("p2_pio_df", data(exit_code=0xBAD27, expect_exit_code=77)),
-        Case("p2_pio_df", data(exit_code=0xBAD28, expect_exit_code=77))),
+        Case("p2_pio_df", data(exit_code=0x90BAD27, expect_exit_code=77))),
     "pio_register_changed": (
-        Case("p2_pio_forms", data(exit_code=0xBAD2F, expect_exit_code=77)),
-        Case("p2_pio_forms", data(exit_code=0xBAD30, expect_exit_code=77))),
+        Case("p2_pio_forms", data(exit_code=0x80BAD2F, expect_exit_code=77)),
+        Case("p2_pio_forms", data(exit_code=0x80BAD30, expect_exit_code=77))),
     "pio_operand_bit": (
         Case("p2_pio_forms", data(exit_code=77, expect_exit_code=77,
                                   capture=b"port 3 in byte al dx 0x01\n",
@@ -169,13 +169,19 @@ class Firing(unittest.TestCase):
             self.assertEqual(h.applies(Case("t", data(capture_len=n, expect_capture_len=m))),
                              fires, (n, m))
 
-    def test_the_pio_register_is_named(self):
+    def test_no_pio_register_hint_where_the_vm_had_to_stop(self):
+        case = Case("p2_pio_rep_count64", data(exit_code=0xBAD20, expect_error="KEV_EEMPTY"))
+        self.assertEqual(hints.for_case(2, case), [hint("pio_error_lost").text])
+
+    def test_the_pio_register_and_step_are_named(self):
         h = hint("pio_pointer_wrong")
-        self.assertIn("found rsi wrong", h.render(Case("p2_pio_rep", data(exit_code=0xBAD26))))
+        self.assertIn("found rsi (after step #2) wrong",
+                      h.render(Case("p2_pio_rep", data(exit_code=0x20BAD26, expect_exit_code=7))))
         h = hint("pio_register_changed")
-        for code, reg in ((0xBAD22, "rdx"), (0xBAD24, "rsp"), (0xBAD28, "r8")):
-            self.assertIn("found %s changed" % reg, h.render(Case("p2_pio_forms",
-                                                                   data(exit_code=code))))
+        for code, reg in ((0xBAD22, "rdx (after step #0)"), (0x80BAD24, "rsp (at the end)"),
+                          (0x80BAD28, "r8 (at the end)")):
+            self.assertIn("found %s changed" % reg, h.render(Case(
+                "p2_pio_forms", data(exit_code=code, expect_exit_code=7))))
 
     def test_the_print_hints_leave_port_io_alone(self):
         for name, case in (
