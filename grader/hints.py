@@ -150,6 +150,55 @@ def _printed_on_error(c):
         c.int("expect.capture.len") or 0)
 
 
+# --- port I/O (project 2's PortIO tests, guests/project2/pio.asm) ---
+
+# pio.asm's exit code for a wrong register: 0xBAD20 + its number + (the step << 24),
+# the step PIO_STEPS_MAX (8) meaning at the end, after the last step.
+PIO_BAD_REG = 0xBAD20
+PIO_STEPS_MAX = 8
+
+
+def _pio(c):
+    return c.test.startswith("p2_pio_")
+
+
+def _pio_reg(c):
+    """The number of the register pio.asm found wrong, or None."""
+    code = c.int("exit_code")
+    if not _pio(c) or code is None or code < 0 or code >> 24 > PIO_STEPS_MAX \
+            or c.text("expect.exit_code") is None:  # the VM had to stop: see pio_error_lost
+        return None
+    reg = (code & 0xFFFFFF) - PIO_BAD_REG
+    return reg if 0 <= reg < 16 else None
+
+
+def _pio_where(c):
+    """{reg}: the wrong register and the step after which it was wrong."""
+    step = c.int("exit_code") >> 24
+    when = "at the end" if step == PIO_STEPS_MAX else "after step #%d" % step
+    return {"reg": "%s (%s)" % (REGS.get(_pio_reg(c), "rax"), when)}
+
+
+def _first_line_diff(c):
+    """The first line that differs between the capture's and the expected
+    capture's windows (same start), as (got, want) strings, or None."""
+    got, want = c.data.get("capture", b""), c.data.get("expect.capture", b"")
+    for g, w in zip(got.split(b"\n"), want.split(b"\n")):
+        if g != w:
+            return g.decode("utf-8", "replace"), w.decode("utf-8", "replace")
+    return None
+
+
+def _trace_operand_wrong(c):
+    """A line of the tracer (port 3) whose only wrong word is imm8 or dx (the
+    window may start inside the line)."""
+    lines = _first_line_diff(c) if _pio(c) else None
+    if lines is None:
+        return False
+    g, w = lines[0].split(), lines[1].split()
+    return len(g) == len(w) and {a for a, b in zip(g, w) if a != b} in ({"imm8"}, {"dx"})
+
+
 HINTS = [
     Hint("register_changed", 2,
          "The guest found {reg} changed across the hypercall: only rax may change (does your "
@@ -177,19 +226,20 @@ HINTS = [
     Hint("printed_on_error", 2,
          "A Print that fails must print nothing: check the whole buffer (no wrap, every page "
          "readable, room in the capture) before you print its first byte.",
-         _printed_on_error),
+         lambda c: not _pio(c) and _printed_on_error(c)),
     Hint("size_cut", 2,
          "Print's size is 64 bits: a size of 2^32 or more must not be cut to 32 bits.",
          lambda c: c.test == "p2_print_huge_size" and (c.int("capture.len") or 0) > 0),
     Hint("einval_cross_page", 2,
          "KEV_EINVAL from probe_gva_to_host means the range crossed a page: call it once per "
          "page, never for a whole buffer.",
-         lambda c: c.text("error") == "KEV_EINVAL" and c.text("expect.error") != "KEV_EINVAL"),
+         lambda c: not _pio(c) and c.text("error") == "KEV_EINVAL"
+         and c.text("expect.error") != "KEV_EINVAL"),
     Hint("wrong_error", 2,
          "Each bad input has one error (the handout's table): KEV_EHYPERCALL for an unknown "
          "number; for Print KEV_EOVERFLOW when buf + size - 1 wraps, the probe's error for the "
          "first bad page, KEV_ENOMEM when the capture has no room.",
-         lambda c: c.text("expect.error") is not None and c.text("error") not in (
+         lambda c: not _pio(c) and c.text("expect.error") is not None and c.text("error") not in (
              None, "KEV_ESTUDENT", "KEV_EINVAL", c.text("expect.error"))),
     Hint("loops_in_handler", 2,
          "Your code ran past its time budget on the guest's first VM exit: a loop that never "
@@ -233,6 +283,55 @@ HINTS = [
          "its entry and keeps 21 bits of the gva as offset, a 1 GiB page's bits 51:30 and 30; "
          "bit 12 of a large entry is PAT, and bits 62:52 are not address.",
          _gva_large_page),
+    Hint("pio_rax_wrong", 2,
+         "The guest found {reg} wrong: an 8- or 16-bit IN writes AL or AX and keeps the rest of "
+         "RAX, a 32-bit IN writes EAX and clears bits 63:32; OUT, INS and OUTS leave RAX as it "
+         "was.",
+         lambda c: _pio_reg(c) == 0, _pio_where),
+    Hint("pio_rcx_wrong", 2,
+         "The guest found {reg} wrong: a REP INS or OUTS decrements RCX once per element, down to "
+         "0 (RCX = 0: no element at all); without REP, RCX does not change.",
+         lambda c: _pio_reg(c) == 1, _pio_where),
+    Hint("pio_pointer_wrong", 2,
+         "The guest found {reg} wrong: INS steps RDI and OUTS steps RSI by the element's size "
+         "(1, 2 or 4) after each element, downwards when RFLAGS.DF is set; IN and OUT change "
+         "neither.",
+         lambda c: _pio_reg(c) in (6, 7), _pio_where),
+    Hint("pio_register_changed", 2,
+         "The guest found {reg} changed: IN, OUT, INS and OUTS change only RAX, RSI, RDI and RCX "
+         "(does your code write to another field of s->regs?).",
+         lambda c: _pio_reg(c) in (2, 3, 4, 5) or (_pio_reg(c) or 0) >= 8, _pio_where),
+    Hint("pio_operand_bit", 2,
+         "Port 3's line names the port operand wrong (imm8 or dx): pio_decode() reads it from "
+         "bit 6 of the exit qualification, 1 for an immediate port, 0 for DX.",
+         _trace_operand_wrong),
+    Hint("pio_unknown_port", 2,
+         "The controller found no device at the port your pio_decode() read: the port is bits "
+         "31:16 of the exit qualification, all 16 of them (0x3f8 is not 0xf8).",
+         lambda c: _pio(c) and c.text("error") == "KEV_EIOPORT"
+         and c.text("expect.error") != "KEV_EIOPORT"),
+    Hint("pio_bad_size", 2,
+         "pio_decode() must give a size of 1, 2 or 4: bits 2:0 of the exit qualification hold "
+         "the size minus one (0, 1 or 3).",
+         lambda c: _pio(c) and c.text("error") == "KEV_EINVAL"
+         and "pio_decode() read exit qualification" in (c.text("message") or "")),
+    Hint("pio_sent_bad_element", 2,
+         "An OUTS element that cannot be read must send none of its bytes to the device: copy the "
+         "whole element from the guest (probe_copy_from_guest of req->size bytes) before you call "
+         "pio_device_out().",
+         lambda c: _pio(c) and _printed_on_error(c)),
+    Hint("pio_wrong_error", 2,
+         "A bad INS or OUTS buffer stops the VM with the probe's own error (KEV_EUNMAPPED, "
+         "KEV_EREADONLY, KEV_ENONCANONICAL, KEV_EOVERFLOW), a device's error with the device's "
+         "(KEV_EEMPTY, KEV_ENOMEM): return vm_stop(s->vm, e, ...) with the e the call returned.",
+         lambda c: _pio(c) and c.text("expect.error") is not None and c.text("error") not in (
+             None, "KEV_ESTUDENT", "KEV_EIOPORT", c.text("expect.error"))),
+    Hint("pio_error_lost", 2,
+         "The guest went on where the VM had to stop: an error of the probe or of "
+         "pio_device_in()/pio_device_out() (an empty queue: KEV_EEMPTY) must stop the VM, and "
+         "REP's count is all 64 bits of RCX.",
+         lambda c: _pio(c) and c.text("expect.error") is not None
+         and c.text("exit_code") is not None),
 ]
 
 

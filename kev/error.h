@@ -45,7 +45,9 @@
     X(KEV_EEPT, "the EPT is malformed, or maps memory that is not the VM's (the "       \
                 "message names the entry)")                                             \
     X(KEV_EEPT_VIOLATION, "the guest accessed guest-physical memory its EPT does not "  \
-                          "allow, and no controller handled the EPT violation")
+                          "allow, and no controller handled the EPT violation")  \
+    X(KEV_EIOPORT, "the guest used an I/O port that no device owns")                    \
+    X(KEV_EEMPTY, "the device has nothing to read (an IN from an empty queue)")
 
 enum kev_error {
 #define KEV_ERROR_ENUM(name, text) name,

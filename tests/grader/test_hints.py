@@ -67,6 +67,46 @@ TABLE = {
                                       capture=b"a" * 32 + b"X" * 8, expect_capture=b"a" * 40)),
         Case("p2_print_lengths", data(capture_len=600, expect_capture_len=600, capture_at=223,
                                       capture=b"a" * 32 + b"X" * 8, expect_capture=b"a" * 40))),
+    "pio_rax_wrong": (
+        Case("p2_pio_in_rax", data(exit_code=0x30BAD20, expect_exit_code=77)),
+        Case("p2_regs_preserved", data(exit_code=0x30BAD20, expect_exit_code=77))),
+    "pio_rcx_wrong": (
+        Case("p2_pio_rep", data(exit_code=0x10BAD21, expect_exit_code=77)),
+        Case("p2_pio_rep", data(exit_code=0x10BAD20, expect_exit_code=77))),
+    "pio_pointer_wrong": (
+        Case("p2_pio_df", data(exit_code=0xBAD27, expect_exit_code=77)),
+        Case("p2_pio_df", data(exit_code=0x90BAD27, expect_exit_code=77))),
+    "pio_register_changed": (
+        Case("p2_pio_forms", data(exit_code=0x80BAD2F, expect_exit_code=77)),
+        Case("p2_pio_forms", data(exit_code=0x80BAD30, expect_exit_code=77))),
+    "pio_operand_bit": (
+        Case("p2_pio_forms", data(exit_code=77, expect_exit_code=77,
+                                  capture=b"port 3 in byte al dx 0x01\n",
+                                  expect_capture=b"port 3 in byte al imm8 0x01\n")),
+        Case("p2_pio_forms", data(exit_code=77, expect_exit_code=77,
+                                  capture=b"port 3 in word ax dx 0x0001\n",
+                                  expect_capture=b"port 3 in byte al imm8 0x01\n"))),
+    "pio_unknown_port": (
+        Case("p2_pio_forms", data(error="KEV_EIOPORT", expect_exit_code=77)),
+        Case("p2_pio_unknown_port", data(error="KEV_EIOPORT", expect_error="KEV_EIOPORT"))),
+    "pio_bad_size": (
+        Case("p2_pio_forms", data(error="KEV_EINVAL", expect_exit_code=77,
+                                  message="pio_decode() read exit qualification 0x3f80003 as a "
+                                          "8-byte access: an access is 1, 2 or 4 bytes")),
+        Case("p2_pio_forms", data(error="KEV_EINVAL", expect_exit_code=77,
+                                  message="pio_handle() returned neither vmexit_continue() nor "
+                                          "vm_stop()"))),
+    "pio_sent_bad_element": (
+        Case("p2_pio_bad_buffer", data(error="KEV_EUNMAPPED", expect_error="KEV_EUNMAPPED",
+                                       capture_len=9, expect_capture_len=8)),
+        Case("p2_print_past_end", data(error="KEV_EUNMAPPED", expect_error="KEV_EUNMAPPED",
+                                       capture_len=9, expect_capture_len=8))),
+    "pio_wrong_error": (
+        Case("p2_pio_bad_buffer", data(error="KEV_EINVAL", expect_error="KEV_EREADONLY")),
+        Case("p2_pio_bad_buffer", data(error="KEV_ESTUDENT", expect_error="KEV_EREADONLY"))),
+    "pio_error_lost": (
+        Case("p2_pio_queue_empty", data(exit_code=77, expect_error="KEV_EEMPTY")),
+        Case("p2_pio_queue_empty", data(exit_code=77, expect_exit_code=78))),
 }
 
 NEUTRAL = [
@@ -129,11 +169,37 @@ class Firing(unittest.TestCase):
             self.assertEqual(h.applies(Case("t", data(capture_len=n, expect_capture_len=m))),
                              fires, (n, m))
 
+    def test_no_pio_register_hint_where_the_vm_had_to_stop(self):
+        case = Case("p2_pio_rep_count64", data(exit_code=0xBAD20, expect_error="KEV_EEMPTY"))
+        self.assertEqual(hints.for_case(2, case), [hint("pio_error_lost").text])
+
+    def test_the_pio_register_and_step_are_named(self):
+        h = hint("pio_pointer_wrong")
+        self.assertIn("found rsi (after step #2) wrong",
+                      h.render(Case("p2_pio_rep", data(exit_code=0x20BAD26, expect_exit_code=7))))
+        h = hint("pio_register_changed")
+        for code, reg in ((0xBAD22, "rdx (after step #0)"), (0x80BAD24, "rsp (at the end)"),
+                          (0x80BAD28, "r8 (at the end)")):
+            self.assertIn("found %s changed" % reg, h.render(Case(
+                "p2_pio_forms", data(exit_code=code, expect_exit_code=7))))
+
+    def test_the_print_hints_leave_port_io_alone(self):
+        for name, case in (
+                ("wrong_error", Case("p2_pio_bad_buffer", data(error="KEV_EINVAL",
+                                                               expect_error="KEV_EREADONLY"))),
+                ("printed_on_error", Case("p2_pio_bad_buffer", data(
+                    error="KEV_EUNMAPPED", expect_error="KEV_EUNMAPPED", capture_len=9,
+                    expect_capture_len=8))),
+                ("einval_cross_page", Case("p2_pio_forms", data(error="KEV_EINVAL",
+                                                                expect_exit_code=7)))):
+            self.assertFalse(hint(name).applies(case), name)
+
     def test_garbage_never_stops_the_grader(self):
         junk = {k: b"\xff not a number" for k in (
             "exit_code", "expect.exit_code", "error", "expect.error", "message", "capture",
             "expect.capture", "capture.at", "capture.len", "expect.capture.len", "exits", "fault")}
-        for test in ("p2_regs_preserved", "p2_unknown_hypercall", "p2_print_huge_size"):
+        for test in ("p2_regs_preserved", "p2_unknown_hypercall", "p2_print_huge_size",
+                     "p2_pio_forms"):
             self.assertIsInstance(hints.for_case(2, Case(test, dict(junk))), list)
 
 
