@@ -39,7 +39,6 @@
 
 #define RFLAGS_RESERVED_ZERO 0xffffffffffc08028ULL /* 63:22, 15, 5, 3 */
 #define RFLAGS_FIXED1 (1ULL << 1)
-#define RFLAGS_IF (1ULL << 9)
 #define RFLAGS_VM (1ULL << 17)
 
 /* IA32_DEBUGCTL: bits 5:2 and 63:16 reserved (Vol. 3B, 18.4.1 "IA32_DEBUGCTL MSR"). */
@@ -275,6 +274,19 @@ bool vcpu_check_guest_state(struct active_vmcs *vmcs, char *msg, size_t size)
              "set %s", intr, S5);
     if ((intr & 1) && !(rflags & RFLAGS_IF))
         FAIL("guest interruptibility state 0x%lx: blocking by STI needs RFLAGS.IF = 1 %s", intr, S5);
+    /* An injected external interrupt must be one the guest could take
+     * (27.3.1.4 for IF, 27.3.1.5 for the blocking). */
+    uint64_t inject = rd(VM_ENTRY_INTR_INFO_FIELD);
+    bool ext_intr = (inject & INTR_INFO_VALID) &&
+                    ((inject & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) == INTR_TYPE_EXT_INTR;
+    if (ext_intr && !(rflags & RFLAGS_IF))
+        FAIL("VM_ENTRY_INTR_INFO_FIELD 0x%lx injects an external interrupt, but guest RFLAGS 0x%lx has "
+             "IF = 0: the guest cannot take one; wait for the interrupt window %s", inject, rflags, S4);
+    if (ext_intr && (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)))
+        FAIL("VM_ENTRY_INTR_INFO_FIELD 0x%lx injects an external interrupt, but guest interruptibility "
+             "state 0x%lx has blocking by %s: the guest cannot take one before its next "
+             "instruction; wait for the interrupt window %s", inject, intr,
+             (intr & GUEST_INTR_STATE_STI) ? "STI" : "MOV SS", S5);
     uint64_t pending = rd(GUEST_PENDING_DBG_EXCEPTIONS);
     if (pending & ~PENDING_DBG_ALLOWED)
         FAIL("guest pending debug exceptions 0x%lx: reserved bits must be 0 %s", pending, S5);
@@ -301,6 +313,54 @@ static bool check_address(const char *what, uint64_t a, unsigned maxphy, char *m
     return true;
 }
 
+/*
+ * The event VM entry is to inject (Vol. 3C, 27.2.1.3 "Checks on VM-Entry
+ * Control Fields"), when its valid bit is set: type 1 is reserved; an NMI
+ * has vector 2, a hardware exception one below 32, "other event" vector 0;
+ * an error code is delivered exactly for the hardware exceptions that push
+ * one (#DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP) and fits 16 bits; bits 30:12
+ * are reserved; a software interrupt or exception has an instruction length
+ * of 1 to 15.
+ */
+#define S7 "(Vol. 3C, 27.2.1.3 \"Checks on VM-Entry Control Fields\")"
+#define ERROR_CODE_VECTORS ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | \
+                            (1u << 14) | (1u << 17) | (1u << 21))
+
+static bool check_injection(char *msg, size_t size)
+{
+    uint64_t info = rd(VM_ENTRY_INTR_INFO_FIELD);
+    if (!(info & INTR_INFO_VALID))
+        return true;
+    unsigned type = (unsigned)((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT);
+    unsigned vector = (unsigned)(info & INTR_INFO_VECTOR_MASK);
+    bool code = info & INTR_INFO_ERROR_CODE_VALID;
+    if (type == 1)
+        FAIL("VM_ENTRY_INTR_INFO_FIELD 0x%lx: interruption type 1 is reserved %s", info, S7);
+    if (type == INTR_TYPE_NMI && vector != 2)
+        FAIL("VM_ENTRY_INTR_INFO_FIELD 0x%lx: an NMI (type 2) has vector 2, not %u %s", info, vector, S7);
+    if (type == INTR_TYPE_HARD_EXCEPTION && vector > 31)
+        FAIL("VM_ENTRY_INTR_INFO_FIELD 0x%lx: a hardware exception (type 3) has a vector below 32, "
+             "not %u; an interrupt is type 0 %s", info, vector, S7);
+    if (type == INTR_TYPE_OTHER_EVENT && vector != 0)
+        FAIL("VM_ENTRY_INTR_INFO_FIELD 0x%lx: \"other event\" (type 7) has vector 0 %s", info, S7);
+    bool needs_code = type == INTR_TYPE_HARD_EXCEPTION && vector < 32 && (ERROR_CODE_VECTORS >> vector) & 1;
+    if (code != needs_code)
+        FAIL("VM_ENTRY_INTR_INFO_FIELD 0x%lx: \"deliver error code\" (bit 11) must be %d for %s "
+             "vector %u: only the hardware exceptions #DF, #TS, #NP, #SS, #GP, #PF, #AC and #CP push "
+             "one %s", info, needs_code, intr_type_name(type), vector, S7);
+    if (info & 0x7ffff000ULL)
+        FAIL("VM_ENTRY_INTR_INFO_FIELD 0x%lx: bits 30:12 are reserved %s", info, S7);
+    if (code && (rd(VM_ENTRY_EXCEPTION_ERROR_CODE) >> 16))
+        FAIL("VM_ENTRY_EXCEPTION_ERROR_CODE 0x%lx: bits 31:16 must be 0 %s",
+             rd(VM_ENTRY_EXCEPTION_ERROR_CODE), S7);
+    uint64_t len = rd(VM_ENTRY_INSTRUCTION_LEN);
+    if ((type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+         type == INTR_TYPE_SOFT_EXCEPTION) && (len == 0 || len > 15))
+        FAIL("VM_ENTRY_INSTRUCTION_LEN %lu: a software interrupt or exception (type %u) needs 1 to 15 %s",
+             len, type, S7);
+    return true;
+}
+
 bool vcpu_check_controls(struct active_vmcs *vmcs, char *msg, size_t size)
 {
     (void)vmcs;
@@ -315,6 +375,8 @@ bool vcpu_check_controls(struct active_vmcs *vmcs, char *msg, size_t size)
          !check_address("I/O bitmap B", rd(IO_BITMAP_B), maxphy, msg, size)))
         return false;
     if ((proc & CPU_BASED_USE_MSR_BITMAPS) && !check_address("MSR bitmap", rd(MSR_BITMAP), maxphy, msg, size))
+        return false;
+    if (!check_injection(msg, size))
         return false;
     if ((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) && !(proc2 & SECONDARY_EXEC_ENABLE_EPT))
         FAIL("the \"unrestricted guest\" control needs \"enable EPT\" %s", S6);

@@ -28,6 +28,15 @@ struct vcpu {
     bool stopped;            /* its VM stopped: vmenter.asm never resumes it */
     bool save_timer;         /* the VMX-preemption timer counts down across exits */
     bool lapic_budget;       /* no such timer: the LAPIC's, with external-interrupt exiting */
+    uint32_t proc;           /* CPU_BASED_VM_EXEC_CONTROL as written */
+    bool timer_vm;           /* its VM keeps a deadline: every exit takes kev/timer.c's path */
+    /* The VMX-preemption timer shared by the budget and a deadline (kev/timer.c). */
+    uint64_t deadline;       /* vcpu_set_deadline's TSC value, 0: none */
+    uint64_t budget_left;    /* the budget's timer counts not yet run (while timer_split) */
+    uint32_t timer_value;    /* what kev last wrote to VMX_PREEMPTION_TIMER_VALUE */
+    bool timer_split;        /* that value was not the budget's alone: count at every exit */
+    bool timer_dirty;        /* the deadline changed: write the timer before the next entry */
+    bool deadline_exit;      /* the exit being handled is the deadline's */
 };
 
 /* What a range of guest-physical memory is, for freeing it. */
@@ -56,6 +65,7 @@ struct vm {
     struct vm_controls controls;   /* vm_config's, or all zero */
     uint64_t budget_ticks, max_exits;
     unsigned first_vcpu_id;
+    bool timer;               /* vm_config's: the controllers use kev/timer.h */
     bool stopped;             /* the outcome is final */
     struct vm_outcome outcome;
     paddr_t pml4;             /* the guest page table (no EPT: guest-virtual -> host) */
@@ -86,6 +96,16 @@ int kev_vcpu_exit_slow(struct vcpu *v, struct vmexit_result first);
 /* vcpu.c */
 enum kev_error vcpu_init_vmcs(struct vcpu *v);
 void vcpu_run(struct vcpu *v);
+/* timer.c: the preemption timer between the budget and the deadline. */
+enum timer_exit {
+    TIMER_EXIT_BUDGET,   /* the guest's budget is spent */
+    TIMER_EXIT_DEADLINE, /* the deadline passed (now disarmed) */
+    TIMER_EXIT_EARLY,    /* neither: the timer fired before the deadline */
+};
+void timer_sync(struct vcpu *v);
+enum kev_error timer_program(struct vcpu *v);
+/* On an exit of the preemption timer: whose it was. */
+enum timer_exit timer_exit_kind(struct vcpu *v);
 /* check.c: kev's own checks of the guest state before VM entry. Returns
  * false and a sentence naming the failed check in msg. */
 bool vcpu_check_guest_state(struct active_vmcs *vmcs, char *msg, size_t size);

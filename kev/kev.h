@@ -13,6 +13,7 @@
  *   kev/guest.h   the flat 64-bit guest builder (no EPT)
  *   kev/ept.h     EPT: spaces of table and guest pages, the walk, the check
  *   kev/printer.h the PrinterProxy: guest output, echoed and captured
+ *   kev/timer.h   a guest's deadline on the host's timer, the interrupt window
  */
 #ifndef KEV_KEV_H
 #define KEV_KEV_H
@@ -24,6 +25,7 @@
 #include "kev/guest.h"
 #include "kev/printer.h"
 #include "kev/probe.h"
+#include "kev/timer.h"
 #include "kev/vcpu.h"
 #include "kev/vm.h"
 #include "kev/vmcs.h"

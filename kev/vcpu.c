@@ -127,9 +127,13 @@ static enum kev_error write_controls(struct vcpu *v, uint32_t *exit_out)
         /* The timer counts down by one every 2^rate TSC ticks (Vol. 3C,
          * 26.5.1 "VMX-Preemption Timer"; the rate: IA32_VMX_MISC bits 4:0). */
         uint64_t n = v->state.vm->budget_ticks >> (caps->misc & 0x1f);
-        VMCS_SET32(vmcs, VMX_PREEMPTION_TIMER_VALUE, n > 0xffffffffULL ? 0xffffffffu : (uint32_t)n);
+        v->timer_value = n > 0xffffffffULL ? 0xffffffffu : (uint32_t)n;
+        v->budget_left = v->timer_value;
+        VMCS_SET32(vmcs, VMX_PREEMPTION_TIMER_VALUE, v->timer_value);
         v->save_timer = exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER;
     }
+    v->proc = proc;
+    v->timer_vm = v->state.vm->timer;
     v->max_exits = v->state.vm->max_exits;
     VMCS_SET32(vmcs, PAGE_FAULT_ERROR_CODE_MASK, 0);
     VMCS_SET32(vmcs, PAGE_FAULT_ERROR_CODE_MATCH, 0);
@@ -227,6 +231,13 @@ static void unhandled(struct vcpu *v, union exit_reason r)
                     exception_mnemonic(vector), exception_name(vector), rip, detail, chain);
         return;
     }
+    if (r.basic == EXIT_REASON_PREEMPTION_TIMER) {
+        vm_fail(vm, KEV_EUNHANDLED,
+                "the guest's deadline (vcpu_set_deadline) passed at guest RIP 0x%lx, and no "
+                "controller of the chain (%s) handled its exit (reason 52 PREEMPTION_TIMER)",
+                rip, chain);
+        return;
+    }
     if (r.basic == EXIT_REASON_TRIPLE_FAULT) {
         vm_fail(vm, KEV_EGUEST_FAULT,
                 "the guest triple-faulted at guest RIP 0x%lx (exit reason 2 TRIPLE_FAULT): an exception "
@@ -292,6 +303,16 @@ static void ept_exit(struct vcpu *v, union exit_reason r)
             e == KEV_EEPT ? w.problem : "");
 }
 
+/* The guest's budget is spent: the VM stops. */
+static __attribute__((noinline, cold)) struct vmexit_result budget_spent(struct vcpu *v)
+{
+    struct vm *vm = v->state.vm;
+    vm_fail(vm, KEV_ETIMEOUT, "the guest ran for %lu TSC ticks (emulated instructions under "
+            "Bochs) without ending, last at guest RIP 0x%lx: it never stops",
+            vm->budget_ticks, vmcs_read_diag(GUEST_RIP));
+    return (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_ETIMEOUT};
+}
+
 static bool kev_own_exit(struct vcpu *v, union exit_reason r, struct vmexit_result *res)
 {
     struct vcpu_state *s = &v->state;
@@ -299,13 +320,11 @@ static bool kev_own_exit(struct vcpu *v, union exit_reason r, struct vmexit_resu
     if (r.basic == EXIT_REASON_EXTERNAL_INTERRUPT && v->lapic_budget &&
         (vmcs_read_diag(VM_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK) == LAPIC_TIMER_VECTOR) {
         lapic_eoi(); /* acknowledged on exit: the LAPIC waits for its EOI */
-        r.basic = EXIT_REASON_PREEMPTION_TIMER; /* the same news: the guest's time is up */
+        *res = budget_spent(v); /* the same news: the guest's time is up */
+        return true;
     }
-    if (r.basic == EXIT_REASON_PREEMPTION_TIMER) {
-        vm_fail(vm, KEV_ETIMEOUT, "the guest ran for %lu TSC ticks (emulated instructions under "
-                "Bochs) without ending, last at guest RIP 0x%lx: it never stops",
-                vm->budget_ticks, vmcs_read_diag(GUEST_RIP));
-        *res = (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_ETIMEOUT};
+    if (r.basic == EXIT_REASON_PREEMPTION_TIMER && !v->deadline_exit) {
+        *res = budget_spent(v);
         return true;
     }
     if (r.basic == EXIT_REASON_EPT_VIOLATION || r.basic == EXIT_REASON_EPT_MISCONFIG) {
@@ -443,13 +462,76 @@ static __attribute__((noinline)) struct vmexit_result exit_on_ept(struct vcpu *v
     return res;
 }
 
-/* Resuming from the slow half: the same check. */
+/* The preemption timer for the next entry, when a deadline shares it
+ * (kev/timer.c). */
+static bool timer_ready(struct vcpu *v)
+{
+    if (timer_program(v) == KEV_OK)
+        return true;
+    vm_fail(v->state.vm, KEV_EVMFAIL, "writing the VMX-preemption timer for the guest's deadline failed");
+    return false;
+}
+
+/* Resuming from the slow half: the same checks. */
 static int resume(struct vcpu *v)
 {
     struct vm *vm = v->state.vm;
     if (vm->ept && vm->ept_seen != user_calls && !ept_ready(v, false))
         return 1;
+    if ((v->timer_split | v->timer_dirty) && !timer_ready(v))
+        return 1;
     return 0;
+}
+
+/* The first controller's answer, on EPT with the EPT's check. */
+static inline struct vmexit_result first_controller(struct vcpu *v, struct vmexit_controller *c,
+                                                    union exit_reason r)
+{
+    if (__builtin_expect(v->state.vm->ept != NULL, 0))
+        return exit_on_ept(v, c, r);
+    return c->handle(c, &v->state, r);
+}
+
+/* After the first controller, when it changed the deadline: the timer is
+ * written before the guest resumes. */
+static __attribute__((noinline)) struct vmexit_result timer_after(struct vcpu *v,
+                                                                  struct vmexit_result res)
+{
+    if (res.action == VMEXIT_CONTINUE && !timer_ready(v))
+        return (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_EVMFAIL};
+    return res;
+}
+
+/*
+ * An exit of a VM that keeps a deadline (vm_config's `timer`). Of the
+ * preemption timer, it is the budget's (the VM stops), the deadline's (the
+ * chain gets it, the deadline disarmed), or one before the deadline
+ * (resumed at once: the next entry waits for the rest). Any other exit
+ * first takes the guest's time off the budget while a deadline shares the
+ * timer; the timer is written again before the guest resumes.
+ */
+static __attribute__((noinline)) struct vmexit_result exit_timed(struct vcpu *v,
+                                                                 struct vmexit_controller *c,
+                                                                 union exit_reason r)
+{
+    v->deadline_exit = false;
+    if (r.basic == EXIT_REASON_PREEMPTION_TIMER) {
+        switch (timer_exit_kind(v)) {
+        case TIMER_EXIT_BUDGET:
+            return budget_spent(v);
+        case TIMER_EXIT_EARLY:
+            return timer_after(v, vmexit_continue());
+        case TIMER_EXIT_DEADLINE:
+            v->deadline_exit = true;
+            break;
+        }
+    } else if (v->timer_split) {
+        timer_sync(v);
+    }
+    if (c == NULL)
+        return vmexit_pass();
+    struct vmexit_result res = first_controller(v, c, r);
+    return (v->timer_split | v->timer_dirty) ? timer_after(v, res) : res;
 }
 
 /* Tracing, and bit 31 first: then the guest never ran and the basic
@@ -464,9 +546,11 @@ static __attribute__((noinline, cold)) struct vmexit_result exit_unusual(struct 
     if (v->exits > v->max_exits)
         return too_many_exits(v);
     struct vmexit_controller *c = v->state.vm->chain[0];
+    if (v->timer_vm)
+        return exit_timed(v, c, r);
     if (c == NULL)
         return vmexit_pass();
-    return c->handle(c, &v->state, r);
+    return first_controller(v, c, r);
 }
 
 /*
@@ -483,8 +567,9 @@ struct vmexit_result kev_vcpu_exit(struct vcpu *v)
         return exit_reason_unreadable(v);
     union exit_reason r = {.full = (uint32_t)raw};
     v->state.vmcs.exit_reason = r;
-    /* Bit 31 (failed VM entry), tracing, too many exits: off the fast path. */
-    if (__builtin_expect(kev_trace | r.failed_vmentry | (v->exits > v->max_exits), 0))
+    /* Bit 31 (failed VM entry), tracing, too many exits, a VM with a
+     * deadline to keep (kev/timer.h): off the fast path. */
+    if (__builtin_expect(kev_trace | r.failed_vmentry | (v->exits > v->max_exits) | v->timer_vm, 0))
         return exit_unusual(v, r);
     struct vmexit_controller *c = v->state.vm->chain[0];
     if (__builtin_expect(c == NULL, 0))
@@ -564,10 +649,10 @@ static void explain_vmfail(struct vcpu *v, enum vmenter_result r)
     }
     uint64_t err = 0;
     err = vmcs_read_diag(VM_INSTRUCTION_ERROR);
-    char hint[200] = "";
+    char hint[360] = "";
     if (err == VMXERR_ENTRY_INVALID_CONTROL_FIELD) {
         explain_controls(&v->state.vmcs, hint, sizeof(hint));
-        char why[240];
+        char why[340];
         if (hint[0] == '\0' && !vcpu_check_controls(&v->state.vmcs, why, sizeof(why)))
             snprintf(hint, sizeof(hint), "; %s", why);
     }
@@ -602,6 +687,8 @@ void vcpu_run(struct vcpu *v)
         }
     }
     if (!v->vmcs.launched && vm->ept && !ept_ready(v, true))
+        return;
+    if ((v->timer_split | v->timer_dirty) && !timer_ready(v))
         return;
     /* Launched from here on: a failed VMLAUNCH is told by exits == 0. */
     bool launched = v->vmcs.launched;

@@ -125,6 +125,14 @@ static void setup(struct vm *vm, const struct vm_config *c)
         }
         vm->ept = c->ept;
     }
+    if (c->timer) {
+        const char *why = vmx_timer_missing();
+        if (why) {
+            vm_fail(vm, KEV_ECONTROL, "VM %s needs a timer for its guest, but %s", vm->name, why);
+            return;
+        }
+        vm->timer = true;
+    }
     vm->pml4 = pt_create();
     if (vm->pml4 == 0 || mem_add(vm, vm->pml4, PAGE_SIZE, vm->pml4, MEM_TABLE) != KEV_OK) {
         vm->tables_lost = vm->pml4 != 0;

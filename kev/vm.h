@@ -88,6 +88,9 @@ struct vm_config {
      * translated by its tables, checked before every entry that follows
      * student code); NULL: no EPT. The caller frees it after vm_join. */
     struct ept_space *ept;
+    /* The controllers use kev/timer.h (a deadline, the interrupt window):
+     * kev refuses the VM, KEV_ECONTROL, on a CPU without what they need. */
+    bool timer;
 };
 
 enum vm_outcome_kind {
