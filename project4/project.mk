@@ -1,0 +1,29 @@
+# project4/: "Interrupt and I/O virtualization". Its student files are
+# compiled for ring 3 into the user image (user/user.mk), -DSOLUTION when
+# SOLUTION names 4; every other .c file here is given kernel code.
+#
+#   make bench-p4 [CPU=model]       project 4's timer under Bochs with the reference solution: interrupts per emulated second, the injection latency, the suite against a bare boot
+STUDENT_FILES_4 := project4/timer.c
+# The student functions the framework calls (upcalls).
+ENTRIES_4 := timer_wrmsr timer_rdmsr timer_expired timer_deliver
+# The headers student files may include (the autograder rejects others).
+ALLOWED_HEADERS_4 := project4/timer.h kev/kev.h kernel/types.h kernel/printk.h kernel/panic.h \
+                     kernel/string.h
+KERNEL_C += $(filter-out $(STUDENT_FILES_4),$(wildcard project4/*.c))
+
+# The benchmarks (KTEST_BENCH tests in project4/tests.c) report
+# `@@ test data <test> figure <words>`, printed here with the project's
+# suite timed against a bare boot (grader/bench.py). Figures are printed,
+# never asserted.
+P4_BENCHES := p4_bench_rate p4_bench_latency
+.PHONY: bench-p4
+bench-p4:
+	@$(MAKE) --no-print-directory PROJECT=4 SOLUTION=all all
+	@$(PYTHON) grader/grade.py run --build $(BUILD_ALL_SOLUTIONS) --backend bochs $(if $(CPU),--cpu-model $(CPU)) \
+		--test $(subst $(space),$(comma),$(strip $(P4_BENCHES))) > $(BUILD_ALL_SOLUTIONS)/bench-p4.log 2>&1; \
+	n=$$(grep -c '^@@ test data p4_bench_[a-z0-9_]* figure ' $(BUILD_ALL_SOLUTIONS)/bench-p4.log); \
+	[ "$$n" = "$(words $(P4_BENCHES))" ] \
+		|| { cat $(BUILD_ALL_SOLUTIONS)/bench-p4.log; echo "bench-p4: a benchmark did not run (log above)"; exit 1; }; \
+	sed -n 's/^@@ test data p4_bench_[a-z0-9_]* figure \(.*\)/p4: \1/p' $(BUILD_ALL_SOLUTIONS)/bench-p4.log \
+		| sed "s/\\\\x20/ /g"
+	@$(PYTHON) grader/bench.py suite --build $(BUILD_ALL_SOLUTIONS) --project 4 $(if $(CPU),--cpu-model $(CPU))

@@ -1,0 +1,29 @@
+/*
+ * Project 4's VM: one vCPU without EPT (kev's guest builder, kev/guest.h),
+ * running one test guest (guests/project4/) with the layout of
+ * project4/guest.h, the tests' own hypercalls (project 2's test
+ * controller) and the timer's controller (timer_ctl.c) in its chain. The
+ * VM keeps a deadline for its guest (kev/timer.h): on a CPU without a
+ * VMX-preemption timer it stops with KEV_ECONTROL, saying so.
+ */
+#ifndef PROJECT4_VM_H
+#define PROJECT4_VM_H
+
+#include "kev/kev.h"
+#include "project4/guest.h"
+#include "project4/timer.h"
+
+struct p4_vm_config {
+    const char *guest;        /* "timer": guests/project4/timer.asm */
+    struct p4_params params;  /* copied to P4_PARAMS (the spots' words filled in) */
+};
+
+/* Runs the guest of c in a fresh VM with output to `out` (started by the
+ * caller); stores how the VM ended in *outcome. */
+void p4_vm_run(const struct p4_vm_config *c, struct printer *out, struct vm_outcome *outcome);
+
+/* The timer's state of a project-4 VM (timer_ctl.c), NULL for any other VM. */
+struct p4_timer;
+struct p4_timer *p4_timer_of(struct vm *vm);
+
+#endif
