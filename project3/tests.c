@@ -705,21 +705,21 @@ static uint64_t canonical_gva(struct gtest_case *c)
  * page mapped in the EPT to a random host address unless the case leaves
  * it out.
  */
-static void gt_path(struct gtest_case *c, uint64_t root, uint64_t gva, int leaf_level, unsigned spoil)
+static uint64_t gt_path(struct gtest_case *c, uint64_t root, uint64_t gva, int leaf_level, unsigned spoil)
 {
     uint64_t table = root;
     int spoil_level = (int)rng_range(&c->rng, leaf_level, 4);
     for (int level = 4; level >= leaf_level; level--) {
         uint64_t *t = gt_table(table);
         if (t == NULL)
-            return;
+            return 0;
         uint64_t *e = &t[(gva >> (12 + 9 * (level - 1))) & 511];
         bool here = level == spoil_level;
         if (level > leaf_level) {
             if (!(*e & PTE_P)) {
                 uint64_t next = gt_new(c, here && spoil == 4 ? 1 : here && spoil == 5 ? 2 : 0);
                 if (next == 0)
-                    return;
+                    return 0;
                 *e = next | PTE_P | (rng_next(&c->rng) % 4 ? PTE_W : 0) |
                      (rng_next(&c->rng) % 5 ? 0 : PTE_NX) | ignored_bits(c);
             }
@@ -742,11 +742,9 @@ static void gt_path(struct gtest_case *c, uint64_t root, uint64_t gva, int leaf_
             *e &= ~PTE_W;
         if (here && spoil == 3)
             *e |= PTE_NX;
-        /* The data page the query lands on, unless spoil 6 leaves it out. */
-        uint64_t page = ALIGN_DOWN((*e & PTE_ADDR_MASK & ~(size - 1)) | (gva & (size - 1)), PAGE_SIZE);
-        if (spoil != 6)
-            kev_ept_map(cs.sp, GPA(page), random_hpa(c), random_perm(c));
+        return *e & PTE_ADDR_MASK & ~(size - 1); /* the page's guest-physical address */
     }
+    return 0;
 }
 
 P3_TEST(p3_ept_gva, "EPT", 7, 10,
@@ -770,9 +768,17 @@ P3_TEST(p3_ept_gva, "EPT", 7, 10,
         unsigned spoil = c->index == 0 ? 0 : (unsigned)rng_range(&c->rng, 0, 10);
         if (spoil > 6)
             spoil = 0; /* most paths are good */
-        gt_path(c, root, gva, leaf, spoil);
+        uint64_t size = 1ULL << (12 + 9 * (leaf - 1));
+        uint64_t data = gt_path(c, root, gva, leaf, spoil);
         for (unsigned a = 0; a < 3; a++) {
-            uint64_t at = gva | (rng_next(&c->rng) & ((1ULL << (12 + 9 * (leaf - 1))) - 1));
+            /* Anywhere in the (large) page, and the EPT maps the 4 KiB page
+             * of it the query lands on, unless spoil 6 leaves it out: a
+             * large page's address bits must be its entry's 51:21 or 51:30
+             * exactly, not its PAT bit. */
+            uint64_t at = (gva & ~(size - 1)) | (rng_next(&c->rng) & (size - 1));
+            if (data && spoil != 6)
+                kev_ept_map(cs.sp, GPA(ALIGN_DOWN(data | (at & (size - 1)), PAGE_SIZE)), random_hpa(c),
+                            random_perm(c));
             if (cs.nops < OPS_MAX)
                 cs.ops[cs.nops++] = (struct op){.kind = OP_GVA, .access = (uint8_t)a, .gpa = at, .cr3 = cr3};
         }

@@ -35,6 +35,8 @@ SUITES = [
      [PY, "tests/grader/e2e.py"]),
     ("sandbox", "student code deprivileged: attacks score 0, a fault costs one test",
      [PY, "tests/sandbox/run.py"]),
+    ("mutants", "every project's mutants fail a public test, its alternatives score 100%",
+     [PY, "tests/mutants/run.py"]),
     ("instructor", "make release, the autograder flow, batch grading",
      [PY, "tests/e2e/instructor.py"]),
     ("handouts", "the handouts' generated tables match the tests and the hints",

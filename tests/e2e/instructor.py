@@ -308,7 +308,7 @@ def check_release_contents():
     the manifest, the originals, the hidden-test count from the kernel."""
     for gone in ("docs/instructors.md", "tests/e2e/instructor.py", "scripts/release.py",
                  "scripts/autograder", "scripts/scripts.mk", ".ci", ".kevlab-hidden",
-                 "grader/batch.py", "build", "prebuilt"):
+                 "grader/batch.py", "build", "prebuilt", "project2/mutants.py"):
         expect(not os.path.exists(os.path.join(RELEASE, gone)), "the release has " + gone)
     expect(os.path.exists(os.path.join(RELEASE, "scripts/prebuilt.mk")), "no scripts/prebuilt.mk")
     with open(os.path.join(RELEASE, EDITABLE)) as f:
