@@ -128,7 +128,11 @@ struct mmio_guest_header {
     X(0, 1, 0, 0, 0, -1, -1, 1, 0, 0x10)        /* mov al, [qword P3_MMIO + 0x10] (A0) */ \
     X(0, 4, 0, 0, 0, -1, -1, 1, 0, 0x08)        /* mov eax, [qword P3_MMIO + 8] (A1) */   \
     X(0, 2, 0, 0, 0, -1, -1, 1, 0, 0x08)        /* mov ax, [qword P3_MMIO + 8] (66 A1) */ \
-    X(0, 1, 7, 1, 0, -1, -1, 1, 0, 0x10)        /* mov bh, [rel P3_MMIO + 0x10] */
+    X(0, 1, 7, 1, 0, -1, -1, 1, 0, 0x10)        /* mov bh, [rel P3_MMIO + 0x10] */        \
+    /* prefixes the CPU lets pass */                                                     \
+    X(1, 8, 0, 0, 0, 6, -1, 1, 0, -1)           /* 66 REX.W mov [rsi], rax: REX.W wins */ \
+    X(1, 2, 1, 0, 0, 7, -1, 1, 0, -1)           /* 66 66 mov [rdi], cx */                 \
+    X(0, 4, 2, 0, 0, 3, -1, 1, 0, -1)           /* REX (40) mov edx, [rbx] */
 
 #define MMIO_FORM_COUNT_ONE(...) +1
 #define MMIO_NFORMS (0 MMIO_FORMS(MMIO_FORM_COUNT_ONE))

@@ -25,3 +25,23 @@ bench-p3:
 	sed -n 's/^@@ test data p3_bench_[a-z0-9_]* figure \(.*\)/p3: \1/p' $(BUILD_ALL_SOLUTIONS)/bench-p3.log \
 		| sed "s/\\\\x20/ /g"
 bench: bench-p3
+
+# The MMIO decoder (mmio_insn.c) built for the host and checked against
+# objdump -d of every guest's bytes (tests/run.py's "decoder" suite).
+#   make mmio-decoder-test PROJECT=3 the decoder against objdump on every guest encoding
+MMIO_DEC_DIR := $(BUILD)/host-mmio
+MMIO_DEC_SRC := project3/mmio_insn.c kernel/printf.c kernel/string.c
+$(MMIO_DEC_DIR)/mmio-insn: $(MMIO_DEC_SRC) tests/host/mmio_insn_main.c project3/mmio_insn.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(CC) -std=c11 -O1 -Wall -Wextra -Wno-unused-parameter -fno-builtin -I. -include tests/host/kernel_names.h \
+		-c project3/mmio_insn.c -o $(@D)/mmio_insn.o
+	@$(CC) -std=c11 -O1 -Wall -Wextra -Wno-unused-parameter -fno-builtin -I. -include tests/host/kernel_names.h \
+		-c kernel/printf.c -o $(@D)/printf.o
+	@$(CC) -std=c11 -O1 -Wall -Wextra -Wno-unused-parameter -fno-builtin -I. -include tests/host/kernel_names.h \
+		-c kernel/string.c -o $(@D)/string.o
+	@$(CC) -std=c11 -O1 -Wall -Wextra -I. -c tests/host/mmio_insn_main.c -o $(@D)/main.o
+	@$(CC) -o $@ $(@D)/main.o $(@D)/mmio_insn.o $(@D)/printf.o $(@D)/string.o
+.PHONY: mmio-decoder-test
+mmio-decoder-test: $(MMIO_DEC_DIR)/mmio-insn
+	@$(MAKE) --no-print-directory -s $(GUEST_BINS)
+	@$(PYTHON) tests/host/mmio_insn_check.py $(MMIO_DEC_DIR)/mmio-insn $(GUEST_BINS)

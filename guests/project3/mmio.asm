@@ -165,3 +165,22 @@ form_%1:
     FORM 42, mov eax, [qword P3_MMIO + 8]
     FORM 43, mov ax, [qword P3_MMIO + 8]
     FORM 44, RIPREL {0x8a, 0x3d}, P3_MMIO + 0x10, 0      ; mov bh, [rel P3_MMIO + 0x10]
+    FORM 45, db 0x66, 0x48, 0x89, 0x06                   ; 66 REX.W mov [rsi], rax
+    FORM 46, db 0x66, 0x66, 0x89, 0x0f                   ; 66 66 mov [rdi], cx
+    FORM 47, db 0x40, 0x8b, 0x13                         ; REX mov edx, [rbx]
+
+; Never run: encodings the decoder must refuse, for its check against
+; objdump (tests/host/mmio_insn_check.py).
+refused:
+    db 0x3e, 0x89, 0x06                                  ; ds mov [rsi], eax
+    db 0x64, 0x89, 0x06                                  ; fs mov [rsi], eax
+    db 0x67, 0x89, 0x06                                  ; mov [esi], eax
+    db 0xf0, 0x89, 0x06                                  ; lock mov
+    db 0xf3, 0x89, 0x06                                  ; rep mov
+    db 0x40, 0x66, 0x89, 0x06                            ; REX before 66
+    db 0x8c, 0x06                                        ; mov [rsi], es
+    db 0x89, 0xc0                                        ; mov eax, eax
+    db 0xc7, 0x0e, 0x01, 0x00, 0x00, 0x00                ; C7 /1
+    db 0x48, 0x01, 0x06                                  ; add [rsi], rax
+    db 0x0f, 0xb6, 0x06                                  ; movzx eax, byte [rsi]
+    db 0xa4                                              ; movsb
