@@ -892,6 +892,7 @@ P3_TEST(p3_ept_guest, "EPT", 3, 4,
 
 /* --- hidden ------------------------------------------------------------------------------ */
 
+#ifdef KEVLAB_HIDDEN /* hidden tests: instructors only (docs/instructors.md) */
 P3_TEST_HIDDEN(p3_ept_dense, "EPT", 2, 3,
                "a page table's pages mapped densely (its upper half, every one), with both "
                "neighbours of the table, then every other one unmapped and some mapped again")
@@ -908,6 +909,7 @@ P3_TEST_HIDDEN(p3_ept_dense, "EPT", 2, 3,
     gtest_input(c, "base=0x%lx", base);
     return KTEST_PASS;
 }
+#endif
 
 /* --- MMIO ------------------------------------------------------------------------------- */
 

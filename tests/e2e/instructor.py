@@ -172,10 +172,10 @@ RULE_CASES = [
     ("asm keyword", b'void f(void) { asm("nop"); }\n', "asm"),
     ("register asm", b'register long sp asm("rsp");\n', "asm"),
     (".incbin", b'const char *s = ".incbin \\"/etc/passwd\\"";\n', "incbin"),
-    ("kernel header", b'#include "kernel/x86.h"\n', "include"),
+    ("kernel header", b'#include "kernel/lapic.h"\n', "include"),
     ("device include", b'#include "/dev/ptmx"\n', "include"),
     ("system header", b'#include <stdio.h>\n', "include"),
-    ("relative escape", b'#include "../kernel/x86.h"\n', "include"),
+    ("relative escape", b'#include "../kernel/lapic.h"\n', "include"),
     ("computed include", b'#define H "kernel/x86.h"\n#include H\n', "include-form"),
     ("digraph include", b'%:include "kernel/user.h"\n', "include"),
     ("trigraph include", b'??=include "kernel/gdt.h"\n', "include"),
@@ -654,7 +654,7 @@ def check_autograder_rule_incbin():
 
 def check_autograder_rule_header():
     """An #include of a kernel header outside the allowed list: rejected."""
-    rule_submission(b'#include "kernel/x86.h"', ['#include "kernel/x86.h" is not allowed',
+    rule_submission(b'#include "kernel/lapic.h"', ['#include "kernel/lapic.h" is not allowed',
                                                  "kev/kev.h"])
 
 
