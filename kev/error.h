@@ -47,7 +47,9 @@
     X(KEV_EEPT_VIOLATION, "the guest accessed guest-physical memory its EPT does not "  \
                           "allow, and no controller handled the EPT violation")  \
     X(KEV_EIOPORT, "the guest used an I/O port that no device owns")                    \
-    X(KEV_EEMPTY, "the device has nothing to read (an IN from an empty queue)")
+    X(KEV_EEMPTY, "the device has nothing to read (an IN from an empty queue)")          \
+    X(KEV_EMMIO, "the guest accessed a device's memory-mapped registers the wrong way " \
+                 "(a size other than the register's, or an address with no register)")
 
 enum kev_error {
 #define KEV_ERROR_ENUM(name, text) name,

@@ -23,6 +23,8 @@ PY = sys.executable or "python3"
 SUITES = [
     ("host", "kernel library code compiled for the host",
      ["make", "-s", "host-tests"]),
+    ("decoder", "project 3's MMIO decoder against objdump -d of every guest encoding",
+     ["make", "-s", "PROJECT=3", "mmio-decoder-test"]),
     ("kernel", "kernel self-tests and crash reports, booted under Bochs and QEMU",
      [PY, "tests/e2e/kernel.py"]),
     ("grader", "the grader's unit tests",

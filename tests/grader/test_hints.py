@@ -107,6 +107,26 @@ TABLE = {
     "pio_error_lost": (
         Case("p2_pio_queue_empty", data(exit_code=77, expect_error="KEV_EEMPTY")),
         Case("p2_pio_queue_empty", data(exit_code=77, expect_exit_code=78))),
+    "mmio_register_wrong": (
+        Case("p3_mmio_read", data(exit_code=0x30BAD41, expect_exit_code=0)),
+        Case("p3_mmio_read", data(exit_code=0x30BAD44, expect_exit_code=0))),
+    "mmio_bad_access_served": (
+        Case("p3_mmio_bad_size", data(exit_code=0, expect_error="KEV_EMMIO")),
+        Case("p3_mmio_bad_size", data(error="KEV_EMMIO", expect_error="KEV_EMMIO"))),
+    "mmio_wrong_error": (
+        Case("p3_mmio_bad_address", data(error="KEV_EINVAL", expect_error="KEV_EMMIO")),
+        Case("p3_mmio_bad_address", data(error="KEV_ESTUDENT", expect_error="KEV_EMMIO"))),
+    "mmio_buffer_not_gpa": (
+        Case("p3_mmio_print", data(error="KEV_EUNMAPPED", expect_exit_code=0)),
+        Case("p3_mmio_print", data(error="KEV_ENOTGUESTMEM", expect_exit_code=0))),
+    "mmio_doorbell_error": (
+        Case("p3_mmio_doorbell_errors", data(error="KEV_ENOTGUESTMEM", expect_error="KEV_EOVERFLOW")),
+        Case("p3_mmio_doorbell_errors", data(error="KEV_EOVERFLOW", expect_error="KEV_EOVERFLOW"))),
+    "mmio_printed_on_error": (
+        Case("p3_mmio_doorbell_errors", data(error="KEV_ENOMEM", expect_error="KEV_ENOMEM",
+                                             capture_len=30, expect_capture_len=1)),
+        Case("p3_mmio_doorbell_errors", data(error="KEV_ENOMEM", expect_error="KEV_ENOMEM",
+                                             capture_len=1, expect_capture_len=1))),
     # project 3: the first line of the script that differs
     "ept_fewer_perms": (
         Case("p3_ept_map", data(capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) = "
@@ -199,6 +219,13 @@ class Firing(unittest.TestCase):
             for other in (2, 3, 4):
                 if other != h.project:
                     self.assertNotIn(h.render(yes), hints.for_case(other, yes), name)
+
+    def test_the_mmio_register_and_step_are_named(self):
+        h = hint("mmio_register_wrong")
+        for code, reg in ((0x30BAD41, "rcx (after step #3)"), (0xBAD40, "rax (after step #0)"),
+                          (0x1E0BAD4F, "r15 (after step #30)")):
+            self.assertIn("found %s wrong" % reg, h.render(Case(
+                "p3_mmio_read", data(exit_code=code, expect_exit_code=0))))
 
     def test_the_register_is_named(self):
         h = hint("register_changed")
