@@ -199,6 +199,30 @@ def _trace_operand_wrong(c):
     return len(g) == len(w) and {a for a, b in zip(g, w) if a != b} in ({"imm8"}, {"dx"})
 
 
+# --- project 3's MMIO (guests/project3/mmio.asm) ---
+
+# mmio.asm's exit code for a wrong register: P3_MMIO_BAD + its number + (the step << 24).
+MMIO_BAD_REG = 0xBAD40
+MMIO_DOORBELL_ERRORS = ("KEV_EINVAL", "KEV_ENOTGUESTMEM", "KEV_EOVERFLOW", "KEV_ENOMEM")
+
+
+def _mmio(c):
+    return c.test.startswith("p3_mmio_")
+
+
+def _mmio_reg(c):
+    """The number of the register mmio.asm found wrong, or None."""
+    code = c.int("exit_code")
+    if not _mmio(c) or code is None or code < 0 or c.text("expect.exit_code") is None:
+        return None
+    reg = (code & 0xFFFFFF) - MMIO_BAD_REG
+    return reg if 0 <= reg < 16 and reg != 4 else None
+
+
+def _mmio_where(c):
+    return {"reg": "%s (after step #%d)" % (REGS.get(_mmio_reg(c), "rax"), c.int("exit_code") >> 24)}
+
+
 HINTS = [
     Hint("register_changed", 2,
          "The guest found {reg} changed across the hypercall: only rax may change (does your "
@@ -283,6 +307,37 @@ HINTS = [
          "its entry and keeps 21 bits of the gva as offset, a 1 GiB page's bits 51:30 and 30; "
          "bit 12 of a large entry is PAT, and bits 62:52 are not address.",
          _gva_large_page),
+    Hint("mmio_register_wrong", 3,
+         "The guest found {reg} wrong: a load from a printer register returns what it last "
+         "held (0 before any write; the doorbell always 0) in req->value, and nothing else "
+         "changes; the controller puts it into the register.",
+         lambda c: _mmio_reg(c) is not None, _mmio_where),
+    Hint("mmio_bad_access_served", 3,
+         "An access the printer does not take was served: it must be exactly one register, at "
+         "its address and of its size (8 bytes at 0x00, 4 at 0x08, 1 at 0x10); anything else "
+         "is vm_stop(s->vm, KEV_EMMIO, ...).",
+         lambda c: _mmio(c) and c.text("expect.error") == "KEV_EMMIO"
+         and c.text("exit_code") is not None),
+    Hint("mmio_wrong_error", 3,
+         "A bad access to the printer stops the VM with KEV_EMMIO (kev/error.h), a size other "
+         "than the register's as well as an address where no register starts.",
+         lambda c: _mmio(c) and c.text("expect.error") == "KEV_EMMIO"
+         and c.text("error") not in (None, "KEV_ESTUDENT", "KEV_EMMIO")),
+    Hint("mmio_buffer_not_gpa", 3,
+         "KEV_EUNMAPPED comes from a walk of the guest's page tables: the buffer register holds a "
+         "guest-physical address, so copy it with probe_copy_from_gpa(s->vm, ...).",
+         lambda c: _mmio(c) and c.text("error") == "KEV_EUNMAPPED"
+         and c.text("expect.error") != "KEV_EUNMAPPED"),
+    Hint("mmio_doorbell_error", 3,
+         "A doorbell that cannot print stops the VM with the error of what failed: KEV_EINVAL "
+         "for a length above 4096, probe_copy_from_gpa's own (KEV_ENOTGUESTMEM, KEV_EOVERFLOW), "
+         "printer_write's (KEV_ENOMEM).",
+         lambda c: _mmio(c) and c.text("expect.error") in MMIO_DOORBELL_ERRORS
+         and c.text("error") not in ("KEV_ESTUDENT", "KEV_EUNMAPPED", c.text("expect.error"))),
+    Hint("mmio_printed_on_error", 3,
+         "A doorbell that fails must print nothing: copy the whole buffer with "
+         "probe_copy_from_gpa before you call printer_write.",
+         lambda c: _mmio(c) and _printed_on_error(c)),
     Hint("pio_rax_wrong", 2,
          "The guest found {reg} wrong: an 8- or 16-bit IN writes AL or AX and keeps the rest of "
          "RAX, a 32-bit IN writes EAX and clears bits 63:32; OUT, INS and OUTS leave RAX as it "

@@ -48,6 +48,8 @@
                           "allow, and no controller handled the EPT violation")  \
     X(KEV_EIOPORT, "the guest used an I/O port that no device owns")                    \
     X(KEV_EEMPTY, "the device has nothing to read (an IN from an empty queue)")          \
+    X(KEV_EMMIO, "the guest accessed a device's memory-mapped registers the wrong way " \
+                 "(a size other than the register's, or an address with no register)") \
     X(KEV_ENOTSUP, "the guest asked for something this virtual hardware does not emulate " \
                    "(the message says what)")
 

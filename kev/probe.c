@@ -136,3 +136,26 @@ enum kev_error probe_copy_to_guest(struct vcpu_state *s, gva_t dst, const void *
 {
     return copy(s, dst, (uint8_t *)(uintptr_t)src, n, true);
 }
+
+enum kev_error probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size_t n)
+{
+    uint8_t *out = dst;
+    if (n == 0)
+        return KEV_OK;
+    if (src.addr + (n - 1) < src.addr)
+        return KEV_EOVERFLOW;
+    while (n > 0) {
+        size_t chunk = PAGE_SIZE - (src.addr & (PAGE_SIZE - 1));
+        if (chunk > n)
+            chunk = n;
+        void *p;
+        enum kev_error e = probe_gpa_to_host(vm, src, chunk, &p);
+        if (e != KEV_OK)
+            return e;
+        memcpy(out, p, chunk);
+        out += chunk;
+        src.addr += chunk;
+        n -= chunk;
+    }
+    return KEV_OK;
+}

@@ -77,6 +77,8 @@ struct p3_vm {
     struct ept_space *sp;
     struct ept ept;
     struct vm *vm;
+    ept_map_fn map; /* the student's ept_map, or kev's own (MMIO VMs) */
+    void *map_ctx;
 };
 
 /* struct gpt's map: the student's ept_map; a failure stops the VM with
@@ -105,7 +107,7 @@ static enum kev_error guest_page(struct p3_vm *v, struct gpt *g, uint64_t gva, u
     KEV_TRY(kev_ept_guest_page(v->sp, false, &page));
     if (bytes)
         memcpy((void *)(uintptr_t)page, bytes, n < PAGE_SIZE ? n : PAGE_SIZE);
-    KEV_TRY(student_map(v, GPA(gpa), page, perm));
+    KEV_TRY(v->map(v->map_ctx, GPA(gpa), page, perm));
     return gpt_map(g, GVA(gva), GPA(gpa), pte_flags);
 }
 
@@ -125,7 +127,7 @@ static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
     if (size > PAGE_SIZE)
         return KEV_EINVAL;
     struct gpt g;
-    KEV_TRY(gpt_init(&g, v->sp, GPA(c->tables_gpa), student_map, v));
+    KEV_TRY(gpt_init(&g, v->sp, GPA(c->tables_gpa), v->map, v->map_ctx));
     KEV_TRY(guest_page(v, &g, P3_CODE, c->code_gpa, EPT_R | EPT_X, 0, img->start, size));
     KEV_TRY(guest_page(v, &g, P3_PARAMS, c->params_gpa, EPT_R, PTE_NX, &c->params, sizeof(c->params)));
     KEV_TRY(guest_page(v, &g, P3_STACK_TOP - PAGE_SIZE, c->stack_gpa, EPT_R | EPT_W, PTE_W | PTE_NX,
@@ -133,6 +135,9 @@ static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
     for (unsigned i = 0; i < c->ndata; i++)
         KEV_TRY(guest_page(v, &g, P3_DATA + i * PAGE_SIZE, c->data[i].gpa, c->data[i].perm,
                            c->data[i].pte_flags, c->data[i].bytes, PAGE_SIZE));
+    /* The printer's page: in the guest's table, not in the EPT. */
+    if (c->mmio)
+        KEV_TRY(gpt_map(&g, GVA(P3_MMIO), GPA(MMIO_PRINTER_BASE), PTE_W | PTE_NX));
     KEV_TRY(kev_guest_setup_flat64(s, GVA(P3_CODE), GVA(P3_STACK_TOP)));
     return vmcs_writel(&s->vmcs, GUEST_CR3, gpt_root(&g).addr);
 }
@@ -151,9 +156,13 @@ void p3_vm_run(const struct p3_vm_config *c, struct printer *out, struct vm_outc
         return;
     }
     v.ept = p3_ept_of(v.sp);
-    struct vmexit_controller tests;
+    v.map = c->mmio ? gpt_kev_map : student_map;
+    v.map_ctx = c->mmio ? (void *)v.sp : (void *)&v;
+    struct vmexit_controller tests, mmio;
+    struct mmio_state mmio_state;
     test_controller_init(&tests, out);
-    struct vmexit_controller *chain[] = {&tests, NULL};
+    mmio_controller_init(&mmio, &mmio_state, out);
+    struct vmexit_controller *chain[] = {c->mmio ? &mmio : &tests, c->mmio ? &tests : NULL, NULL};
     struct vm_config config = {
         .name = c->guest,
         .ops = &p3_vm_ops,

@@ -10,6 +10,7 @@
 #include "kev/kev.h"
 #include "project3/ept.h"
 #include "project3/guest.h"
+#include "project3/mmio.h"
 
 /* One guest page: where it is guest-physically, what the EPT allows, what
  * the guest's own page table allows (PTE_W, PTE_NX), what it holds first. */
@@ -28,11 +29,25 @@ struct p3_vm_config {
     unsigned ndata;
     struct p3_params params;
     size_t max_tables;            /* the EPT's table pages; 0: 512 */
+    /* An MMIO VM: kev maps every page (kev_ept_map: the student's EPT is
+     * not under test), the guest's table maps P3_MMIO to the printer's page
+     * MMIO_PRINTER_BASE, which the EPT leaves out, and the MMIO controller
+     * (mmio_ctl.c) serves the accesses there. */
+    bool mmio;
 };
 
 /* Runs the guest of c in a fresh VM on a fresh EPT with output to `out`;
  * stores how the VM ended in *outcome. */
 void p3_vm_run(const struct p3_vm_config *c, struct printer *out, struct vm_outcome *outcome);
+
+/* The MMIO controller's state for one VM: the student's printer state,
+ * kept between exits, and where the doorbell prints. */
+struct mmio_state {
+    struct mmio_printer dev;
+    struct printer *out;
+    uint64_t accesses; /* served (statistics) */
+};
+void mmio_controller_init(struct vmexit_controller *c, struct mmio_state *st, struct printer *out);
 
 /* The student's EPT functions through upcalls, for tests and given code.
  * A call that stopped (a fault, TODO()) returns KEV_ESTUDENT, and *why

@@ -23,6 +23,8 @@ PY = sys.executable or "python3"
 SUITES = [
     ("host", "kernel library code compiled for the host",
      ["make", "-s", "host-tests"]),
+    ("decoder", "project 3's MMIO decoder against objdump -d of every guest encoding",
+     ["make", "-s", "PROJECT=3", "mmio-decoder-test"]),
     ("kernel", "kernel self-tests and crash reports, booted under Bochs and QEMU",
      [PY, "tests/e2e/kernel.py"]),
     ("grader", "the grader's unit tests",
@@ -35,6 +37,8 @@ SUITES = [
      [PY, "tests/grader/e2e.py"]),
     ("sandbox", "student code deprivileged: attacks score 0, a fault costs one test",
      [PY, "tests/sandbox/run.py"]),
+    ("mutants", "every project's mutants fail a public test, its alternatives score 100%",
+     [PY, "tests/mutants/run.py"]),
     ("instructor", "make release, the autograder flow, batch grading",
      [PY, "tests/e2e/instructor.py"]),
     ("handouts", "the handouts' generated tables match the tests and the hints",

@@ -172,10 +172,10 @@ RULE_CASES = [
     ("asm keyword", b'void f(void) { asm("nop"); }\n', "asm"),
     ("register asm", b'register long sp asm("rsp");\n', "asm"),
     (".incbin", b'const char *s = ".incbin \\"/etc/passwd\\"";\n', "incbin"),
-    ("kernel header", b'#include "kernel/x86.h"\n', "include"),
+    ("kernel header", b'#include "kernel/lapic.h"\n', "include"),
     ("device include", b'#include "/dev/ptmx"\n', "include"),
     ("system header", b'#include <stdio.h>\n', "include"),
-    ("relative escape", b'#include "../kernel/x86.h"\n', "include"),
+    ("relative escape", b'#include "../kernel/lapic.h"\n', "include"),
     ("computed include", b'#define H "kernel/x86.h"\n#include H\n', "include-form"),
     ("digraph include", b'%:include "kernel/user.h"\n', "include"),
     ("trigraph include", b'??=include "kernel/gdt.h"\n', "include"),
@@ -308,7 +308,7 @@ def check_release_contents():
     the manifest, the originals, the hidden-test count from the kernel."""
     for gone in ("docs/instructors.md", "tests/e2e/instructor.py", "scripts/release.py",
                  "scripts/autograder", "scripts/scripts.mk", ".ci", ".kevlab-hidden",
-                 "grader/batch.py", "build", "prebuilt"):
+                 "grader/batch.py", "build", "prebuilt", "project2/mutants.py"):
         expect(not os.path.exists(os.path.join(RELEASE, gone)), "the release has " + gone)
     expect(os.path.exists(os.path.join(RELEASE, "scripts/prebuilt.mk")), "no scripts/prebuilt.mk")
     with open(os.path.join(RELEASE, EDITABLE)) as f:
@@ -654,7 +654,7 @@ def check_autograder_rule_incbin():
 
 def check_autograder_rule_header():
     """An #include of a kernel header outside the allowed list: rejected."""
-    rule_submission(b'#include "kernel/x86.h"', ['#include "kernel/x86.h" is not allowed',
+    rule_submission(b'#include "kernel/lapic.h"', ['#include "kernel/lapic.h" is not allowed',
                                                  "kev/kev.h"])
 
 

@@ -107,6 +107,76 @@ TABLE = {
     "pio_error_lost": (
         Case("p2_pio_queue_empty", data(exit_code=77, expect_error="KEV_EEMPTY")),
         Case("p2_pio_queue_empty", data(exit_code=77, expect_exit_code=78))),
+    "mmio_register_wrong": (
+        Case("p3_mmio_read", data(exit_code=0x30BAD41, expect_exit_code=0)),
+        Case("p3_mmio_read", data(exit_code=0x30BAD44, expect_exit_code=0))),
+    "mmio_bad_access_served": (
+        Case("p3_mmio_bad_size", data(exit_code=0, expect_error="KEV_EMMIO")),
+        Case("p3_mmio_bad_size", data(error="KEV_EMMIO", expect_error="KEV_EMMIO"))),
+    "mmio_wrong_error": (
+        Case("p3_mmio_bad_address", data(error="KEV_EINVAL", expect_error="KEV_EMMIO")),
+        Case("p3_mmio_bad_address", data(error="KEV_ESTUDENT", expect_error="KEV_EMMIO"))),
+    "mmio_buffer_not_gpa": (
+        Case("p3_mmio_print", data(error="KEV_EUNMAPPED", expect_exit_code=0)),
+        Case("p3_mmio_print", data(error="KEV_ENOTGUESTMEM", expect_exit_code=0))),
+    "mmio_doorbell_error": (
+        Case("p3_mmio_doorbell_errors", data(error="KEV_ENOTGUESTMEM", expect_error="KEV_EOVERFLOW")),
+        Case("p3_mmio_doorbell_errors", data(error="KEV_EOVERFLOW", expect_error="KEV_EOVERFLOW"))),
+    "mmio_printed_on_error": (
+        Case("p3_mmio_doorbell_errors", data(error="KEV_ENOMEM", expect_error="KEV_ENOMEM",
+                                             capture_len=30, expect_capture_len=1)),
+        Case("p3_mmio_doorbell_errors", data(error="KEV_ENOMEM", expect_error="KEV_ENOMEM",
+                                             capture_len=1, expect_capture_len=1))),
+    # project 3: the first line of the script that differs
+    "ept_fewer_perms": (
+        Case("p3_ept_map", data(capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) = "
+                                        b"KEV_OK; the EPT maps it to 0x00000000ab000 r-- WB\n",
+                                expect_capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) "
+                                               b"= KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n")),
+        Case("p3_ept_map", data(capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) = "
+                                        b"KEV_OK; the EPT maps it to 0x00000000ac000 r-- WB\n",
+                                expect_capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) "
+                                               b"= KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n"))),
+    "ept_memtype": (
+        Case("p3_ept_map", data(capture=b"x = KEV_OK; the EPT maps it to 0x00000000ab000 rw- memory "
+                                        b"type 0 (not 6, WB)\n",
+                                expect_capture=b"x = KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n")),
+        Case("p3_ept_map", data(capture=b"x = KEV_OK; the EPT maps it to 0x00000000ac000 rw- WB\n",
+                                expect_capture=b"x = KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n"))),
+    "ept_not_table": (
+        Case("p3_ept_map", data(capture=b"x = KEV_OK; the EPT maps it to entry 3 of the page directory "
+                                        b"at host 0x5000 is 0x1007: it names host 0x1000, which is not "
+                                        b"a table page of this EPT\n",
+                                expect_capture=b"x = KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n")),
+        Case("p3_ept_map", data(capture=b"x = KEV_OK; the EPT maps it to not mapped\n",
+                                expect_capture=b"x = KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n"))),
+    "ept_wrong_error": (
+        Case("p3_ept_map_errors", data(capture=b"ept_map(gpa 0x000000001001, hpa 0x0, r--) = KEV_EINVAL; "
+                                               b"the EPT maps it to not mapped\n",
+                                       expect_capture=b"ept_map(gpa 0x000000001001, hpa 0x0, r--) = "
+                                                      b"KEV_EALIGN; the EPT maps it to not mapped\n")),
+        Case("p3_ept_map_errors", data(capture=b"ept_map(gpa 0x000000001000, hpa 0x0, r--) = KEV_OK; "
+                                               b"the EPT maps it to 0x0000000000000 r-x WB\n",
+                                       expect_capture=b"ept_map(gpa 0x000000001000, hpa 0x0, r--) = "
+                                                      b"KEV_OK; the EPT maps it to 0x0000000000000 r-- WB\n"))),
+    "ept_offset_lost": (
+        Case("p3_ept_translate", data(capture=b"ept_translate(gpa 0x000000001123) = KEV_OK, hpa "
+                                              b"0x00000000ab000, r--\n",
+                                      expect_capture=b"ept_translate(gpa 0x000000001123) = KEV_OK, hpa "
+                                                     b"0x00000000ab123, r--\n")),
+        Case("p3_ept_translate", data(capture=b"ept_translate(gpa 0x000000001123) = KEV_OK, hpa "
+                                              b"0x00000000ac123, r--\n",
+                                      expect_capture=b"ept_translate(gpa 0x000000001123) = KEV_OK, hpa "
+                                                     b"0x00000000ab123, r--\n"))),
+    "gva_large_page": (
+        Case("p3_ept_gva", data(capture=b"ept_gva_to_hpa(cr3 0x1000, gva 0x0000000000201123, read) = "
+                                        b"KEV_OK, hpa 0x0000000cd123\n",
+                                expect_capture=b"ept_gva_to_hpa(cr3 0x1000, gva 0x0000000000201123, read) "
+                                               b"= KEV_OK, hpa 0x0000000ab123\n")),
+        Case("p3_ept_translate", data(capture=b"ept_gva_to_hpa(cr3 0x1000, gva 0x0000000000201123, read) "
+                                              b"= KEV_OK, hpa 0x0000000cd123\n",
+                                      expect_capture=b"ept_gva_to_hpa(cr3 0x1000, gva 0x0000000000201123, "
+                                                     b"read) = KEV_OK, hpa 0x0000000ab123\n"))),
 }
 
 NEUTRAL = [
@@ -144,8 +214,18 @@ class Firing(unittest.TestCase):
             self.assertEqual(hints.for_case(2, case), [], case)
 
     def test_only_the_projects_own_hints(self):
-        for yes, _ in TABLE.values():
-            self.assertEqual(hints.for_case(3, yes), [])
+        for name, (yes, _) in TABLE.items():
+            h = hint(name)
+            for other in (2, 3, 4):
+                if other != h.project:
+                    self.assertNotIn(h.render(yes), hints.for_case(other, yes), name)
+
+    def test_the_mmio_register_and_step_are_named(self):
+        h = hint("mmio_register_wrong")
+        for code, reg in ((0x30BAD41, "rcx (after step #3)"), (0xBAD40, "rax (after step #0)"),
+                          (0x1E0BAD4F, "r15 (after step #30)")):
+            self.assertIn("found %s wrong" % reg, h.render(Case(
+                "p3_mmio_read", data(exit_code=code, expect_exit_code=0))))
 
     def test_the_register_is_named(self):
         h = hint("register_changed")
