@@ -80,6 +80,9 @@ void p4_vm_run(const struct p4_vm_config *c, struct printer *out, struct vm_outc
         .controllers = chain,
         .user_writable = p4_writable,
         .timer = true,
+        /* A script makes a few exits an operation: a delivery that loops on
+         * its exits (an interrupt delivered again and again) stops sooner. */
+        .max_exits = 5000,
     };
     kev_run_vm(&config, outcome);
     running = NULL;
