@@ -223,6 +223,60 @@ def _mmio_where(c):
     return {"reg": "%s (after step #%d)" % (REGS.get(_mmio_reg(c), "rax"), c.int("exit_code") >> 24)}
 
 
+
+# --- project 4: the timer (guests/project4/timer.asm's log, one line per event) ---
+
+def _timer(c):
+    return c.test.startswith("p4_timer")
+
+
+def _timer_lines(c):
+    """(expected line, printed line) where the timer's log first differs, or
+    (None, None) outside project 4's tests."""
+    return _lines_at_difference(c) if _timer(c) else (None, None)
+
+
+_INTERRUPT = re.compile(r"^interrupt \d+: vector 0x([0-9a-f]{2}), (.*)$")
+
+
+def _entry_refused(c, *words):
+    msg = c.text("message") or ""
+    return _timer(c) and c.text("error") == "KEV_EENTRY" and any(w in msg for w in words)
+
+
+def _timer_spot_wrong(c):
+    want, got = _timer_lines(c)
+    w, g = _INTERRUPT.match(want or ""), _INTERRUPT.match(got or "")
+    return bool(w and g) and w.group(1) == g.group(1) and w.group(2) != g.group(2) \
+        and "before its deadline" not in g.group(2)
+
+
+def _timer_vector_wrong(c):
+    want, got = _timer_lines(c)
+    w, g = _INTERRUPT.match(want or ""), _INTERRUPT.match(got or "")
+    return bool(w and g) and w.group(1) != g.group(1)
+
+
+def _timer_extra_interrupt(c):
+    want, got = _timer_lines(c)
+    return got is not None and got.startswith("interrupt ") and not (want or "").startswith("interrupt ")
+
+
+def _timer_gp_missing(c):
+    want, got = _timer_lines(c)
+    return bool(want) and want.endswith(": #GP") and not (got or "").endswith(": #GP")
+
+
+def _timer_gp_extra(c):
+    want, got = _timer_lines(c)
+    return bool(got) and got.endswith(": #GP") and not (want or "").endswith(": #GP")
+
+
+def _timer_deadline_reads(c):
+    want, got = _timer_lines(c)
+    return bool(want and got) and want.startswith("rdmsr(IA32_TSC_DEADLINE) = ") \
+        and got.startswith("rdmsr(IA32_TSC_DEADLINE) = ") and want != got
+
 HINTS = [
     Hint("register_changed", 2,
          "The guest found {reg} changed across the hypercall: only rax may change (does your "
@@ -387,6 +441,70 @@ HINTS = [
          "REP's count is all 64 bits of RCX.",
          lambda c: _pio(c) and c.text("expect.error") is not None
          and c.text("exit_code") is not None),
+    Hint("timer_inject_if_clear", 4,
+         "VM entry refused your injection: the guest's RFLAGS.IF was 0. Before you inject, read "
+         "GUEST_RFLAGS; with IF clear, open the interrupt window (vcpu_interrupt_window(s, true)) "
+         "and inject on its exit.",
+         lambda c: _entry_refused(c, "IF = 0")),
+    Hint("timer_inject_in_shadow", 4,
+         "VM entry refused your injection: the guest was in the shadow of STI or MOV SS (bits 0 "
+         "and 1 of GUEST_INTERRUPTIBILITY_INFO), where the next instruction runs before any "
+         "interrupt. Open the interrupt window instead; its exit comes once the guest can take it.",
+         lambda c: _entry_refused(c, "blocking by STI", "blocking by MOV SS")),
+    Hint("timer_inject_malformed", 4,
+         "VM entry refused VM_ENTRY_INTR_INFO_FIELD itself: an external interrupt is the vector "
+         "in bits 7:0, type 0 (INTR_TYPE_EXT_INTR) in bits 10:8 and the valid bit 31, nothing "
+         "else (no error code, not the hardware-exception type).",
+         lambda c: _entry_refused(c, "VM_ENTRY_INTR_INFO_FIELD 0x") and not _entry_refused(
+             c, "IF = 0", "blocking by")),
+    Hint("timer_no_interrupt", 4,
+         "The guest waited for an interrupt that never came: timer_wrmsr must arm the host's "
+         "timer (vcpu_set_deadline), timer_expired make the LVT's vector pending, and "
+         "timer_deliver inject it.",
+         lambda c: _timer(c) and c.int("exit_code") == 1 and c.int("expect.exit_code") == 0),
+    Hint("timer_early", 4,
+         "An interrupt arrived before its deadline: inject only an interrupt that timer_expired "
+         "made pending; the WRMSR that arms a deadline ahead raises none.",
+         lambda c: _timer(c) and "before its deadline" in (_timer_lines(c)[1] or "")),
+    Hint("timer_wrong_spot", 4,
+         "The interrupt came at the wrong place (the line says where it had to come): a passed "
+         "deadline fires at once, right after its WRMSR; one that must wait (interrupts off, "
+         "another in service, the instruction after STI or MOV SS) comes through the interrupt "
+         "window or right after the EOI that lets it in.",
+         _timer_spot_wrong),
+    Hint("timer_wrong_vector", 4,
+         "An interrupt with the wrong vector: it is bits 7:0 of the LVT timer register when the "
+         "timer fires.",
+         _timer_vector_wrong),
+    Hint("timer_unwanted_interrupt", 4,
+         "An interrupt came where none may: a masked LVT (bit 16) or a vector below 16 raises "
+         "none, a disarmed deadline never fires, and none is delivered while another is in "
+         "service (before its EOI) or twice.",
+         _timer_extra_interrupt),
+    Hint("timer_gp_missing", 4,
+         "The guest had to take #GP here: return timer_gp(s) for a reserved LVT bit (63:19, "
+         "15:13, 11:8), the LVT mode 11b, a non-zero EOI and a RDMSR of EOI.",
+         _timer_gp_missing),
+    Hint("timer_gp_wrong", 4,
+         "A #GP where the access is fine: bit 12 of the LVT is read-only (a write ignores it), a "
+         "masked one-shot or periodic LVT is allowed, EOI takes 0, and IA32_TSC_DEADLINE takes "
+         "any value.",
+         _timer_gp_extra),
+    Hint("timer_deadline_reads", 4,
+         "IA32_TSC_DEADLINE read back wrong: it reads the deadline armed, and 0 once the timer "
+         "fired, after a write of 0, after leaving TSC-deadline mode (which disarms), and in the "
+         "other modes, where a write is ignored.",
+         _timer_deadline_reads),
+    Hint("timer_unsupported", 4,
+         "An unmasked LVT in one-shot or periodic mode must stop the VM: return vm_stop(s->vm, "
+         "KEV_ENOTSUP, ...); masked, either mode is accepted.",
+         lambda c: _timer(c) and (c.text("expect.error") == "KEV_ENOTSUP") != (
+             c.text("error") == "KEV_ENOTSUP")),
+    Hint("timer_exits_loop", 4,
+         "The VM made thousands of exits: an interrupt injected again and again (it must leave "
+         "pending once injected), or an interrupt window that never closes.",
+         lambda c: _timer(c) and c.text("error") == "KEV_ETIMEOUT"
+         and "VM exits" in (c.text("message") or "")),
 ]
 
 

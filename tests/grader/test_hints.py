@@ -127,6 +127,83 @@ TABLE = {
                                              capture_len=30, expect_capture_len=1)),
         Case("p3_mmio_doorbell_errors", data(error="KEV_ENOMEM", expect_error="KEV_ENOMEM",
                                              capture_len=1, expect_capture_len=1))),
+    # project 4: the timer's log, one line per event
+    "timer_inject_if_clear": (
+        Case("p4_timer_cli", data(error="KEV_EENTRY", expect_exit_code=0,
+                                  message="VM entry failed: ... the failed check: VM_ENTRY_INTR_INFO_FIELD "
+                                          "0x80000030 injects an external interrupt, but guest RFLAGS 0x2 "
+                                          "has IF = 0: the guest cannot take one")),
+        Case("p4_timer_cli", data(error="KEV_EENTRY", expect_exit_code=0,
+                                  message="VM entry failed: ... VM_ENTRY_INTR_INFO_FIELD 0x80000030 "
+                                          "injects an external interrupt, but guest interruptibility "
+                                          "state 0x1 has blocking by STI"))),
+    "timer_inject_in_shadow": (
+        Case("p4_timer_eoi", data(error="KEV_EENTRY", expect_exit_code=0,
+                                  message="the failed check: VM_ENTRY_INTR_INFO_FIELD 0x80000030 injects "
+                                          "an external interrupt, but guest interruptibility state 0x2 "
+                                          "has blocking by MOV SS")),
+        Case("p2_pio_forms", data(error="KEV_EENTRY", expect_exit_code=0,
+                                  message="the failed check: VM_ENTRY_INTR_INFO_FIELD 0x80000030 injects "
+                                          "an external interrupt, but guest interruptibility state 0x2 "
+                                          "has blocking by MOV SS"))),
+    "timer_inject_malformed": (
+        Case("p4_timer_past", data(error="KEV_EENTRY", expect_exit_code=0,
+                                   message="VMRESUME failed: VMfailValid, VM-instruction error 7 (...); "
+                                           "VM_ENTRY_INTR_INFO_FIELD 0x80000330: a hardware exception "
+                                           "(type 3) has a vector below 32")),
+        Case("p4_timer_past", data(error="KEV_EENTRY", expect_exit_code=0,
+                                   message="VMRESUME failed: VMfailValid, VM-instruction error 7 (VM "
+                                           "entry with invalid control field(s))"))),
+    "timer_no_interrupt": (
+        Case("p4_timer_deadlines", data(exit_code=1, expect_exit_code=0)),
+        Case("p4_timer_deadlines", data(exit_code=2, expect_exit_code=0))),
+    "timer_early": (
+        Case("p4_timer_deadlines", data(
+            capture=b"interrupt 1: vector 0x20, 0x000000000000c350 ticks before its deadline, "
+                    b"right after wrmsr(IA32_TSC_DEADLINE)\n",
+            expect_capture=b"interrupt 1: vector 0x20, while waiting\n")),
+        Case("p4_timer_deadlines", data(
+            capture=b"interrupt 1: vector 0x20, right after wrmsr(IA32_TSC_DEADLINE)\n",
+            expect_capture=b"interrupt 1: vector 0x20, while waiting\n"))),
+    "timer_wrong_spot": (
+        Case("p4_timer_cli", data(capture=b"interrupt 1: vector 0x20, right after rdmsr\n",
+                                  expect_capture=b"interrupt 1: vector 0x20, right after sti; nop\n")),
+        Case("p4_timer_cli", data(capture=b"interrupt 1: vector 0x21, right after rdmsr\n",
+                                  expect_capture=b"interrupt 1: vector 0x20, right after sti; nop\n"))),
+    "timer_wrong_vector": (
+        Case("p4_timer_random", data(capture=b"interrupt 4: vector 0x00, while waiting\n",
+                                     expect_capture=b"interrupt 4: vector 0x9a, while waiting\n")),
+        Case("p4_timer_random", data(capture=b"interrupt 4: vector 0x9a, while idle\n",
+                                     expect_capture=b"interrupt 4: vector 0x9a, while waiting\n"))),
+    "timer_unwanted_interrupt": (
+        Case("p4_timer_mask", data(capture=b"interrupt 1: vector 0x40, right after wrmsr(IA32_TSC_DEADLINE)\n",
+                                   expect_capture=b"rdmsr(IA32_TSC_DEADLINE) = 0\n")),
+        Case("p4_timer_mask", data(capture=b"rdmsr(IA32_TSC_DEADLINE) = the deadline\n",
+                                   expect_capture=b"rdmsr(IA32_TSC_DEADLINE) = 0\n"))),
+    "timer_gp_missing": (
+        Case("p4_timer_msr_errors", data(capture=b"rdmsr(LVT timer) = 0x0000000000040020\n",
+                                         expect_capture=b"wrmsr(LVT timer, 0x0000000000040120): #GP\n")),
+        Case("p4_timer_msr_errors", data(capture=b"wrmsr(LVT timer, 0x0000000000040120): #GP\n",
+                                         expect_capture=b"wrmsr(LVT timer, 0x0000000000040220): #GP\n"))),
+    "timer_gp_wrong": (
+        Case("p4_timer_mask", data(capture=b"wrmsr(LVT timer, 0x0000000000041020): #GP\n",
+                                   expect_capture=b"rdmsr(LVT timer) = 0x0000000000040020\n")),
+        Case("p4_timer_mask", data(capture=b"rdmsr(LVT timer) = 0x0000000000041020\n",
+                                   expect_capture=b"rdmsr(LVT timer) = 0x0000000000040020\n"))),
+    "timer_deadline_reads": (
+        Case("p4_timer_disarm", data(capture=b"rdmsr(IA32_TSC_DEADLINE) = the deadline\n",
+                                     expect_capture=b"rdmsr(IA32_TSC_DEADLINE) = 0\n")),
+        Case("p4_timer_disarm", data(capture=b"rdmsr(LVT timer) = 0x0000000000040020\n",
+                                     expect_capture=b"rdmsr(IA32_TSC_DEADLINE) = 0\n"))),
+    "timer_unsupported": (
+        Case("p4_timer_unsupported", data(exit_code=0, expect_error="KEV_ENOTSUP")),
+        Case("p4_timer_unsupported", data(error="KEV_ENOTSUP", expect_error="KEV_ENOTSUP"))),
+    "timer_exits_loop": (
+        Case("p4_timer_eoi", data(error="KEV_ETIMEOUT", expect_exit_code=0,
+                                  message="the guest made more than 5000 VM exits (the last one at "
+                                          "guest RIP 0x400123)")),
+        Case("p4_timer_eoi", data(error="KEV_ETIMEOUT", expect_exit_code=0,
+                                  message="the guest ran for 20000000 TSC ticks"))),
     # project 3: the first line of the script that differs
     "ept_fewer_perms": (
         Case("p3_ept_map", data(capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) = "
@@ -318,6 +395,10 @@ def missing_hints(project: int) -> list:
 class Handout(unittest.TestCase):
     def test_project2_has_a_common_causes_part(self):
         self.assertIsNotNone(common_causes(handout(2)))
+
+    def test_every_project4_hint_is_in_its_handout(self):
+        self.assertEqual(missing_hints(4), [], "docs/project4.md, under \"Common causes\", must "
+                         "repeat these hints of grader/hints.py word for word")
 
     def test_every_project2_hint_is_in_it(self):
         self.assertEqual(missing_hints(2), [], "docs/project2.md, under \"Common causes\", must "
