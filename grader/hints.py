@@ -262,9 +262,20 @@ def _timer_extra_interrupt(c):
     return got is not None and got.startswith("interrupt ") and not (want or "").startswith("interrupt ")
 
 
+def _timer_missing_interrupt(c):
+    want, got = _timer_lines(c)
+    return bool(want) and want.startswith("interrupt ") and not (got or "").startswith("interrupt ")
+
+
 def _timer_gp_missing(c):
     want, got = _timer_lines(c)
-    return bool(want) and want.endswith(": #GP") and not (got or "").endswith(": #GP")
+    return bool(want) and want.endswith(": #GP") and got is not None and got != want
+
+
+def _timer_lvt_reads(c):
+    want, got = _timer_lines(c)
+    return bool(want and got) and want.startswith("rdmsr(LVT timer) = ") \
+        and got.startswith("rdmsr(LVT timer) = ") and want != got
 
 
 def _timer_gp_extra(c):
@@ -472,6 +483,11 @@ HINTS = [
          "another in service, the instruction after STI or MOV SS) comes through the interrupt "
          "window or right after the EOI that lets it in.",
          _timer_spot_wrong),
+    Hint("timer_missing_interrupt", 4,
+         "An interrupt that had to come here did not: one the guest cannot take yet needs the "
+         "interrupt window (vcpu_interrupt_window(s, true)), whose exit calls timer_deliver "
+         "again; one held back by another in service goes in after the EOI.",
+         _timer_missing_interrupt),
     Hint("timer_wrong_vector", 4,
          "An interrupt with the wrong vector: it is bits 7:0 of the LVT timer register when the "
          "timer fires.",
@@ -490,6 +506,15 @@ HINTS = [
          "masked one-shot or periodic LVT is allowed, EOI takes 0, and IA32_TSC_DEADLINE takes "
          "any value.",
          _timer_gp_extra),
+    Hint("timer_lvt_reads", 4,
+         "The LVT timer read back wrong: it holds bits 7:0, 16 and 18:17 of the last write that "
+         "took no #GP, nothing else (bit 12, delivery status, is read-only and reads 0).",
+         _timer_lvt_reads),
+    Hint("timer_window_left_open", 4,
+         "timer_deliver() left the interrupt window open when the guest could take an interrupt: "
+         "close it (vcpu_interrupt_window(s, false)) when you inject, and when nothing is to be "
+         "delivered.",
+         lambda c: _timer(c) and "left the window open" in (c.text("message") or "")),
     Hint("timer_deadline_reads", 4,
          "IA32_TSC_DEADLINE read back wrong: it reads the deadline armed, and 0 once the timer "
          "fired, after a write of 0, after leaving TSC-deadline mode (which disarms), and in the "

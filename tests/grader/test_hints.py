@@ -170,6 +170,12 @@ TABLE = {
                                   expect_capture=b"interrupt 1: vector 0x20, right after sti; nop\n")),
         Case("p4_timer_cli", data(capture=b"interrupt 1: vector 0x21, right after rdmsr\n",
                                   expect_capture=b"interrupt 1: vector 0x20, right after sti; nop\n"))),
+    "timer_missing_interrupt": (
+        Case("p4_timer_cli", data(capture=b"rdmsr(IA32_TSC_DEADLINE) = 0\n",
+                                  expect_capture=b"interrupt 1: vector 0x10, right after sti; nop\n"
+                                                 b"rdmsr(IA32_TSC_DEADLINE) = 0\n")),
+        Case("p4_timer_cli", data(capture=b"interrupt 1: vector 0x10, right after rdmsr\n",
+                                  expect_capture=b"interrupt 1: vector 0x10, right after sti; nop\n"))),
     "timer_wrong_vector": (
         Case("p4_timer_random", data(capture=b"interrupt 4: vector 0x00, while waiting\n",
                                      expect_capture=b"interrupt 4: vector 0x9a, while waiting\n")),
@@ -184,12 +190,24 @@ TABLE = {
         Case("p4_timer_msr_errors", data(capture=b"rdmsr(LVT timer) = 0x0000000000040020\n",
                                          expect_capture=b"wrmsr(LVT timer, 0x0000000000040120): #GP\n")),
         Case("p4_timer_msr_errors", data(capture=b"wrmsr(LVT timer, 0x0000000000040120): #GP\n",
-                                         expect_capture=b"wrmsr(LVT timer, 0x0000000000040220): #GP\n"))),
+                                         expect_capture=b"rdmsr(LVT timer) = 0x0000000000040020\n"))),
     "timer_gp_wrong": (
         Case("p4_timer_mask", data(capture=b"wrmsr(LVT timer, 0x0000000000041020): #GP\n",
                                    expect_capture=b"rdmsr(LVT timer) = 0x0000000000040020\n")),
         Case("p4_timer_mask", data(capture=b"rdmsr(LVT timer) = 0x0000000000041020\n",
                                    expect_capture=b"rdmsr(LVT timer) = 0x0000000000040020\n"))),
+    "timer_lvt_reads": (
+        Case("p4_timer_mask", data(capture=b"rdmsr(LVT timer) = 0x0000000000041020\n",
+                                   expect_capture=b"rdmsr(LVT timer) = 0x0000000000040020\n")),
+        Case("p4_timer_mask", data(capture=b"rdmsr(EOI): #GP\n",
+                                   expect_capture=b"rdmsr(LVT timer) = 0x0000000000040020\n"))),
+    "timer_window_left_open": (
+        Case("p4_timer_cli", data(error="KEV_EINVAL", expect_exit_code=0,
+                                  message="after an interrupt-window exit (guest RIP 0x400123), "
+                                          "timer_deliver() left the window open (pending -1, in "
+                                          "service -1): ...")),
+        Case("p4_timer_cli", data(error="KEV_EINVAL", expect_exit_code=0,
+                                  message="timer_deliver() returned vm_exit()"))),
     "timer_deadline_reads": (
         Case("p4_timer_disarm", data(capture=b"rdmsr(IA32_TSC_DEADLINE) = the deadline\n",
                                      expect_capture=b"rdmsr(IA32_TSC_DEADLINE) = 0\n")),
