@@ -26,4 +26,10 @@ bench-p4:
 		|| { cat $(BUILD_ALL_SOLUTIONS)/bench-p4.log; echo "bench-p4: a benchmark did not run (log above)"; exit 1; }; \
 	sed -n 's/^@@ test data p4_bench_[a-z0-9_]* figure \(.*\)/p4: \1/p' $(BUILD_ALL_SOLUTIONS)/bench-p4.log \
 		| sed "s/\\\\x20/ /g"
-	@$(PYTHON) grader/bench.py suite --build $(BUILD_ALL_SOLUTIONS) --project 4 $(if $(CPU),--cpu-model $(CPU))
+	@b=$(BUILD_ALL_SOLUTIONS); ms() { s=$$(date +%s%N); "$$@" > /dev/null 2>&1; echo $$(( ($$(date +%s%N) - s) / 1000000 )); }; \
+	for i in 1 2 3; do \
+		echo "$$(ms $(PYTHON) grader/grade.py run --build $$b --backend bochs $(if $(CPU),--cpu-model $(CPU)) --test none) \
+			$$(ms $(PYTHON) grader/grade.py grade --build $$b --project 4 --backend bochs $(if $(CPU),--cpu-model $(CPU)) --seed 1 -j 1 --out $$b/bench-grade)"; \
+	done | sort -n -k2 | sed -n 2p | { read boot suite; \
+		echo "p4: the suite (reference solution, seed 1, one boot) takes $$suite ms, a bare boot $$boot ms (the median of 3 runs): $$(awk "BEGIN { printf \"%.2f\", $$suite / $$boot }")x"; }
+bench: bench-p4
