@@ -17,6 +17,7 @@
 #include "kernel/ktest.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
+#include "kernel/x86.h"
 #include "kev/gtest.h"
 #include "project2/cpuid.h"
 #include "project2/vm.h"
