@@ -12,11 +12,13 @@
  *   kev/probe.h   safe access to guest memory
  *   kev/guest.h   the flat 64-bit guest builder (no EPT)
  *   kev/printer.h the PrinterProxy: guest output, echoed and captured
+ *   kev/cpuid.h   kev_cpuid: the CPUID instruction, for code without inline assembly
  */
 #ifndef KEV_KEV_H
 #define KEV_KEV_H
 
 #include "kev/addr.h"
+#include "kev/cpuid.h"
 #include "kev/error.h"
 #include "kev/exit.h"
 #include "kev/guest.h"
