@@ -11,6 +11,7 @@
  *   kev/vm.h      VMs: create, run, join; vm_exit and vm_stop
  *   kev/probe.h   safe access to guest memory
  *   kev/guest.h   the flat 64-bit guest builder (no EPT)
+ *   kev/ept.h     EPT: spaces of table and guest pages, the walk, the check
  *   kev/printer.h the PrinterProxy: guest output, echoed and captured
  *   kev/cpuid.h   kev_cpuid: the CPUID instruction, for code without inline assembly
  */
@@ -19,6 +20,7 @@
 
 #include "kev/addr.h"
 #include "kev/cpuid.h"
+#include "kev/ept.h"
 #include "kev/error.h"
 #include "kev/exit.h"
 #include "kev/guest.h"

@@ -1,6 +1,7 @@
 /*
  * The probe: guest-virtual -> guest-physical through the guest's page
- * tables, guest-physical -> host through the VM's memory map, and copies
+ * tables, guest-physical -> host through the VM's memory map (on EPT: the
+ * VM's EPT, walked as the CPU walks it, to a guest page of its space), and copies
  * that check every page before touching it. A table the guest points at
  * is read only once the memory map says it is this VM's memory, so a
  * guest that sets CR3 or a table entry to anything at all gets an error,
@@ -24,6 +25,16 @@ enum kev_error probe_gpa_to_host(struct vm *vm, gpa_t gpa, size_t len, void **ho
         len = 1;
     if (gpa.addr + len - 1 < gpa.addr)
         return KEV_EOVERFLOW;
+    if (vm->ept) {
+        /* Guest-physical pages are host pages one at a time. */
+        struct ept_walk w;
+        if ((gpa.addr & (PAGE_SIZE - 1)) + len > PAGE_SIZE ||
+            kev_ept_walk(vm->ept, gpa, &w) != KEV_OK || !(w.perm & EPT_R) ||
+            !kev_ept_is_guest(vm->ept, ALIGN_DOWN(w.hpa, PAGE_SIZE)))
+            return KEV_ENOTGUESTMEM;
+        *host = (void *)(uintptr_t)w.hpa;
+        return KEV_OK;
+    }
     const struct mem_region *r = mem_find(vm, gpa.addr);
     if (r == NULL || gpa.addr + len - 1 > r->gpa + r->size - 1)
         return KEV_ENOTGUESTMEM;
@@ -124,4 +135,27 @@ enum kev_error probe_copy_from_guest(struct vcpu_state *s, void *dst, gva_t src,
 enum kev_error probe_copy_to_guest(struct vcpu_state *s, gva_t dst, const void *src, size_t n)
 {
     return copy(s, dst, (uint8_t *)(uintptr_t)src, n, true);
+}
+
+enum kev_error probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size_t n)
+{
+    uint8_t *out = dst;
+    if (n == 0)
+        return KEV_OK;
+    if (src.addr + (n - 1) < src.addr)
+        return KEV_EOVERFLOW;
+    while (n > 0) {
+        size_t chunk = PAGE_SIZE - (src.addr & (PAGE_SIZE - 1));
+        if (chunk > n)
+            chunk = n;
+        void *p;
+        enum kev_error e = probe_gpa_to_host(vm, src, chunk, &p);
+        if (e != KEV_OK)
+            return e;
+        memcpy(out, p, chunk);
+        out += chunk;
+        src.addr += chunk;
+        n -= chunk;
+    }
+    return KEV_OK;
 }

@@ -54,4 +54,11 @@ enum kev_error probe_copy_from_guest(struct vcpu_state *s, void *dst, gva_t src,
 /* The other way; every page must be writable in the guest's tables. */
 enum kev_error probe_copy_to_guest(struct vcpu_state *s, gva_t dst, const void *src, size_t n);
 
+/*
+ * Copies n bytes of guest-physical memory from src into dst, page by page
+ * (probe_gpa_to_host for each). KEV_EOVERFLOW when src + n - 1 wraps,
+ * KEV_ENOTGUESTMEM when a page is not the VM's memory; n = 0 is KEV_OK.
+ */
+enum kev_error probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size_t n);
+
 #endif

@@ -92,6 +92,11 @@ enum kev_error sys_probe_copy_to_guest(struct vcpu_state *s, gva_t dst, const vo
     return probe_copy_to_guest(s, dst, src, n);
 }
 
+enum kev_error sys_probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size_t n)
+{
+    return probe_copy_from_gpa(vm, dst, src, n);
+}
+
 void sys_ulib_vm_stop(struct vm *vm, enum kev_error error, const char *msg)
 {
     if ((unsigned)error >= KEV_ERROR_COUNT)

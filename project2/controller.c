@@ -9,6 +9,7 @@
 #include "project2/controller.h"
 #include "project2/hypercall.h"
 #include "kernel/printk.h"
+#include "kernel/string.h"
 #include "kev/upcall.h"
 
 /* "Print(0x700000, 0x10)": a hypercall with the registers of its arguments. */
@@ -46,6 +47,16 @@ static bool resolve(struct vcpu_state *s, struct hypercall *hc, struct vmexit_re
     struct user_result r = user_call(hypercall_resolve, uregs, uhc, 0, 0);
     if (r.status != USER_RETURNED) {
         *stop = upcall_stopped(s, &r);
+        return false;
+    }
+    /* regs is const: hypercall_resolve() only reads. In the kernel a write
+     * through a cast would change the guest's registers; here it would land
+     * in a copy, unseen, so it is named instead. */
+    struct guest_regs after;
+    user_pull(&after, uregs, sizeof(after));
+    if (memcmp(&after, &s->regs, sizeof(after)) != 0) {
+        *stop = vm_stop(s->vm, KEV_EINVAL, "hypercall_resolve() changed the guest's registers "
+                        "(regs is const: it may only read them)");
         return false;
     }
     enum kev_error e = (enum kev_error)(uint32_t)r.ret[0];

@@ -24,6 +24,8 @@ enum p2_part {
     P2_MSR = 1 << 4,
 };
 
+struct pio_config;
+
 /* What one case's VM looks like before its guest runs. */
 struct p2_vm_config {
     const char *guest;            /* "print": guests/project2/print.asm */
@@ -41,6 +43,8 @@ struct p2_vm_config {
      * GUEST_BUF + buf_off before the guest runs. */
     const uint8_t *buf;
     size_t buf_off, buf_len;
+    /* P2_PIO: the queue's contents and the I/O bitmaps (project2/pio_dev.h); NULL: none. */
+    const struct pio_config *pio;
 };
 
 /* Runs the guest of c in a fresh VM with output to `out` (started by the

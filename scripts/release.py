@@ -49,6 +49,7 @@ scripts/autograder/build.py builds its framework tree with make_tree() too.
 import argparse
 import hashlib
 import json
+import fnmatch
 import os
 import re
 import shutil
@@ -74,6 +75,7 @@ INSTRUCTOR_ONLY = [
     "scripts/scripts.mk",      # the release and autograder targets
     "grader/batch.py",         # batch grading of many submissions
     ".kevlab-hidden",          # the marker: hidden tests are present
+    "project*/mutants.py",     # wrong and right implementations: the solution's code in them
 ]
 # Left out of every tree this script makes: build outputs and caches.
 NEVER = ["build/", "compile_commands.json", ".gdbinit", ".kevlab/", "prebuilt/"]
@@ -243,10 +245,14 @@ def source_files(root=ROOT):
 
 
 def matches(name, patterns):
+    """Whether name is one of patterns: a folder (`tests/`), a file, a
+    prefix (`notes*`), or a glob with `*` inside (`project*/mutants.py`)."""
     for p in patterns:
         if p.endswith("/") and name.startswith(p):
             return True
         if name == p or (p.endswith("*") and name.startswith(p[:-1])):
+            return True
+        if "*" in p[:-1] and fnmatch.fnmatchcase(name, p):
             return True
     return False
 

@@ -23,6 +23,8 @@ PY = sys.executable or "python3"
 SUITES = [
     ("host", "kernel library code compiled for the host",
      ["make", "-s", "host-tests"]),
+    ("decoder", "project 3's MMIO decoder against objdump -d of every guest encoding",
+     ["make", "-s", "PROJECT=3", "mmio-decoder-test"]),
     ("kernel", "kernel self-tests and crash reports, booted under Bochs and QEMU",
      [PY, "tests/e2e/kernel.py"]),
     ("grader", "the grader's unit tests",
@@ -35,6 +37,8 @@ SUITES = [
      [PY, "tests/grader/e2e.py"]),
     ("sandbox", "student code deprivileged: attacks score 0, a fault costs one test",
      [PY, "tests/sandbox/run.py"]),
+    ("mutants", "every project's mutants fail a public test, its alternatives score 100%",
+     [PY, "tests/mutants/run.py"]),
     ("instructor", "make release, the autograder flow, batch grading",
      [PY, "tests/e2e/instructor.py"]),
     ("handouts", "the handouts' generated tables match the tests and the hints",
@@ -72,9 +76,12 @@ def run_suite(name, cmd):
 
 
 def build_all_solutions():
-    """The build folder with every project's reference solution (make's name)."""
-    out = subprocess.run(["make", "-s", "--no-print-directory", "info", "SOLUTION=all"], cwd=ROOT,
-                         capture_output=True, text=True).stdout
+    """The build folder of the last project with every project's reference
+    solution (make's name): it holds every project's tests."""
+    last = max(int(n[len("project"):]) for n in os.listdir(ROOT)
+               if re.fullmatch(r"project\d+", n) and os.path.isfile(os.path.join(ROOT, n, "project.mk")))
+    out = subprocess.run(["make", "-s", "--no-print-directory", "info", "PROJECT=%d" % last,
+                          "SOLUTION=all"], cwd=ROOT, capture_output=True, text=True).stdout
     try:
         return json.loads(out)["build"]
     except ValueError:
