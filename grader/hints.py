@@ -64,11 +64,15 @@ def _low32_only(c):
 
 
 def _capture_short_at_boundary(c):
+    if not _print_test(c):
+        return False
     n, m = c.int("capture.len"), c.int("expect.capture.len")
     return n is not None and m is not None and 0 < n < m and (n % CHUNK == 0 or n % PAGE == 0)
 
 
 def _wrong_from_chunk(c):
+    if not _print_test(c):
+        return False
     n, m = c.int("capture.len"), c.int("expect.capture.len")
     at, window = c.int("capture.at"), c.data.get("capture", b"")
     want = c.data.get("expect.capture", b"")
@@ -145,11 +149,73 @@ def _nul_capture(c):
     return len(got) > 0 and got == b"\0" * len(got) and want != b"\0" * len(want)
 
 
+def _print_test(c):
+    """The hints about copying a Print's buffer are for the tests of Print."""
+    return c.test.startswith("p2_print") or c.test == "p2_regs_preserved"
+
+
 def _printed_on_error(c):
     return c.text("expect.error") is not None and (c.int("capture.len") or 0) > (
         c.int("expect.capture.len") or 0)
 
 
+# The CPUID tests' lines (guests/project2/cpuid.asm, project2/tests.c's
+# cpuid_expect_line): "LLLLLLLL.SSSSSSSS: rax rbx rcx rdx\n", each register
+# in 8 hex digits, or 16 when its upper half is not zero; the expected lines
+# are all CPUID_LINE bytes. Line k answers ask k of the case's inputs
+# ("asks=1.0,40000000.0,..."): the leaf and subleaf in hex.
+CPUID_LINE = 55
+CPUID_FIELDS = ((19, "rax"), (28, "rbx"), (37, "rcx"), (46, "rdx"))  # the column each starts at
+SUBLEAF_LEAVES = {4, 7, 0xB, 0xD, 0xF, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1D, 0x1F, 0x20, 0x23, 0x24}
+HYPERVISOR_LEAVES = range(0x40000000, 0x50000000)
+HEX = re.compile(rb"[0-9a-f]+")
+
+
+@dataclass(frozen=True)
+class CpuidDiff:
+    """The register a CPUID test's capture first differs in, with its CPUID."""
+    leaf: int
+    subleaf: int
+    reg: str
+    got: int
+    want: int
+    digits: int  # how many hex digits the guest printed for it (16: its upper half was set)
+
+
+def _cpuid_diff(c) -> CpuidDiff | None:
+    if not c.test.startswith("p2_cpuid"):
+        return None
+    got, want, at = c.data.get("capture", b""), c.data.get("expect.capture", b""), c.int("capture.at")
+    d = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), None)
+    if d is None or at is None:
+        return None
+    k, col = divmod(at + d, CPUID_LINE)
+    fields = [(start, reg) for start, reg in CPUID_FIELDS if start <= col]
+    asks = re.search(r"asks=(\S+)", c.text("inputs") or "")
+    if not fields or not asks:
+        return None  # the leaf or subleaf printed differs: not the answer
+    start, reg = fields[-1]
+    at_field = d - (col - start)
+    g, w = HEX.match(got, max(at_field, 0)), HEX.match(want, max(at_field, 0))
+    ask = asks.group(1).split(",")
+    if at_field < 0 or g is None or w is None or len(w.group()) != 8 or k >= len(ask):
+        return None
+    leaf, _, subleaf = ask[k].partition(".")
+    return CpuidDiff(int(leaf, 16), int(subleaf, 16), reg, int(g.group(), 16), int(w.group(), 16),
+                     len(g.group()))
+
+
+def _cpuid_wrong(c, pick) -> bool:
+    """The first difference is in a register printed in 8 digits, of a CPUID pick() names."""
+    x = _cpuid_diff(c)
+    return x is not None and x.digits == 8 and pick(x)
+
+
+def _cpuid_host_answer(x) -> bool:
+    """Not one of the adjusted answers, nor a subleaf's."""
+    adjusted = x.leaf == 1 and x.reg in ("rbx", "rcx")
+    return not adjusted and x.leaf not in HYPERVISOR_LEAVES and not (
+        x.leaf in SUBLEAF_LEAVES and x.subleaf != 0)
 # --- port I/O (project 2's PortIO tests, guests/project2/pio.asm) ---
 
 # pio.asm's exit code for a wrong register: 0xBAD20 + its number + (the step << 24),
@@ -322,7 +388,7 @@ HINTS = [
     Hint("einval_cross_page", 2,
          "KEV_EINVAL from probe_gva_to_host means the range crossed a page: call it once per "
          "page, never for a whole buffer.",
-         lambda c: not _pio(c) and c.text("error") == "KEV_EINVAL"
+         lambda c: _print_test(c) and c.text("error") == "KEV_EINVAL"
          and c.text("expect.error") != "KEV_EINVAL"),
     Hint("wrong_error", 2,
          "Each bad input has one error (the handout's table): KEV_EHYPERCALL for an unknown "
@@ -530,6 +596,51 @@ HINTS = [
          "pending once injected), or an interrupt window that never closes.",
          lambda c: _timer(c) and c.text("error") == "KEV_ETIMEOUT"
          and "VM exits" in (c.text("message") or "")),
+]
+
+
+HINTS += [
+    Hint("cpuid_upper_half", 2,
+         "CPUID must clear the upper half of {reg} (the guest printed it in 16 hex digits): "
+         "store the 32-bit answer whole, s->regs.rbx = r.ebx, which zero-extends.",
+         lambda c: _cpuid_diff(c) is not None and _cpuid_diff(c).digits == 16,
+         lambda c: {"reg": _cpuid_diff(c).reg}),
+    Hint("cpuid_apic_id", 2,
+         "Leaf 1's EBX[31:24] is the vCPU's id, s->id, in place of the host's APIC ID, and its "
+         "other bits stay the host's: clear the field (& ~CPUID_1_EBX_APIC_ID), then | in the id.",
+         lambda c: _cpuid_wrong(c, lambda x: x.leaf == 1 and x.reg == "rbx")),
+    Hint("cpuid_leaf1_ecx", 2,
+         "Leaf 1's ECX: clear bit 5 (VMX: the guest has none) and set bit 31 (a hypervisor is "
+         "present); every other bit is the host's.",
+         lambda c: _cpuid_wrong(c, lambda x: x.leaf == 1 and x.reg == "rcx")),
+    Hint("cpuid_signature", 2,
+         "Leaf 0x40000000 is kevlab's own: EAX = 0x40000000, then \"kevlabkevlab\" four bytes "
+         "each in EBX, ECX, EDX, in this order (leaf 0's vendor uses EBX, EDX, ECX), the first "
+         "byte the lowest.",
+         lambda c: _cpuid_wrong(c, lambda x: x.leaf == 0x40000000)),
+    Hint("cpuid_hypervisor_zeros", 2,
+         "Leaves 0x40000001 to 0x4fffffff answer zero in all four registers: kevlab has no such "
+         "leaf, and what a hypervisor below would answer must not show.",
+         lambda c: _cpuid_wrong(c, lambda x: 0x40000000 < x.leaf <= 0x4FFFFFFF)),
+    Hint("cpuid_subleaf", 2,
+         "A leaf with subleaves (4, 7, 0xb, 0xd, ...) answered wrong for a subleaf but 0: pass "
+         "the guest's ECX (the low half of rcx) to kev_cpuid() as the subleaf.",
+         lambda c: _cpuid_wrong(c, lambda x: x.leaf in SUBLEAF_LEAVES and x.subleaf != 0)),
+    Hint("cpuid_host_answer", 2,
+         "A register kevlab does not adjust differs from the host's answer: all but leaf 1's EBX "
+         "and ECX and the leaves 0x40000000 to 0x4fffffff are kev_cpuid()'s answer for the "
+         "guest's EAX and ECX (the low halves of rax and rcx), unchanged.",
+         lambda c: _cpuid_wrong(c, _cpuid_host_answer)),
+    Hint("cpuid_register_changed", 2,
+         "The guest found {reg} changed across CPUID: cpuid_emulate() writes rax, rbx, rcx and "
+         "rdx, no other register.",
+         lambda c: c.test.startswith("p2_cpuid") and 0xBAD04 <= (c.int("exit_code") or 0) <= 0xBAD0F,
+         lambda c: {"reg": REGS[c.int("exit_code") - 0xBAD00]}),
+    Hint("cpuid_answer_changed", 2,
+         "A CPUID answered otherwise than the same leaf did the first time (the capture's last "
+         "line): does cpuid_emulate() keep something from one exit to the next, or use something "
+         "up (memory it never frees)?",
+         lambda c: c.test.startswith("p2_cpuid") and 0xBAD1000 <= (c.int("exit_code") or 0) <= 0xBAD1FFF),
 ]
 
 

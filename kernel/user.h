@@ -39,27 +39,9 @@
 #define KERNEL_USER_H
 
 #include "kernel/types.h"
+#include "kernel/user_layout.h"
 
 struct trap_frame;
-
-/* The user address space above the kernel's identity map (canonical,
- * lower half). Each region has unmapped pages around it. */
-#define USER_STACK_TOP 0x00007f0000100000UL
-#define USER_STACK_PAGES 8 /* 32 KiB */
-#define USER_HEAP_BASE 0x00007e0000000000UL
-#define USER_HEAP_PAGES 256 /* 1 MiB */
-#define USER_WINDOW_BASE 0x00007d0000000000UL
-#define USER_WINDOW_PAGES 64
-/* The physical window: host pages student code builds tables in (project
- * 3's EPT) or fills (guest memory), each at USER_PHYS_BASE + its host
- * address, so an address in a table entry and the page it names are one
- * addition apart (kev/ept.h: phys_to_virt). */
-#define USER_PHYS_BASE 0x00007b0000000000UL
-#define USER_PHYS_LIMIT (1UL << 39) /* host addresses below 512 GiB */
-/* Handles: numbers the kernel gives student code for its objects (a VM, a
- * printer); they look like pointers into unmapped memory, so a student who
- * dereferences one faults with an address that says "handle". */
-#define USER_HANDLE_BASE 0x00007c0000000000UL
 
 enum user_status {
     USER_RETURNED, /* the function returned: r.ret holds rax, rdx */

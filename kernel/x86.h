@@ -5,6 +5,7 @@
 #ifndef KERNEL_X86_H
 #define KERNEL_X86_H
 
+#include "kernel/cpuid.h" /* struct cpuid_regs */
 #include "kernel/types.h"
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
@@ -58,9 +59,6 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 #define MSR_IA32_FS_BASE 0xc0000100
 #define MSR_IA32_GS_BASE 0xc0000101
 
-struct cpuid_regs {
-    uint32_t eax, ebx, ecx, edx;
-};
 static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 {
     struct cpuid_regs r;

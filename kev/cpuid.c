@@ -3,6 +3,7 @@
  * user image, where student code calls it at CPL 3.
  */
 #include "kev/cpuid.h"
+#include "kernel/x86.h"
 
 struct cpuid_regs kev_cpuid(uint32_t leaf, uint32_t subleaf)
 {

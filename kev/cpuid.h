@@ -8,8 +8,8 @@
 #ifndef KEV_CPUID_H
 #define KEV_CPUID_H
 
+#include "kernel/cpuid.h" /* struct cpuid_regs {eax, ebx, ecx, edx} */
 #include "kernel/types.h"
-#include "kernel/x86.h" /* struct cpuid_regs {eax, ebx, ecx, edx} */
 
 /*
  * Executes CPUID with EAX = leaf and ECX = subleaf on this CPU and returns

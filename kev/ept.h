@@ -33,7 +33,7 @@
 #define KEV_EPT_H
 
 #include "kernel/types.h"
-#include "kernel/user.h"
+#include "kernel/user_layout.h"
 #include "kev/addr.h"
 #include "kev/error.h"
 

@@ -13,12 +13,14 @@
  *   kev/guest.h   the flat 64-bit guest builder (no EPT)
  *   kev/ept.h     EPT: spaces of table and guest pages, the walk, the check
  *   kev/printer.h the PrinterProxy: guest output, echoed and captured
+ *   kev/cpuid.h   kev_cpuid: the CPUID instruction, for code without inline assembly
  *   kev/timer.h   a guest's deadline on the host's timer, the interrupt window
  */
 #ifndef KEV_KEV_H
 #define KEV_KEV_H
 
 #include "kev/addr.h"
+#include "kev/cpuid.h"
 #include "kev/ept.h"
 #include "kev/error.h"
 #include "kev/exit.h"

@@ -461,3 +461,135 @@ ALTERNATIVES += [
                              'int64_t step = rflags & RFLAGS_DF ? -(int64_t)req->size : (int64_t)req->size;')],
                 'the step as a signed number'),
 ]
+
+
+# --- CPUID (project2/cpuid.c) --------------------------------------------------
+# The wrong and right cpuid_emulate() the part's author checked (each mutant
+# fails a public CPUID test under seeds 1, 2 and 3, each alternative scores
+# 100%). Not a mutant: the vCPU's id or-ed into EBX[31:24] without clearing
+# it first, which no test can tell from the right code on a host whose APIC ID
+# is 0 (Bochs's and QEMU's one CPU).
+CPUID = "project2/cpuid.c"
+CPUID_APIC = ("        r.ebx = (r.ebx & ~CPUID_1_EBX_APIC_ID) | (id & 0xffu) << "
+              "CPUID_1_EBX_APIC_ID_SHIFT;\n")
+CPUID_VMX = "        r.ecx = (r.ecx & ~CPUID_1_ECX_VMX) | CPUID_1_ECX_HYPERVISOR;\n"
+CPUID_SIG_ECX = "        memcpy(&r.ecx, KEVLAB_CPUID_SIGNATURE + 4, 4);\n"
+CPUID_SIG_EDX = "        memcpy(&r.edx, KEVLAB_CPUID_SIGNATURE + 8, 4);\n"
+CPUID_MAX_LEAF = "        r.eax = KEVLAB_CPUID_MAX_LEAF;\n"
+CPUID_RANGE = ("    if (leaf > CPUID_HYPERVISOR_FIRST && leaf <= CPUID_HYPERVISOR_LAST)\n"
+               "        return r; /* no such kevlab leaf: zeros */\n")
+CPUID_NATIVE = "    r = kev_cpuid(leaf, subleaf);\n"
+CPUID_LEAVES = "    uint32_t leaf = (uint32_t)s->regs.rax, subleaf = (uint32_t)s->regs.rcx;\n"
+CPUID_RBX = "    s->regs.rbx = r.ebx;\n"
+CPUID_WRITE4 = ("    s->regs.rax = r.eax;\n    s->regs.rbx = r.ebx;\n    s->regs.rcx = r.ecx;\n"
+                "    s->regs.rdx = r.edx;\n")
+CPUID_CONTINUE = "    s->regs.rdx = r.edx;\n    return vmexit_continue();\n"
+
+
+def CM(name, bug, *replace):
+    return Mutant(name, CPUID, list(replace), bug)
+
+
+def CA(name, how, *replace):
+    return Alternative(name, CPUID, list(replace), how)
+
+
+MUTANTS += [
+    # --- leaf 1 ---------------------------------------------------------------
+    CM("cpuid_apic_id_host", "leaf 1's EBX left as the host's: the guest sees the host CPU's APIC ID.",
+      (CPUID_APIC, "")),
+    CM("cpuid_apic_id_whole_ebx", "leaf 1's EBX replaced by the id alone (brand index, CLFLUSH size "
+      "and logical-processor count lost).",
+      (CPUID_APIC, "        r.ebx = (id & 0xffu) << CPUID_1_EBX_APIC_ID_SHIFT;\n")),
+    CM("cpuid_apic_id_bits_23_16", "the vCPU's id put in EBX[23:16] (the logical-processor count).",
+      (CPUID_APIC, "        r.ebx = (r.ebx & ~0x00ff0000u) | (id & 0xffu) << 16;\n")),
+    CM("cpuid_apic_id_7_bits", "the id masked to 7 bits: ids 128 to 255 come out wrong.",
+      (CPUID_APIC, "        r.ebx = (r.ebx & ~CPUID_1_EBX_APIC_ID) | (id & 0x7fu) << CPUID_1_EBX_APIC_ID_SHIFT;\n")),
+    CM("cpuid_vmx_shown", "leaf 1's VMX bit (ECX bit 5) left as the host's.",
+      (CPUID_VMX, "        r.ecx |= CPUID_1_ECX_HYPERVISOR;\n")),
+    CM("cpuid_no_hypervisor_bit", "leaf 1's ECX bit 31 (hypervisor present) not set.",
+      (CPUID_VMX, "        r.ecx &= ~CPUID_1_ECX_VMX;\n")),
+    CM("cpuid_hypervisor_bit_in_edx", "the hypervisor bit set in EDX bit 31 instead of ECX's.",
+      (CPUID_VMX, "        r.ecx &= ~CPUID_1_ECX_VMX;\n        r.edx |= CPUID_1_ECX_HYPERVISOR;\n")),
+    CM("cpuid_leaf_64_bits", "the leaf compared in 64 bits: with the guest's upper half of rax set, "
+      "leaf 1 and 0x40000000 are never recognised.",
+      (CPUID_LEAVES, "    uint64_t leaf = s->regs.rax;\n    uint32_t subleaf = (uint32_t)s->regs.rcx;\n"),
+      ("static struct cpuid_regs answer(unsigned id, uint32_t leaf, uint32_t subleaf)",
+       "static struct cpuid_regs answer(unsigned id, uint64_t leaf, uint32_t subleaf)")),
+    # --- the hypervisor leaves -----------------------------------------------------------
+    CM("cpuid_signature_vendor_order", "the signature stored in leaf 0's order, EBX, EDX, ECX.",
+      (CPUID_SIG_ECX + CPUID_SIG_EDX, "        memcpy(&r.edx, KEVLAB_CPUID_SIGNATURE + 4, 4);\n"
+                          "        memcpy(&r.ecx, KEVLAB_CPUID_SIGNATURE + 8, 4);\n")),
+    CM("cpuid_max_leaf_zero", "leaf 0x40000000's EAX left 0 instead of the highest hypervisor leaf.",
+      (CPUID_MAX_LEAF, "")),
+    CM("cpuid_max_leaf_plus_one", "leaf 0x40000000's EAX says 0x40000001, a leaf kevlab has not.",
+      (CPUID_MAX_LEAF, "        r.eax = KEVLAB_CPUID_MAX_LEAF + 1;\n")),
+    CM("cpuid_signature_native", "no kevlab leaf at all: 0x40000000 answered by the host.",
+      ("    if (leaf == CPUID_HYPERVISOR_FIRST) {", "    if (leaf == 0 && leaf == 1) {")),
+    CM("cpuid_hypervisor_range_native", "leaves 0x40000001 to 0x4fffffff answered by the host "
+      "(a hypervisor below would show).",
+      (CPUID_RANGE, "")),
+    CM("cpuid_hypervisor_range_unbounded", "every leaf above 0x40000000 answers zeros, the extended "
+      "leaves 0x80000000... included.",
+      (CPUID_RANGE, "    if (leaf > CPUID_HYPERVISOR_FIRST)\n        return r;\n")),
+    CM("cpuid_hypervisor_range_from_0x3", "the zero range starts below 0x40000000 (0x3fffffff zeroed).",
+      (CPUID_RANGE, "    if (leaf >= CPUID_HYPERVISOR_FIRST - 1 && leaf <= CPUID_HYPERVISOR_LAST)\n"
+              "        return r;\n")),
+    # --- leaf and subleaf -------------------------------------------------------------
+    CM("cpuid_subleaf_zero", "the subleaf ignored: every leaf asked with ECX = 0.",
+      (CPUID_NATIVE, "    r = kev_cpuid(leaf, 0);\n")),
+    CM("cpuid_leaf_subleaf_swapped", "the leaf taken from ECX and the subleaf from EAX.",
+      (CPUID_NATIVE, "    r = kev_cpuid(subleaf, leaf);\n")),
+    # --- the registers -------------------------------------------------------------------
+    CM("cpuid_upper_half_kept", "rbx's upper half kept: only its low 32 bits replaced.",
+      (CPUID_RBX, "    s->regs.rbx = (s->regs.rbx & 0xffffffff00000000ULL) | r.ebx;\n")),
+    CM("cpuid_upper_halves_kept", "all four registers keep their upper halves.",
+      (CPUID_WRITE4, "    s->regs.rax = (s->regs.rax & ~0xffffffffULL) | r.eax;\n"
+               "    s->regs.rbx = (s->regs.rbx & ~0xffffffffULL) | r.ebx;\n"
+               "    s->regs.rcx = (s->regs.rcx & ~0xffffffffULL) | r.ecx;\n"
+               "    s->regs.rdx = (s->regs.rdx & ~0xffffffffULL) | r.edx;\n")),
+    CM("cpuid_rdx_not_written", "rdx left as the guest had it.",
+      ("    s->regs.rdx = r.edx;\n", "")),
+    CM("cpuid_regs_swapped", "ecx's answer written to rdx and edx's to rcx.",
+      (CPUID_WRITE4, "    s->regs.rax = r.eax;\n    s->regs.rbx = r.ebx;\n    s->regs.rcx = r.edx;\n"
+               "    s->regs.rdx = r.ecx;\n")),
+    CM("cpuid_clobbers_rsi", "a scratch value left in rsi (the guest sees it changed).",
+      (CPUID_CONTINUE, "    s->regs.rdx = r.edx;\n    s->regs.rsi = leaf;\n    return vmexit_continue();\n")),
+    CM("cpuid_clobbers_r11", "r11 zeroed, as if CPUID were a syscall.",
+      (CPUID_CONTINUE, "    s->regs.rdx = r.edx;\n    s->regs.r11 = 0;\n    return vmexit_continue();\n")),
+    CM("cpuid_returns_pass", "cpuid_emulate returns vmexit_pass(): the exit is left unserved.",
+      ("    return vmexit_continue();\n", "    return vmexit_pass();\n")),
+    # --- state between exits ---------------------------------------------------------
+    CM("cpuid_cached_answer", "the first answer cached and given to every later CPUID.",
+      (CPUID_LEAVES, CPUID_LEAVES + "    static struct cpuid_regs cached;\n    static bool have;\n"),
+      ("    struct cpuid_regs r = answer(s->id, leaf, subleaf);\n",
+       "    struct cpuid_regs r = have ? cached : answer(s->id, leaf, subleaf);\n"
+       "    cached = r, have = true;\n")),
+    CM("cpuid_leaks_a_page", "a page kmalloc'd on every exit and never freed: the heap runs out.",
+      ('#include "kernel/string.h"\n', '#include "kernel/string.h"\n#include "kernel/mm.h"\n'),
+      (CPUID_LEAVES, CPUID_LEAVES + "    char *scratch = kmalloc(4096);\n    scratch[0] = 1;\n")),
+]
+
+CPUID_SIG_ALL = ("        memcpy(&r.ebx, KEVLAB_CPUID_SIGNATURE, 4);\n"
+           "        memcpy(&r.ecx, KEVLAB_CPUID_SIGNATURE + 4, 4);\n"
+           "        memcpy(&r.edx, KEVLAB_CPUID_SIGNATURE + 8, 4);\n")
+
+ALTERNATIVES += [
+    CA("cpuid_signature_constants", "the signature as three constants, 'kevl', 'abke', 'vlab' read "
+      "little-endian, no memcpy.",
+      (CPUID_SIG_ALL, "        r.ebx = 0x6c76656b; /* \"kevl\" */\n        r.ecx = 0x656b6261; /* \"abke\" */\n"
+                "        r.edx = 0x62616c76; /* \"vlab\" */\n")),
+    CA("cpuid_signature_bytes", "the signature packed byte by byte with shifts.",
+      (CPUID_SIG_ALL, "        const char *sig = KEVLAB_CPUID_SIGNATURE;\n"
+                "        uint32_t w[3] = {0};\n"
+                "        for (int i = 0; i < 12; i++)\n"
+                "            w[i / 4] |= (uint32_t)(uint8_t)sig[i] << (8 * (i % 4));\n"
+                "        r.ebx = w[0], r.ecx = w[1], r.edx = w[2];\n")),
+    CA("cpuid_leaf1_bit_ops", "leaf 1 adjusted with literal masks and the id cast to a byte.",
+      (CPUID_APIC + CPUID_VMX, "        r.ebx = (r.ebx & 0x00ffffffu) | (uint32_t)(uint8_t)id << 24;\n"
+                   "        r.ecx &= ~(1u << 5);\n        r.ecx |= 1u << 31;\n")),
+    CA("cpuid_switch_on_range", "one switch-like if chain in cpuid_emulate itself, the registers "
+      "written through (uint32_t) casts.",
+      (CPUID_WRITE4, "    s->regs.rax = (uint32_t)r.eax;\n    s->regs.rbx = (uint64_t)(uint32_t)r.ebx;\n"
+               "    s->regs.rcx = r.ecx & 0xffffffffULL;\n    s->regs.rdx = 0;\n    s->regs.rdx |= r.edx;\n")),
+]

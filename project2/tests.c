@@ -15,13 +15,12 @@
  * handout's, one per kind of bad buffer.
  */
 #include "kernel/ktest.h"
+#include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
+#include "kernel/x86.h"
 #include "kev/gtest.h"
 #include "project2/cpuid.h"
-#include "kernel/panic.h"
-#include "kernel/string.h"
-#include "kev/gtest.h"
 #include "project2/pio_dev.h"
 #include "project2/vm.h"
 

@@ -70,6 +70,7 @@ INSTRUCTOR_ONLY = [
     "tests/",                  # the framework's own tests (make test)
     "notes/",                  # developers' notes
     "docs/instructors.md",     # this release's own guide
+    "DEVELOPERS.md",           # the framework's developers' map
     "scripts/release.py",
     "scripts/autograder/",
     "scripts/scripts.mk",      # the release and autograder targets

@@ -11,6 +11,34 @@ from grader import hints
 from grader.hints import Case
 from helpers import ROOT, data
 
+
+
+def cpuid_line(leaf, subleaf, regs, wide=()):
+    """A line of guests/project2/cpuid.asm: registers named in `wide` printed in 16 digits."""
+    return ("%08x.%08x:" % (leaf, subleaf) + "".join(
+        (" %016x" if i in wide else " %08x") % r for i, r in enumerate(regs)) + "\n").encode()
+
+
+def cpuid_case(test, asks, want, got, at=0, **more):
+    """A CPUID test's failed case: asks [(leaf, subleaf)], the lines expected and printed
+    (lists of four registers, or (registers, wide) to print some in 16 digits)."""
+    def text(lines):
+        return b"".join(cpuid_line(a[0], a[1], *(r if isinstance(r, tuple) else (r,)))
+                        for a, r in zip(asks, lines))
+    w, g = text(want), text(got)
+    return Case(test, data(inputs="vcpu_id=3 cpuids=%d asks=%s" % (
+        len(asks), ",".join("%x.%x" % a for a in asks)), exit_code=7, expect_exit_code=7,
+        capture=g[at:at + 160], expect_capture=w[at:at + 160], capture_at=at,
+        capture_len=len(g), expect_capture_len=len(w), **more))
+
+
+LEAF1 = [0x506e3, 0x00010800, 0xfffa3203, 0x0fabfbff]
+SIG = [0x40000000, 0x6c76656b, 0x656b6261, 0x62616c76]
+SIG_SWAPPED = [0x40000000, 0x6c76656b, 0x62616c76, 0x656b6261]
+Z = [0, 0, 0, 0]
+CACHES = [[0x1c004121, 0x1c0003f, 0x3f, 0], [0x1c004122, 0x1c0003f, 0x3f, 0],
+          [0x1c004143, 0x3c0003f, 0x3ff, 0], [0x1c03c163, 0x3c0003f, 0x3fff, 6]]
+
 # name -> (a case it must fire on, a case beside it where it must not)
 TABLE = {
     "register_changed": (
@@ -67,6 +95,43 @@ TABLE = {
                                       capture=b"a" * 32 + b"X" * 8, expect_capture=b"a" * 40)),
         Case("p2_print_lengths", data(capture_len=600, expect_capture_len=600, capture_at=223,
                                       capture=b"a" * 32 + b"X" * 8, expect_capture=b"a" * 40))),
+    "cpuid_upper_half": (
+        cpuid_case("p2_cpuid_vendor", [(0, 0)], [LEAF1], [(LEAF1, (1,))]),
+        cpuid_case("p2_cpuid_vendor", [(0, 0)], [LEAF1], [LEAF1[:1] + [0x1010800] + LEAF1[2:]])),
+    "cpuid_apic_id": (
+        cpuid_case("p2_cpuid_leaf1", [(1, 0)], [LEAF1], [[0x506e3, 0x7f010800] + LEAF1[2:]]),
+        cpuid_case("p2_cpuid_leaf1", [(1, 0)], [LEAF1], [[0x506e3, 0x00010800, 0x7ffa3223,
+                                                          0x0fabfbff]])),
+    "cpuid_leaf1_ecx": (
+        cpuid_case("p2_cpuid_leaf1", [(1, 0)], [LEAF1], [[0x506e3, 0x00010800, 0x7ffa3223,
+                                                          0x0fabfbff]]),
+        cpuid_case("p2_cpuid_leaf1", [(1, 0)], [LEAF1], [[0x506e3, 0x7f010800] + LEAF1[2:]])),
+    "cpuid_signature": (
+        cpuid_case("p2_cpuid_hypervisor", [(0x40000000, 0), (0x40000001, 0)], [SIG, Z],
+                   [SIG_SWAPPED, Z]),
+        cpuid_case("p2_cpuid_hypervisor", [(0x40000000, 0), (0x40000001, 0)], [SIG, Z],
+                   [SIG, LEAF1])),
+    "cpuid_hypervisor_zeros": (
+        cpuid_case("p2_cpuid_hypervisor", [(0x40000000, 0), (0x40000001, 0)], [SIG, Z],
+                   [SIG, LEAF1]),
+        cpuid_case("p2_cpuid_hypervisor", [(0x40000000, 0), (0x50000000, 0)], [SIG, LEAF1],
+                   [SIG, Z])),
+    "cpuid_subleaf": (
+        cpuid_case("p2_cpuid_subleaf", [(4, i) for i in range(4)] * 2, CACHES * 2,
+                   [CACHES[0]] * 8, at=110),
+        cpuid_case("p2_cpuid_subleaf", [(4, i) for i in range(4)] * 2, CACHES * 2,
+                   [(c, (0,)) for c in CACHES] * 2, at=110)),
+    "cpuid_host_answer": (
+        cpuid_case("p2_cpuid_hypervisor", [(0x40000000, 0), (0x50000000, 0)], [SIG, LEAF1],
+                   [SIG, Z]),
+        cpuid_case("p2_cpuid_hypervisor", [(0x40000000, 0), (0x4fffffff, 0)], [SIG, Z],
+                   [SIG, LEAF1])),
+    "cpuid_register_changed": (
+        Case("p2_cpuid_leaf1", data(exit_code=0xBAD0B, expect_exit_code=17)),
+        Case("p2_cpuid_leaf1", data(exit_code=0xBAD1000, expect_exit_code=17))),
+    "cpuid_answer_changed": (
+        Case("p2_cpuid_many", data(exit_code=0xBAD1000 + 200, expect_exit_code=17)),
+        Case("p2_cpuid_many", data(exit_code=0xBAD0B, expect_exit_code=17))),
     "pio_rax_wrong": (
         Case("p2_pio_in_rax", data(exit_code=0x30BAD20, expect_exit_code=77)),
         Case("p2_regs_preserved", data(exit_code=0x30BAD20, expect_exit_code=77))),
@@ -341,9 +406,37 @@ class Firing(unittest.TestCase):
         h = hint("cut_at_boundary")
         for n, m, fires in ((256, 257, True), (4096, 5000, True), (0, 10, False),
                             (256, 256, False), (255, 256, False), (8192, 8193, True)):
-            self.assertEqual(h.applies(Case("t", data(capture_len=n, expect_capture_len=m))),
+            self.assertEqual(h.applies(Case("p2_print_lengths", data(capture_len=n,
+                                                                     expect_capture_len=m))),
                              fires, (n, m))
 
+    def test_cpuid_names_the_register_and_leaf(self):
+        # the difference in the third line's rdx, the window starting after its leaf
+        asks = [(0, 0), (1, 0), (0x80000000, 0)]
+        want = [LEAF1, LEAF1, [0x80000008, 0, 0, 0]]
+        c = cpuid_case("p2_cpuid_any_leaf", asks, want, want[:2] + [[0x80000008, 0, 0, 5]], at=130)
+        self.assertEqual(hints._cpuid_diff(c), hints.CpuidDiff(0x80000000, 0, "rdx", 5, 0, 8))
+        self.assertIn(hint("cpuid_host_answer").text, hints.for_case(2, c))
+        up = cpuid_case("p2_cpuid_leaf1", [(1, 0)], [LEAF1], [(LEAF1, (2,))])
+        self.assertEqual(hint("cpuid_upper_half").render(up).split(" (")[0],
+                         "CPUID must clear the upper half of rcx")
+        self.assertEqual(hints.for_case(2, up), [hint("cpuid_upper_half").render(up)])
+        for code, reg in ((0xBAD04, "rsp"), (0xBAD0F, "r15")):
+            self.assertIn("found %s changed across CPUID" % reg, hint("cpuid_register_changed")
+                          .render(Case("p2_cpuid_vendor", data(exit_code=code))))
+
+    def test_cpuid_hints_only_for_cpuid_tests(self):
+        c = cpuid_case("p2_print_lengths", [(1, 0)], [LEAF1], [[0x506e3, 0x7f010800] + LEAF1[2:]])
+        self.assertEqual(hints.for_case(2, c), [])
+        self.assertEqual(hints.for_case(2, Case("p2_regs_preserved", data(exit_code=0xBAD1001))), [])
+
+    def test_print_hints_never_on_cpuid_tests(self):
+        """A CPUID test's KEV_EINVAL or a capture differing at byte 256 is no Print mistake."""
+        self.assertEqual(hints.for_case(2, Case("p2_cpuid_vendor", data(
+            error="KEV_EINVAL", expect_exit_code=3, capture_len=0, expect_capture_len=55))), [])
+        self.assertEqual(hints.for_case(2, Case("p2_cpuid_any_leaf", data(
+            exit_code=3, expect_exit_code=3, capture_len=440, expect_capture_len=440,
+            capture_at=224, capture=b"a" * 32 + b"X" * 8, expect_capture=b"a" * 40))), [])
     def test_no_pio_register_hint_where_the_vm_had_to_stop(self):
         case = Case("p2_pio_rep_count64", data(exit_code=0xBAD20, expect_error="KEV_EEMPTY"))
         self.assertEqual(hints.for_case(2, case), [hint("pio_error_lost").text])
@@ -374,7 +467,7 @@ class Firing(unittest.TestCase):
             "exit_code", "expect.exit_code", "error", "expect.error", "message", "capture",
             "expect.capture", "capture.at", "capture.len", "expect.capture.len", "exits", "fault")}
         for test in ("p2_regs_preserved", "p2_unknown_hypercall", "p2_print_huge_size",
-                     "p2_pio_forms"):
+                     "p2_cpuid_leaf1", "p2_pio_forms"):
             self.assertIsInstance(hints.for_case(2, Case(test, dict(junk))), list)
 
 
