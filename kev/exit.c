@@ -38,3 +38,18 @@ const char *intr_type_name(unsigned type)
 {
     return type < 8 && intr_types[type] ? intr_types[type] : "reserved";
 }
+
+const char *vmexit_action_name(enum vmexit_action a)
+{
+    switch (a) {
+    case VMEXIT_CONTINUE:
+        return "vmexit_continue()";
+    case VMEXIT_PASS:
+        return "vmexit_pass()";
+    case VMEXIT_EXIT:
+        return "vm_exit()";
+    case VMEXIT_ERROR:
+        return "an error without vm_stop()";
+    }
+    return "no vmexit_result at all";
+}

@@ -183,6 +183,10 @@ struct vmexit_controller;
  */
 enum vmexit_action { VMEXIT_CONTINUE, VMEXIT_PASS, VMEXIT_EXIT, VMEXIT_ERROR };
 
+/* "vmexit_continue()", "vm_exit()", ...: how a handler's answer was made,
+ * for messages about a student function's result. */
+const char *vmexit_action_name(enum vmexit_action a);
+
 struct vmexit_result {
     enum vmexit_action action;
     enum kev_error error; /* VMEXIT_ERROR */

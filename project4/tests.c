@@ -309,6 +309,35 @@ static void interrupt_ahead(unsigned vector)
     op_wait(t + WAIT_LIMIT);
 }
 
+/* A deadline ahead the guest idles past (the idle then ends with it), or
+ * one passed and a short idle. */
+static void arm_and_idle(bool ahead)
+{
+    if (ahead) {
+        uint64_t t = ahead_ticks();
+        op_arm_in(t);
+        op_idle(t + 100000);
+    } else {
+        arm_passed();
+        op_idle(rng_range(&cur->rng, 1000, 20000));
+    }
+}
+
+/* The timer fires, at random at once or ahead: the guest waits for that
+ * interrupt (wait), or idles past it. */
+static void fire_passed_or_ahead(bool wait)
+{
+    if (rng_next(&cur->rng) % 2) {
+        arm_passed();
+    } else if (wait) {
+        uint64_t t = ahead_ticks();
+        op_arm_in(t);
+        op_wait(t + WAIT_LIMIT);
+    } else {
+        arm_and_idle(true);
+    }
+}
+
 typedef enum ktest_result (*p4_prepare_fn)(struct gtest_case *c);
 
 static enum ktest_result p4_prepare(struct gtest_case *c, p4_prepare_fn fn)
@@ -392,14 +421,7 @@ P4_TEST(p4_timer_cli, "Timer", 5, 4,
     for (unsigned i = 0; i < rounds; i++) {
         op_cli();
         op_lvt(lvt_tsc(legal_vector(i)));
-        if ((c->index + i) % 2) {
-            uint64_t t = ahead_ticks();
-            op_arm_in(t);
-            op_idle(t + 100000);
-        } else {
-            arm_passed();
-            op_idle(rng_range(&c->rng, 1000, 20000));
-        }
+        arm_and_idle((c->index + i) % 2);
         op_read(MSR_IA32_TSC_DEADLINE);
         if ((c->index + i / 2) % 2)
             op_sti();
@@ -418,21 +440,9 @@ P4_TEST(p4_timer_eoi, "Timer", 5, 4,
     for (unsigned i = 0; i < rounds; i++) {
         P()->no_eoi |= 1ULL << m.count; /* the next interrupt stays in service */
         op_lvt(lvt_tsc(legal_vector(i)));
-        if (rng_next(&c->rng) % 2) {
-            arm_passed();
-        } else {
-            uint64_t t = ahead_ticks();
-            op_arm_in(t);
-            op_wait(t + WAIT_LIMIT);
-        }
+        fire_passed_or_ahead(true);
         op_lvt(lvt_tsc(legal_vector(i + 1)));
-        if (rng_next(&c->rng) % 2) {
-            arm_passed();
-        } else {
-            uint64_t t = ahead_ticks();
-            op_arm_in(t);
-            op_idle(t + 100000);
-        }
+        fire_passed_or_ahead(false);
         op_read(MSR_IA32_TSC_DEADLINE);
         static const uint64_t bad[] = {1, 1ULL << 63};
         op_eoi(i < ARRAY_SIZE(bad) ? bad[i] : rng_u64(&c->rng) | 1);
@@ -480,13 +490,7 @@ P4_TEST(p4_timer_mask, "Timer", 3, 4,
     unsigned v = legal_vector(0);
     op_lvt(lvt_tsc(v) | LVT_MASKED);
     op_read(MSR_X2APIC_LVT_TIMER);
-    if (c->index % 2) {
-        uint64_t t = ahead_ticks();
-        op_arm_in(t);
-        op_idle(t + 100000);
-    } else {
-        arm_passed();
-    }
+    arm_and_idle(c->index % 2);
     op_read(MSR_IA32_TSC_DEADLINE);
     op_lvt(lvt_tsc(v)); /* unmasked: the interrupt was lost */
     op_idle(rng_range(&c->rng, 1000, 10000));

@@ -27,21 +27,6 @@
 
 #define GP_VECTOR 13 /* #GP (Vol. 3A, 7.15 "Exception and Interrupt Reference") */
 
-static const char *action_name(enum vmexit_action a)
-{
-    switch (a) {
-    case VMEXIT_CONTINUE:
-        return "vmexit_continue()";
-    case VMEXIT_PASS:
-        return "vmexit_pass()";
-    case VMEXIT_EXIT:
-        return "vm_exit()";
-    case VMEXIT_ERROR:
-        return "an error without vm_stop()";
-    }
-    return "no vmexit_result at all";
-}
-
 static const char *msr_name(uint32_t msr)
 {
     switch (msr) {
@@ -64,7 +49,7 @@ static struct vmexit_result answer(struct vcpu_state *s, const struct user_resul
     if (vm_stopped(s->vm) || r.action == VMEXIT_CONTINUE)
         return r; /* stopped by the student's vm_stop: it stays stopped */
     return vm_stop(s->vm, KEV_EINVAL, "%s returned %s: return vmexit_continue() (or timer_gp(s) "
-                   "for a #GP), and vm_stop(s->vm, ...) to stop the VM", what, action_name(r.action));
+                   "for a #GP), and vm_stop(s->vm, ...) to stop the VM", what, vmexit_action_name(r.action));
 }
 
 static struct vmexit_result deliver(struct vcpu_state *s, struct p4_timer *pt)
