@@ -344,7 +344,9 @@ static bool check_injection(char *msg, size_t size)
     if (type == INTR_TYPE_OTHER_EVENT && vector != 0)
         FAIL("VM_ENTRY_INTR_INFO_FIELD 0x%lx: \"other event\" (type 7) has vector 0 %s", info, S7);
     bool needs_code = type == INTR_TYPE_HARD_EXCEPTION && vector < 32 && (ERROR_CODE_VECTORS >> vector) & 1;
-    if (code != needs_code)
+    /* IA32_VMX_BASIC bit 56: a hardware exception may come with or without one. */
+    bool relaxed = type == INTR_TYPE_HARD_EXCEPTION && (kev_vmx_caps()->basic & VMX_BASIC_ANY_ERROR_CODE);
+    if (code != needs_code && !relaxed)
         FAIL("VM_ENTRY_INTR_INFO_FIELD 0x%lx: \"deliver error code\" (bit 11) must be %d for %s "
              "vector %u: only the hardware exceptions #DF, #TS, #NP, #SS, #GP, #PF, #AC and #CP push "
              "one %s", info, needs_code, intr_type_name(type), vector, S7);

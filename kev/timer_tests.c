@@ -50,6 +50,7 @@ struct tt_case {
     unsigned rearms;
     uint64_t budget;
     bool no_timer;              /* the VM does not ask for kev/timer.h */
+    bool strict_error_code;     /* skipped where IA32_VMX_BASIC bit 56 relaxes the error-code check */
     enum vm_outcome_kind kind;
     int64_t exit_code;          /* VM_EXITED */
     bool any_exit_code;         /* VM_EXITED: a measurement, reported */
@@ -173,6 +174,9 @@ static enum ktest_result run_tt(const struct tt_case *c)
     const char *why = vmx_timer_missing();
     if (why)
         return ktest_skip("%s", why);
+    if (c->strict_error_code && (kev_vmx_caps()->basic & VMX_BASIC_ANY_ERROR_CODE))
+        return ktest_skip("this CPU model sets IA32_VMX_BASIC bit 56, and Bochs then accepts an "
+                          "error code with any injected event (the SDM only with a hardware exception)");
     struct tt_vm t = {.c = c};
     current = c;
     struct vm_config cfg = {.name = ktest_current(), .ops = &tt_ops, .data = &t,
@@ -256,5 +260,6 @@ TT_CASE(kev_inject_sti, GUEST(inject_sti), .kind = VM_FAILED, .error = KEV_EENTR
  * be 2; an external interrupt never delivers an error code. */
 TT_CASE(kev_inject_bad_nmi, GUEST(inject_on), .rdi = 0x205, .kind = VM_FAILED, .error = KEV_EENTRY,
         .says = {"VM_ENTRY_INTR_INFO_FIELD", "27.2.1.3"})
-TT_CASE(kev_inject_bad_code, GUEST(inject_on), .rdi = 0x830, .kind = VM_FAILED, .error = KEV_EENTRY,
+TT_CASE(kev_inject_bad_code, GUEST(inject_on), .rdi = 0x830, .strict_error_code = true,
+        .kind = VM_FAILED, .error = KEV_EENTRY,
         .says = {"error code", "27.2.1.3"})

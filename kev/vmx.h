@@ -37,6 +37,7 @@
 /* IA32_VMX_BASIC (Vol. 3D, A.1 "Basic VMX Information"). */
 #define VMX_BASIC_REVISION_MASK 0x7fffffffUL /* bits 30:0: VMCS revision identifier */
 #define VMX_BASIC_TRUE_CTLS (1UL << 55)      /* the TRUE_* control MSRs exist */
+#define VMX_BASIC_ANY_ERROR_CODE (1UL << 56) /* VM entry injects a hardware exception with or without an error code */
 
 /* IA32_FEATURE_CONTROL (Vol. 3C, 24.7 "Enabling and Entering VMX Operation"). */
 #define FEATURE_CONTROL_LOCKED (1UL << 0)
