@@ -551,10 +551,10 @@ spot_table:
 ; a RDMSR or WRMSR it refused: noted, and the 2-byte instruction skipped.
 gp_entry:
     cmp qword [rsp + 8], 0x08         ; no error code: CS where RIP should be
-    jne .fault
+    jne .has_code
     push qword 13                     ; an interrupt with vector 13, then
     jmp interrupt
-.fault:
+.has_code:
     push rax
     mov rax, [rsp + 16]               ; the RIP
     cmp byte [rax], 0x0f
