@@ -31,13 +31,14 @@
     X(KEV_ENOTGUESTMEM, "the guest-physical address is not memory of this VM")          \
     X(KEV_EPAGINGMODE, "the guest's paging mode is not supported (only 4-level paging)") \
     X(KEV_EREADONLY, "the guest page is not writable")                                  \
-    X(KEV_EEXIST, "the guest address is mapped already")                                \
+    X(KEV_EEXIST, "it exists already (a guest address mapped, an MSR registered)")        \
     X(KEV_ESTOPPED, "the VM has stopped already")                                      \
     X(KEV_ESTUDENT, "your code stopped: a fault, panic(), TODO(), assert(), a bad pointer " \
                     "or an endless loop (the message says which, and where)")         \
     X(KEV_ETIMEOUT, "the guest ran past its budget (it never stops, or loops on an exit)") \
     X(KEV_EGUEST_PAGING, "the guest tried to change its page tables or paging mode, which kev " \
-                         "refuses without EPT")
+                         "refuses without EPT")                                         \
+    X(KEV_EEMPTY, "the device has nothing to read (an RDMSR of an empty stack)")
 
 enum kev_error {
 #define KEV_ERROR_ENUM(name, text) name,
