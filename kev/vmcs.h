@@ -185,9 +185,11 @@ static inline enum kev_error vmcs_forward_rip(struct active_vmcs *v)
  * one delivery.
  *
  * has_code must be true exactly for the exceptions that push an error code
- * (EXC_HAS_ERROR_CODE: #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP), or VM entry
- * would fail: KEV_EINVAL, nothing written, for that and for a vector that
- * is no exception (32 or more, or 2, the NMI, which has a type of its own).
+ * (EXC_HAS_ERROR_CODE: #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP), and the
+ * code must fit 16 bits, or VM entry would fail (Vol. 3C, 27.2.1.3 "Checks
+ * on VM-Entry Control Fields"): KEV_EINVAL, nothing written, for those and
+ * for a vector that is no exception (32 or more, or 2, the NMI, which has a
+ * type of its own).
  * GUEST_RIP is left alone: a fault is reported at the instruction that
  * faulted, so do not move RIP past it.
  *
@@ -196,7 +198,8 @@ static inline enum kev_error vmcs_forward_rip(struct active_vmcs *v)
 static inline enum kev_error vmcs_inject_exception(struct active_vmcs *v, unsigned vector,
                                                    bool has_code, uint32_t code)
 {
-    if (vector >= 32 || vector == EXC_NMI || has_code != EXC_HAS_ERROR_CODE(vector))
+    if (vector >= 32 || vector == EXC_NMI || has_code != EXC_HAS_ERROR_CODE(vector) ||
+        code > 0xffff)
         return KEV_EINVAL;
     uint32_t info = vector | (uint32_t)INTR_TYPE_HARD_EXCEPTION << INTR_INFO_TYPE_SHIFT |
                     (has_code ? INTR_INFO_ERROR_CODE_VALID : 0) | INTR_INFO_VALID;
