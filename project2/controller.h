@@ -15,4 +15,17 @@ void hypercall_controller_init(struct vmexit_controller *c, struct printer *out)
 /* The tests' own hypercalls (project2/guest.h), given code (test_ctl.c). */
 void test_controller_init(struct vmexit_controller *c, struct printer *out);
 
+/* RDMSR and WRMSR exits, through msr_handle() (msr.c) and the devices of
+ * msr_dev.c (msr_ctl.c). */
+void msr_controller_init(struct vmexit_controller *c, struct printer *out);
+struct p2_vm_config;
+struct vm_config;
+struct vm_outcome;
+/* Before an MSR test's VM: its MSR bitmap and controls in *config, its
+ * devices registered. false, with *o the outcome, when the VM cannot run
+ * (a registration went wrong). */
+bool msr_vm_begin(const struct p2_vm_config *c, struct vm_config *config, struct vm_outcome *o);
+/* After it: frees the bitmap and checks the RDMSR/WRMSR exits' count. */
+void msr_vm_end(struct vm_outcome *o);
+
 #endif

@@ -149,6 +149,7 @@ static const struct {
     void (*init)(struct vmexit_controller *c, struct printer *out);
 } part_controllers[] = {
     {P2_HYPERCALLS, hypercall_controller_init},
+    {P2_MSR, msr_controller_init},
 };
 
 void p2_vm_run(const struct p2_vm_config *c, struct printer *out, struct vm_outcome *outcome)
@@ -179,5 +180,9 @@ void p2_vm_run(const struct p2_vm_config *c, struct printer *out, struct vm_outc
         .first_vcpu_id = c->vcpu_id,
         .user_writable = (parts & P2_ENTRY) ? entry_writable : NULL,
     };
+    if ((parts & P2_MSR) && !msr_vm_begin(c, &config, outcome))
+        return;
     kev_run_vm(&config, outcome);
+    if (parts & P2_MSR)
+        msr_vm_end(outcome);
 }
