@@ -124,6 +124,18 @@ def _msr_pair(c, test):
     return _msr(c) and any(test(pairs, i) for i in range(len(pairs)))
 
 
+def _msr_fault_at(c, want_rip_zero):
+    """A #GP line printed where a value line was due: at the instruction
+    itself (RIP + 0: a lookup that missed) or elsewhere (the guest went
+    astray after it)."""
+    got = _msr_tokens(c.data.get("capture", b""))
+    want = _msr_tokens(c.data.get("expect.capture", b""))
+    for i, ((gk, _), (wk, _)) in enumerate(zip(got, want)):
+        if gk == b"#" and wk == b"rdx=" and i + 2 < len(got) and got[i + 2][0] == b"rip+":
+            return _msr(c) and (got[i + 2][1] == b"0" * 16) == want_rip_zero
+    return False
+
+
 ZERO32 = b"0" * 8
 
 
@@ -131,6 +143,17 @@ def _upper_kept(p, i):
     (gk, g), (wk, w) = p[i]
     return gk == wk and gk in (b"rdx=", b"rax=") and g[:8] != ZERO32 and w[:8] == ZERO32 \
         and g[8:] == w[8:]
+
+
+def _wrmsr_upper_used(p, i):
+    """A value written with all ones in rax's upper half, read back: its
+    high half came out all ones (EAX's upper half or-ed into EDX's)."""
+    if i + 1 >= len(p):
+        return False
+    (gk, gd), (wk, wd) = p[i]
+    (gk2, ga), (wk2, wa) = p[i + 1]
+    return (gk, gk2) == (wk, wk2) == (b"rdx=", b"rax=") and gd == ZERO32 + b"f" * 8 \
+        and wd != gd and ga == wa
 
 
 def _halves_swapped(p, i):
@@ -149,11 +172,6 @@ def _rip_moved_on_fault(p, i):
 def _wrong_exception(p, i):
     (gk, g), (wk, w) = p[i]
     return gk == wk and gk in (b"#", b"error=") and g != w
-
-
-def _fault_for_value(p, i):
-    (gk, _), (wk, _) = p[i]
-    return gk == b"#" and wk == b"rdx="
 
 
 def _value_for_fault(p, i):
@@ -234,7 +252,7 @@ HINTS = [
     Hint("msr_upper_kept", 2,
          "RDMSR clears the upper 32 bits of rax and rdx: rax = the value's low half, rdx = its "
          "high half, nothing kept of what they held (and WRMSR uses only EDX[31:0]:EAX[31:0]).",
-         lambda c: _msr_pair(c, _upper_kept)),
+         lambda c: _msr_pair(c, _upper_kept) or _msr_pair(c, _wrmsr_upper_used)),
     Hint("msr_halves_swapped", 2,
          "RDMSR returned the value's halves the wrong way round: the high 32 bits go to edx, the "
          "low 32 bits to eax (and WRMSR's value is edx:eax).",
@@ -254,12 +272,12 @@ HINTS = [
     Hint("msr_gp_for_emulated", 2,
          "An emulated MSR gave the guest a #GP: msr_find() missed its entry (look at every "
          "entry in use; the index is ECX, the upper half of RCX does not count).",
-         lambda c: _msr_pair(c, _fault_for_value)),
+         lambda c: _msr_fault_at(c, True)),
     Hint("msr_bad_rip", 2,
          "After an emulated RDMSR or WRMSR the guest did not go on right after it: move RIP once, "
          "with vmcs_forward_rip(), which adds the exit's instruction length (3 bytes with a REX "
          "prefix, not always 2).",
-         lambda c: _msr(c) and (c.int("exit_code") == MSR_BAD_RIP
+         lambda c: _msr(c) and (c.int("exit_code") == MSR_BAD_RIP or _msr_fault_at(c, False)
                                 or b"resumed at the wrong RIP" in c.data.get("capture", b""))),
     Hint("msr_registered_twice", 2,
          "msr_register() took an index the registry has already: look it up first (all 32 bits) "

@@ -226,11 +226,23 @@ class Firing(unittest.TestCase):
                                                                       expect_capture_len=m))),
                              fires, (n, m))
 
+    def test_msr_lines_cut_by_the_window(self):
+        # the windows start inside a line; an exception past the instruction is RIP's fault
+        astray = Case("p2_msr_upper_halves", data(
+            capture=b"d9\n" + MSR_GP("0d", 0, 2), expect_capture=b"d9\n" + MSR_RD("0" * 16, "0" * 16)))
+        self.assertTrue(hint("msr_bad_rip").applies(astray))
+        self.assertFalse(hint("msr_gp_for_emulated").applies(astray))
+        wr = Case("p2_msr_upper_halves", data(
+            capture=MSR_RD("00000000ffffffff", "0000000089abcdef")[20:],
+            expect_capture=MSR_RD("0000000001234567", "0000000089abcdef")[20:]))
+        self.assertTrue(hint("msr_upper_kept").applies(wr))
+
     def test_garbage_never_stops_the_grader(self):
         junk = {k: b"\xff not a number" for k in (
             "exit_code", "expect.exit_code", "error", "expect.error", "message", "capture",
             "expect.capture", "capture.at", "capture.len", "expect.capture.len", "exits", "fault")}
-        for test in ("p2_regs_preserved", "p2_unknown_hypercall", "p2_print_huge_size"):
+        for test in ("p2_regs_preserved", "p2_unknown_hypercall", "p2_print_huge_size",
+                     "p2_msr_registry", "p2_msr_unknown_gp"):
             self.assertIsInstance(hints.for_case(2, Case(test, dict(junk))), list)
 
 
