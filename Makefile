@@ -22,6 +22,7 @@ ALL_PROJECTS := $(sort $(patsubst project%/project.mk,%,$(wildcard project*/proj
 ifeq ($(filter $(PROJECT),$(ALL_PROJECTS)),)
 $(error PROJECT=$(PROJECT): there is no project$(PROJECT)/ (the projects are: $(ALL_PROJECTS)))
 endif
+LAST_PROJECT := $(lastword $(ALL_PROJECTS))
 PROJECTS := $(shell for p in $(ALL_PROJECTS); do [ $$p -le $(PROJECT) ] && echo $$p; done)
 
 # SOLUTION= names the projects whose reference solutions are compiled in:
@@ -123,10 +124,12 @@ $(OBJ)/%.asm.o: %.asm $(FLAGS_STAMP) | $(DEPS_STAMP)
 $(OBJ)/%/asm_offsets.inc: %/asm_offsets.c $(FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  OFFSETS $<"
-	@$(CC) $(CFLAGS) -MF $(@:.inc=.d) -MT $@ -S $< -o $(@:.inc=.s)
-	@sed -n 's/^[[:space:]]*@@asmoff \([A-Za-z0-9_]*\) \$$\{0,1\}\(-\{0,1\}[0-9]*\)$$/%define \1 \2/p' $(@:.inc=.s) > $@.tmp
-	@grep -q define $@.tmp || { echo "no offsets found in $(@:.inc=.s)"; exit 1; }
-	@mv $@.tmp $@
+	@# Temporary files of this make's own (two builds may share OBJ).
+	@$(CC) $(CFLAGS) -MF $(@:.inc=.d) -MT $@ -S $< -o $@.$$$$.s && \
+	 sed -n 's/^[[:space:]]*@@asmoff \([A-Za-z0-9_]*\) \$$\{0,1\}\(-\{0,1\}[0-9]*\)$$/%define \1 \2/p' $@.$$$$.s > $@.$$$$.tmp && \
+	 rm -f $@.$$$$.s && \
+	 { grep -q define $@.$$$$.tmp || { echo "no offsets found in $<"; rm -f $@.$$$$.tmp; exit 1; }; } && \
+	 mv $@.$$$$.tmp $@
 
 # What this build is: the project, the solutions compiled in. The grader
 # reads it from kernel.elf (grader/kernelinfo.py); the boot banner prints it.

@@ -78,6 +78,68 @@ def _wrong_from_chunk(c):
     return diff is not None and (at + diff) > 0 and (at + diff) % CHUNK == 0
 
 
+# --- project 3: the line of the script where the capture first differs ---
+
+def _lines_at_difference(c):
+    """(expected line, printed line) around the first difference of a
+    line-by-line capture (the EPT tests' script), or (None, None)."""
+    got, want = c.data.get("capture"), c.data.get("expect.capture")
+    if got is None or want is None:
+        return None, None
+    i = next((k for k in range(min(len(got), len(want))) if got[k] != want[k]), min(len(got), len(want)))
+    start = max(want.rfind(b"\n", 0, i), got.rfind(b"\n", 0, i)) + 1
+    def line(b):
+        end = b.find(b"\n", i)
+        return b[start:end if end >= 0 else len(b)].decode("utf-8", "replace")
+    return line(want), line(got)
+
+
+_MAPS_TO = re.compile(r"maps it to 0x([0-9a-f]+) ([r-][w-][x-]) WB$")
+_RESULT = re.compile(r"\) = (KEV_[A-Z_]+)")
+
+
+def _ept_fewer_perms(c):
+    want, got = _lines_at_difference(c)
+    if not want or not got:
+        return False
+    w, g = _MAPS_TO.search(want), _MAPS_TO.search(got)
+    if not w or not g or w.group(1) != g.group(1) or w.group(2) == g.group(2):
+        return False
+    return all(gc == "-" or gc == wc for gc, wc in zip(g.group(2), w.group(2)))
+
+
+def _ept_memtype(c):
+    got = _lines_at_difference(c)[1]
+    return bool(got) and "memory type" in got
+
+
+def _ept_not_table(c):
+    got = _lines_at_difference(c)[1]
+    return bool(got) and "not a table page of this EPT" in got
+
+
+def _ept_wrong_error(c):
+    want, got = _lines_at_difference(c)
+    if not want or not got or not want.startswith("ept_"):
+        return False
+    w, g = _RESULT.search(want), _RESULT.search(got)
+    return bool(w and g and w.group(1) != g.group(1))
+
+
+def _ept_offset_lost(c):
+    want, got = _lines_at_difference(c)
+    m = re.compile(r"hpa 0x([0-9a-f]+)")
+    w, g = (m.search(want or ""), m.search(got or ""))
+    return bool(w and g) and int(w.group(1), 16) >> 12 == int(g.group(1), 16) >> 12 and w.group(1) != g.group(1)
+
+
+def _gva_large_page(c):
+    want, got = _lines_at_difference(c)
+    m = re.compile(r"hpa 0x([0-9a-f]+)")
+    w, g = (m.search(want or ""), m.search(got or ""))
+    return c.test.startswith("p3_ept_gva") and bool(w and g) and w.group(1) != g.group(1)
+
+
 def _nul_capture(c):
     got, want = c.data.get("capture", b""), c.data.get("expect.capture", b"")
     return len(got) > 0 and got == b"\0" * len(got) and want != b"\0" * len(want)
@@ -101,7 +163,7 @@ def _hc(test):
 # capture's windows hold them (which may begin or end inside a line), and
 # the VM's message.
 MSR_TOKEN = re.compile(rb"(rdx=|rax=|#|error=|rip\+)0x([0-9a-f]+)")
-MSR_BAD_RIP = 0xBAD20
+MSR_BAD_RIP = 0xBAD50  # guests/project2/msr.asm (project2/guest.h)
 
 
 def _msr(c):
@@ -181,6 +243,55 @@ def _value_for_fault(p, i):
 
 def _msg(c, words):
     return words in (c.text("message") or "")
+
+
+# --- port I/O (project 2's PortIO tests, guests/project2/pio.asm) ---
+
+# pio.asm's exit code for a wrong register: 0xBAD20 + its number + (the step << 24),
+# the step PIO_STEPS_MAX (8) meaning at the end, after the last step.
+PIO_BAD_REG = 0xBAD20
+PIO_STEPS_MAX = 8
+
+
+def _pio(c):
+    return c.test.startswith("p2_pio_")
+
+
+def _pio_reg(c):
+    """The number of the register pio.asm found wrong, or None."""
+    code = c.int("exit_code")
+    if not _pio(c) or code is None or code < 0 or code >> 24 > PIO_STEPS_MAX \
+            or c.text("expect.exit_code") is None:  # the VM had to stop: see pio_error_lost
+        return None
+    reg = (code & 0xFFFFFF) - PIO_BAD_REG
+    return reg if 0 <= reg < 16 else None
+
+
+def _pio_where(c):
+    """{reg}: the wrong register and the step after which it was wrong."""
+    step = c.int("exit_code") >> 24
+    when = "at the end" if step == PIO_STEPS_MAX else "after step #%d" % step
+    return {"reg": "%s (%s)" % (REGS.get(_pio_reg(c), "rax"), when)}
+
+
+def _first_line_diff(c):
+    """The first line that differs between the capture's and the expected
+    capture's windows (same start), as (got, want) strings, or None."""
+    got, want = c.data.get("capture", b""), c.data.get("expect.capture", b"")
+    for g, w in zip(got.split(b"\n"), want.split(b"\n")):
+        if g != w:
+            return g.decode("utf-8", "replace"), w.decode("utf-8", "replace")
+    return None
+
+
+def _trace_operand_wrong(c):
+    """A line of the tracer (port 3) whose only wrong word is imm8 or dx (the
+    window may start inside the line)."""
+    lines = _first_line_diff(c) if _pio(c) else None
+    if lines is None:
+        return False
+    g, w = lines[0].split(), lines[1].split()
+    return len(g) == len(w) and {a for a, b in zip(g, w) if a != b} in ({"imm8"}, {"dx"})
 
 
 HINTS = [
@@ -306,6 +417,81 @@ HINTS = [
          lambda c: _msr(c) and c.text("expect.exit_code") is not None and (
              (c.text("error") == "KEV_ETIMEOUT" and _msg(c, "VM exits"))
              or c.text("error") in ("KEV_EEMPTY", "KEV_ENOMEM"))),
+    Hint("ept_fewer_perms", 3,
+         "Your tables allow less than the leaf asked for: the CPU ANDs the permissions of all "
+         "four entries on the walk, so every entry above a leaf must allow EPT_RWX.",
+         _ept_fewer_perms),
+    Hint("ept_memtype", 3,
+         "A leaf entry needs the memory type write-back in bits 5:3: hpa | perm | EPT_MT_WB.",
+         _ept_memtype),
+    Hint("ept_not_table", 3,
+         "An entry above a leaf must hold the host-physical address of a table that "
+         "ept_table_alloc() gave you, with EPT_RWX and nothing in bits 7:3; follow it with "
+         "phys_to_virt(entry & EPT_ADDR_MASK).",
+         _ept_not_table),
+    Hint("ept_wrong_error", 3,
+         "The first line that differs returned another error: ept.h lists each function's "
+         "errors in the order to check them (ept_map: KEV_EALIGN for either address, then "
+         "KEV_EINVAL, KEV_EPERM, KEV_EEXIST, KEV_ENOMEM), and the first that applies wins.",
+         _ept_wrong_error),
+    Hint("ept_offset_lost", 3,
+         "The page is right but the offset is not: the host-physical address is the page's "
+         "address plus the low bits of the address you translate (12 for a 4 KiB page).",
+         _ept_offset_lost),
+    Hint("gva_large_page", 3,
+         "A wrong host address from ept_gva_to_hpa: a 2 MiB page's address is bits 51:21 of "
+         "its entry and keeps 21 bits of the gva as offset, a 1 GiB page's bits 51:30 and 30; "
+         "bit 12 of a large entry is PAT, and bits 62:52 are not address.",
+         _gva_large_page),
+    Hint("pio_rax_wrong", 2,
+         "The guest found {reg} wrong: an 8- or 16-bit IN writes AL or AX and keeps the rest of "
+         "RAX, a 32-bit IN writes EAX and clears bits 63:32; OUT, INS and OUTS leave RAX as it "
+         "was.",
+         lambda c: _pio_reg(c) == 0, _pio_where),
+    Hint("pio_rcx_wrong", 2,
+         "The guest found {reg} wrong: a REP INS or OUTS decrements RCX once per element, down to "
+         "0 (RCX = 0: no element at all); without REP, RCX does not change.",
+         lambda c: _pio_reg(c) == 1, _pio_where),
+    Hint("pio_pointer_wrong", 2,
+         "The guest found {reg} wrong: INS steps RDI and OUTS steps RSI by the element's size "
+         "(1, 2 or 4) after each element, downwards when RFLAGS.DF is set; IN and OUT change "
+         "neither.",
+         lambda c: _pio_reg(c) in (6, 7), _pio_where),
+    Hint("pio_register_changed", 2,
+         "The guest found {reg} changed: IN, OUT, INS and OUTS change only RAX, RSI, RDI and RCX "
+         "(does your code write to another field of s->regs?).",
+         lambda c: _pio_reg(c) in (2, 3, 4, 5) or (_pio_reg(c) or 0) >= 8, _pio_where),
+    Hint("pio_operand_bit", 2,
+         "Port 3's line names the port operand wrong (imm8 or dx): pio_decode() reads it from "
+         "bit 6 of the exit qualification, 1 for an immediate port, 0 for DX.",
+         _trace_operand_wrong),
+    Hint("pio_unknown_port", 2,
+         "The controller found no device at the port your pio_decode() read: the port is bits "
+         "31:16 of the exit qualification, all 16 of them (0x3f8 is not 0xf8).",
+         lambda c: _pio(c) and c.text("error") == "KEV_EIOPORT"
+         and c.text("expect.error") != "KEV_EIOPORT"),
+    Hint("pio_bad_size", 2,
+         "pio_decode() must give a size of 1, 2 or 4: bits 2:0 of the exit qualification hold "
+         "the size minus one (0, 1 or 3).",
+         lambda c: _pio(c) and c.text("error") == "KEV_EINVAL"
+         and "pio_decode() read exit qualification" in (c.text("message") or "")),
+    Hint("pio_sent_bad_element", 2,
+         "An OUTS element that cannot be read must send none of its bytes to the device: copy the "
+         "whole element from the guest (probe_copy_from_guest of req->size bytes) before you call "
+         "pio_device_out().",
+         lambda c: _pio(c) and _printed_on_error(c)),
+    Hint("pio_wrong_error", 2,
+         "A bad INS or OUTS buffer stops the VM with the probe's own error (KEV_EUNMAPPED, "
+         "KEV_EREADONLY, KEV_ENONCANONICAL, KEV_EOVERFLOW), a device's error with the device's "
+         "(KEV_EEMPTY, KEV_ENOMEM): return vm_stop(s->vm, e, ...) with the e the call returned.",
+         lambda c: _pio(c) and c.text("expect.error") is not None and c.text("error") not in (
+             None, "KEV_ESTUDENT", "KEV_EIOPORT", c.text("expect.error"))),
+    Hint("pio_error_lost", 2,
+         "The guest went on where the VM had to stop: an error of the probe or of "
+         "pio_device_in()/pio_device_out() (an empty queue: KEV_EEMPTY) must stop the VM, and "
+         "REP's count is all 64 bits of RCX.",
+         lambda c: _pio(c) and c.text("expect.error") is not None
+         and c.text("exit_code") is not None),
 ]
 
 

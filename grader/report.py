@@ -80,13 +80,35 @@ def fmt_points(x: float) -> str:
     return "%.1f" % x if x != int(x) else "%d" % x
 
 
+# Tests in a row that stopped at the same place in student code (a TODO()
+# every test of a part reaches) are one line more, not one line each,
+# from this many on: a skeleton's `make grade` fits on a screen.
+SAME_STOP_RUN = 3
+
+
+def _same_stop_run(results, i):
+    """The failed tests right after results[i] that stopped where it did."""
+    r, run = results[i], []
+    if r.passed or not r.fault:
+        return run
+    for x in results[i + 1:]:
+        if x.passed or x.fault != r.fault or x.not_graded:
+            break
+        run.append(x)
+    return run
+
+
 def summary(results, rubric, seed, wall: float, style: Style, rerun: str) -> str:
     """The summary: a line per test, a line per category, the total, the seed.
     A failure's reason is whole: reasons are written short, and a cut
     file:line would send a student to the wrong line."""
     width = max([len(r.name) for r in results] + [4])
     lines = []
-    for r in results:
+    skip = 0
+    for i, r in enumerate(results):
+        if skip:
+            skip -= 1
+            continue
         verdict = (style.good("PASS") if r.passed else
                    style.dim("----") if r.not_graded else style.bad("FAIL"))
         line = "%s  %-*s %6.2f s %5s/%-5s%-7s" % (verdict, width, r.name, r.time,
@@ -95,6 +117,13 @@ def summary(results, rubric, seed, wall: float, style: Style, rerun: str) -> str
         if not r.passed:
             line += shown(clip(r.summary.split("\n")[0], SUMMARY_MAX))
         lines.append(line.rstrip())
+        run = _same_stop_run(results, i)
+        if len(run) >= SAME_STOP_RUN:
+            skip = len(run)
+            lines.append("%s  ... and %d more tests that stopped there too (%s to %s), %s/%s"
+                         % (style.bad("FAIL"), len(run), run[0].name, run[-1].name,
+                            fmt_points(round(sum(x.score for x in run), 1)),
+                            fmt_points(round(sum(x.max_score for x in run), 1))))
     lines.append("")
     total = maximum = 0.0
     for cat in rubric.categories:

@@ -143,6 +143,24 @@ int pt_unmap(paddr_t pml4, uint64_t va)
     return 0;
 }
 
+int pt_take_dirty(paddr_t pml4, uint64_t va)
+{
+    if (!canonical(va) || va % PAGE_SIZE != 0)
+        return PAGING_EINVAL;
+    int err = 0;
+    uint64_t *e = entry_at(pml4, va, 1, false, &err);
+    if (e == NULL)
+        return err == PAGING_EEXIST ? PAGING_EINVAL : err;
+    if (!(*e & PTE_P))
+        return PAGING_ENOENT;
+    if (!(*e & PTE_D))
+        return 0;
+    *e &= ~PTE_D;
+    if (pml4 == kernel_table)
+        invlpg(va);
+    return 1;
+}
+
 int pt_walk(paddr_t pml4, uint64_t va, paddr_t *pa, uint64_t *flags)
 {
     if (!canonical(va))

@@ -16,6 +16,8 @@
 #define PTE_P (1UL << 0)   /* present */
 #define PTE_W (1UL << 1)   /* writable */
 #define PTE_U (1UL << 2)   /* user-mode accessible */
+#define PTE_A (1UL << 5)   /* accessed (set by the CPU) */
+#define PTE_D (1UL << 6)   /* dirty: written through this entry (set by the CPU) */
 #define PTE_PS (1UL << 7)  /* a large page (in a PDPTE or PDE) */
 #define PTE_G (1UL << 8)   /* global */
 #define PTE_NX (1UL << 63) /* no execute (needs EFER.NXE) */
@@ -50,6 +52,14 @@ int pt_unmap(paddr_t pml4, uint64_t va);
  * 2 MiB and 1 GiB pages.
  */
 int pt_walk(paddr_t pml4, uint64_t va, paddr_t *pa, uint64_t *flags);
+/*
+ * Whether the 4 KiB page at va was written through this mapping since the
+ * last call: returns its leaf entry's D bit (1 or 0) and clears it, or
+ * PAGING_ENOENT. Flushes va's TLB entry when pml4 is the kernel's table, so
+ * the CPU sets D again at the next write (Vol. 3A, 4.8 "Accessed and Dirty
+ * Flags").
+ */
+int pt_take_dirty(paddr_t pml4, uint64_t va);
 const char *paging_strerror(int err);
 /* Maps the 2 MiB page at va (2 MiB-aligned, as pa) with flags; PS is added. */
 int pt_map_2m(paddr_t pml4, uint64_t va, paddr_t pa, uint64_t flags);

@@ -1,10 +1,10 @@
 ; Entering student code at CPL 3 and coming back (kernel/user.h).
 ;
-; user_enter(fn, user_rsp, a0, a1, a2, a3) saves the kernel's callee-saved
+; user_enter(fn, user_rsp, a0, a1, a2, a3, a4) saves the kernel's callee-saved
 ; registers and its stack pointer, points the TSS's RSP0 just below (so a
 ; trap or syscall from ring 3 runs on this same kernel stack, under this
 ; frame), and IRETQs to fn at CPL 3 with the arguments in rdi, rsi, rdx,
-; rcx and every other register cleared (no kernel value reaches ring 3).
+; rcx, r8 and every other register cleared (no kernel value reaches ring 3).
 ; user_rsp already holds the trampoline's address, fn's return address.
 ;
 ; It returns in two ways, both through user_return, which restores the
@@ -48,10 +48,10 @@ user_enter:
     mov rsi, rcx
     mov rdx, r8
     mov rcx, r9
+    mov r8, [rbp + 16]          ; a4, the seventh argument (on the stack)
     xor eax, eax
     xor ebx, ebx
     xor ebp, ebp                ; the student's backtrace ends here
-    xor r8d, r8d
     xor r9d, r9d
     xor r10d, r10d
     xor r11d, r11d

@@ -35,7 +35,8 @@ extern char __ulib_text_start[];
 struct user_ret {
     uint64_t rax, rdx;
 };
-struct user_ret user_enter(uint64_t fn, uint64_t rsp, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
+struct user_ret user_enter(uint64_t fn, uint64_t rsp, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                           uint64_t a4);
 __noreturn void user_resume_stopped(void);
 uint64_t user_kernel_rsp;  /* the kernel's stack pointer inside user_enter */
 uint64_t *user_tss_rsp0;   /* the TSS's RSP0 field */
@@ -46,6 +47,7 @@ uint64_t *user_tss_rsp0;   /* the TSS's RSP0 field */
 #define HANDLES_MAX 16
 #define BACKTRACE_MAX 16
 
+uint64_t user_calls;
 static bool smep, smap;
 static uint8_t *data_copy;           /* .user.data as the image had it */
 static paddr_t stack_pages[USER_STACK_PAGES];
@@ -122,6 +124,20 @@ static bool inside(uint64_t p, size_t n, uint64_t lo, uint64_t hi)
     return p >= lo && p <= hi && n <= hi - p;
 }
 
+/* [p, p+n) in the physical window, every page lent (and writable). */
+static bool phys_lent(uint64_t p, size_t n, bool write)
+{
+    if (!inside(p, n, USER_PHYS_BASE, USER_PHYS_BASE + USER_PHYS_LIMIT))
+        return false;
+    for (uint64_t a = ALIGN_DOWN(p, PAGE_SIZE); a < p + n; a += PAGE_SIZE) {
+        uint64_t flags;
+        if (pt_walk(kernel_pml4(), a, NULL, &flags) != 0 || !(flags & PTE_U) ||
+            (write && !(flags & PTE_W)))
+            return false;
+    }
+    return true;
+}
+
 bool user_writable(uint64_t p, size_t n)
 {
     if (n == 0)
@@ -131,6 +147,8 @@ bool user_writable(uint64_t p, size_t n)
     if (inside(p, n, (uint64_t)__user_data_start, (uint64_t)__user_bss_end) ||
         inside(p, n, USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE, USER_STACK_TOP) ||
         inside(p, n, USER_HEAP_BASE, USER_HEAP_BASE + heap_used * PAGE_SIZE))
+        return true;
+    if (phys_lent(p, n, true))
         return true;
     /* A window slot range: every page must be mapped writable. */
     if (!inside(p, n, USER_WINDOW_BASE, USER_WINDOW_BASE + window_used * PAGE_SIZE))
@@ -149,7 +167,7 @@ bool user_readable(uint64_t p, size_t n)
         return false;
     return inside(p, n, (uint64_t)__user_text_start, (uint64_t)__user_rodata_end) ||
            inside(p, n, USER_WINDOW_BASE, USER_WINDOW_BASE + window_used * PAGE_SIZE) ||
-           user_writable(p, n);
+           phys_lent(p, n, false) || user_writable(p, n);
 }
 
 long user_string(uint64_t p, size_t max)
@@ -190,6 +208,27 @@ static void window_clear(void)
     window_used = 0;
 }
 
+uint64_t user_phys_map(paddr_t pa, bool writable)
+{
+    if (pa % PAGE_SIZE || pa >= USER_PHYS_LIMIT)
+        return 0;
+    uint64_t va = USER_PHYS_BASE + pa;
+    if (pt_map(kernel_pml4(), va, pa, PTE_U | PTE_NX | (writable ? PTE_W : 0)) != 0)
+        return 0;
+    return va;
+}
+
+void user_phys_unmap(paddr_t pa)
+{
+    if (pa % PAGE_SIZE == 0 && pa < USER_PHYS_LIMIT)
+        pt_unmap(kernel_pml4(), USER_PHYS_BASE + pa);
+}
+
+bool user_phys_written(paddr_t pa)
+{
+    return pa < USER_PHYS_LIMIT && pt_take_dirty(kernel_pml4(), USER_PHYS_BASE + pa) == 1;
+}
+
 /* The user heap grows a page at a time (user/heap.c). Returns the first new
  * page's address, 0 when the arena (or memory) is exhausted. */
 uint64_t sys_ulib_heap_grow(size_t npages)
@@ -216,6 +255,7 @@ void user_init(void)
     write_cr4(read_cr4() | (smep ? CR4_SMEP : 0) | (smap ? CR4_SMAP : 0));
 
     user_tss_rsp0 = (uint64_t *)(uintptr_t)(tss_base() + 4);
+    cur.frame = USER_STACK_TOP; /* an upcall with nothing pushed needs no user_frame_reset */
     budget_counts = lapic_counts_for_ticks(USER_BUDGET_TICKS);
     size_t data_size = (size_t)(__user_data_end - __user_data_start);
     data_copy = kmalloc(data_size ? data_size : 1);
@@ -317,6 +357,12 @@ void user_pull(void *dst, uint64_t uaddr, size_t n)
 
 struct user_result user_call(const void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
+    return user_call5(fn, a0, a1, a2, a3, 0);
+}
+
+struct user_result user_call5(const void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                              uint64_t a4)
+{
     if (cur.active)
         panic("user_call: an upcall while another runs");
     if ((uint64_t)fn < (uint64_t)__user_text_start || (uint64_t)fn >= (uint64_t)__user_text_end)
@@ -330,6 +376,7 @@ struct user_result user_call(const void *fn, uint64_t a0, uint64_t a1, uint64_t 
     clac();
 
     cur.active = true;
+    user_calls++;
     cur.fn = (uint64_t)fn;
     cur.status = USER_RETURNED;
     cur.start = 0; /* read at the first syscall: until then USER_BUDGET_TICKS bounds it */
@@ -344,7 +391,7 @@ struct user_result user_call(const void *fn, uint64_t a0, uint64_t a1, uint64_t 
         __asm__ volatile("sti; nop; cli");
     }
     lapic_timer_start(budget_counts);
-    struct user_ret r = user_enter((uint64_t)fn, rsp, a0, a1, a2, a3);
+    struct user_ret r = user_enter((uint64_t)fn, rsp, a0, a1, a2, a3, a4);
     /* Gone off (0 left) without stopping the function: its interrupt came
      * in ring 0 on the way back, and is taken (and ignored) now. */
     if (__builtin_expect(lapic_timer_stop() == 0, 0))
@@ -461,6 +508,10 @@ static const char *what_is(uint64_t a)
     if (a >= USER_WINDOW_BASE && a < USER_WINDOW_BASE + USER_WINDOW_PAGES * PAGE_SIZE)
         return "a guest page that probe_gva_to_host mapped in an earlier call: such pointers are "
                "valid until your function returns";
+    if (a >= USER_PHYS_BASE && a < USER_PHYS_BASE + USER_PHYS_LIMIT)
+        return "phys_to_virt() of a host address that is not one of this test's table or guest "
+               "pages (an entry's address bits read wrong, or a page never allocated?), or a "
+               "write to a guest page you may only read";
     if (a < (4UL << 30))
         return "kernel memory (or a guest address used as a host pointer?): your code may touch "
                "only its own variables, its stack, kmalloc'd memory and what probe_gva_to_host returned";

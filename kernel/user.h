@@ -16,7 +16,7 @@
  *   user_pull(&decoded, hc, sizeof(decoded));
  *
  * user_call enters ring 3 at the function with the arguments in rdi, rsi,
- * rdx, rcx and returns when it returns (rax:rdx in r.ret). When the student
+ * rdx, rcx (user_call5: and r8) and returns when it returns (rax:rdx in r.ret). When the student
  * code faults (#PF, #GP, #UD, #DE, a stack overflow into a guard page),
  * calls panic(), TODO() or assert(), passes a bad pointer to a syscall or
  * runs past its CPU-time budget, the kernel prints the report (an `@@ fault`
@@ -30,6 +30,7 @@
  *                    below and above
  *   the user heap    kmalloc's arena, grown page by page by a syscall
  *   the window       guest pages probe_gva_to_host mapped for this upcall
+ *   the phys window  host pages kev lent for a test (user_phys_map)
  * user_reset() puts the image's data and bss back as they were at boot, and
  * empties the stack and the heap: the kernel calls it as every test begins,
  * so no test sees what an earlier one left.
@@ -49,6 +50,12 @@ struct trap_frame;
 #define USER_HEAP_PAGES 256 /* 1 MiB */
 #define USER_WINDOW_BASE 0x00007d0000000000UL
 #define USER_WINDOW_PAGES 64
+/* The physical window: host pages student code builds tables in (project
+ * 3's EPT) or fills (guest memory), each at USER_PHYS_BASE + its host
+ * address, so an address in a table entry and the page it names are one
+ * addition apart (kev/ept.h: phys_to_virt). */
+#define USER_PHYS_BASE 0x00007b0000000000UL
+#define USER_PHYS_LIMIT (1UL << 39) /* host addresses below 512 GiB */
 /* Handles: numbers the kernel gives student code for its objects (a VM, a
  * printer); they look like pointers into unmapped memory, so a student who
  * dereferences one faults with an address that says "handle". */
@@ -80,8 +87,11 @@ uint64_t user_push(const void *src, size_t n);
 /* Copies n bytes back from a block user_push returned. */
 void user_pull(void *dst, uint64_t uaddr, size_t n);
 
-/* Calls fn, a student function, at CPL 3 (see above). name is for messages. */
+/* Calls fn, a student function, at CPL 3 (see above). */
 struct user_result user_call(const void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
+/* The same with a fifth argument (in r8). */
+struct user_result user_call5(const void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                              uint64_t a4);
 /* The student function being run, NULL outside an upcall. */
 bool user_active(void);
 
@@ -120,6 +130,19 @@ __noreturn void user_trap(struct trap_frame *tf);
 /* Maps a host page into this upcall's window; returns its user address or 0
  * when the window is full. The window empties when the upcall ends. */
 uint64_t user_window_map(paddr_t page, bool writable);
+
+/*
+ * The physical window (USER_PHYS_BASE): lends the host page at pa to
+ * student code, read-only or writable, until user_phys_unmap. Returns its
+ * user address, or 0 when pa is past USER_PHYS_LIMIT or lent already.
+ */
+uint64_t user_phys_map(paddr_t pa, bool writable);
+void user_phys_unmap(paddr_t pa);
+/* Whether student code wrote to the lent page since the last call. */
+bool user_phys_written(paddr_t pa);
+/* Upcalls made since boot: a caller that must notice student code having
+ * run (kev's EPT checks) compares it with what it saw last. */
+extern uint64_t user_calls;
 
 /* Syscall entry (trap.c, vector USER_SYSCALL_VECTOR). */
 void user_syscall(struct trap_frame *tf);

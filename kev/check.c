@@ -283,3 +283,55 @@ bool vcpu_check_guest_state(struct active_vmcs *vmcs, char *msg, size_t size)
              rd(VMCS_LINK_POINTER), S5);
     return true;
 }
+
+/*
+ * The controls that name memory (Vol. 3C, 27.2.1.1 "VM-Execution Control
+ * Fields"): the I/O and MSR bitmaps' addresses and the EPT pointer. A VM's
+ * config gives them (struct vm_controls), so these are checked like the
+ * guest state: before the first entry, and to explain a failed one.
+ */
+#define S6 "(Vol. 3C, 27.2.1.1 \"VM-Execution Control Fields\")"
+
+static bool check_address(const char *what, uint64_t a, unsigned maxphy, char *msg, size_t size)
+{
+    if (a & 0xfff)
+        FAIL("%s 0x%lx: must be 4 KiB-aligned %s", what, a, S6);
+    if (maxphy < 64 && (a >> maxphy))
+        FAIL("%s 0x%lx: bits above the physical-address width (%u) must be 0 %s", what, a, maxphy, S6);
+    return true;
+}
+
+bool vcpu_check_controls(struct active_vmcs *vmcs, char *msg, size_t size)
+{
+    (void)vmcs;
+    const struct vmx_caps *caps = kev_vmx_caps();
+    unsigned maxphy = cpuid(0x80000008, 0).eax & 0xff;
+    if (maxphy < 32 || maxphy > 52)
+        maxphy = 52;
+    uint64_t proc = rd(CPU_BASED_VM_EXEC_CONTROL);
+    uint64_t proc2 = (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) ? rd(SECONDARY_VM_EXEC_CONTROL) : 0;
+    if ((proc & CPU_BASED_USE_IO_BITMAPS) &&
+        (!check_address("I/O bitmap A", rd(IO_BITMAP_A), maxphy, msg, size) ||
+         !check_address("I/O bitmap B", rd(IO_BITMAP_B), maxphy, msg, size)))
+        return false;
+    if ((proc & CPU_BASED_USE_MSR_BITMAPS) && !check_address("MSR bitmap", rd(MSR_BITMAP), maxphy, msg, size))
+        return false;
+    if ((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) && !(proc2 & SECONDARY_EXEC_ENABLE_EPT))
+        FAIL("the \"unrestricted guest\" control needs \"enable EPT\" %s", S6);
+    if (!(proc2 & SECONDARY_EXEC_ENABLE_EPT))
+        return true;
+    uint64_t eptp = rd(EPT_POINTER), mt = eptp & 7, walk = (eptp >> 3) & 7;
+    if (!((mt == 0 && (caps->ept_vpid & EPT_CAP_MT_UC)) || (mt == 6 && (caps->ept_vpid & EPT_CAP_MT_WB))))
+        FAIL("EPT pointer 0x%lx: memory type %lu (bits 2:0) is not one this CPU allows (IA32_VMX_EPT_VPID_CAP "
+             "0x%lx: bit 8 UC = 0, bit 14 WB = 6) %s", eptp, mt, caps->ept_vpid, S6);
+    if (walk != 3)
+        FAIL("EPT pointer 0x%lx: bits 5:3 must be 3 (a 4-level walk, minus one) %s", eptp, S6);
+    if ((eptp & (1ULL << 6)) && !(caps->ept_vpid & EPT_CAP_AD))
+        FAIL("EPT pointer 0x%lx: bit 6 (accessed and dirty flags) needs IA32_VMX_EPT_VPID_CAP bit 21 %s",
+             eptp, S6);
+    if (eptp & 0xf80)
+        FAIL("EPT pointer 0x%lx: bits 11:7 must be 0 %s", eptp, S6);
+    if (maxphy < 64 && (eptp >> maxphy))
+        FAIL("EPT pointer 0x%lx: bits above the physical-address width (%u) must be 0 %s", eptp, maxphy, S6);
+    return true;
+}

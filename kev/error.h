@@ -38,7 +38,17 @@
     X(KEV_ETIMEOUT, "the guest ran past its budget (it never stops, or loops on an exit)") \
     X(KEV_EGUEST_PAGING, "the guest tried to change its page tables or paging mode, which kev " \
                          "refuses without EPT")                                         \
-    X(KEV_EEMPTY, "the device has nothing to read (an RDMSR of an empty stack)")
+    X(KEV_EALIGN, "the address is not page-aligned")                                    \
+    X(KEV_EPERM, "the permissions are not a set the CPU supports (a write or an "       \
+                 "execute permission needs read, unless the CPU has execute-only pages)") \
+    X(KEV_ENOEXEC, "the guest page is not executable")                                  \
+    X(KEV_EEPT, "the EPT is malformed, or maps memory that is not the VM's (the "       \
+                "message names the entry)")                                             \
+    X(KEV_EEPT_VIOLATION, "the guest accessed guest-physical memory its EPT does not "  \
+                          "allow, and no controller handled the EPT violation")  \
+    X(KEV_EIOPORT, "the guest used an I/O port that no device owns")                    \
+    X(KEV_EEMPTY, "the device has nothing to read (an IN from an empty queue, an RDMSR " \
+                 "of an empty stack)")
 
 enum kev_error {
 #define KEV_ERROR_ENUM(name, text) name,
@@ -46,6 +56,15 @@ enum kev_error {
 #undef KEV_ERROR_ENUM
     KEV_ERROR_COUNT
 };
+
+/* Evaluates expr, an enum kev_error, and returns it from the calling
+ * function unless it is KEV_OK. */
+#define KEV_TRY(expr)                                                                       \
+    do {                                                                                    \
+        enum kev_error e_ = (expr);                                                         \
+        if (e_ != KEV_OK)                                                                   \
+            return e_;                                                                      \
+    } while (0)
 
 /* "KEV_ENOVMX"; "KEV_E?" for a value outside the table. */
 const char *kev_error_name(enum kev_error e);

@@ -11,6 +11,7 @@
 
 #define WINDOW 160  /* bytes of a capture shown around its first difference */
 #define BEFORE 32
+#define LINE_BACK 320 /* how far back a window looks for its line's start */
 
 static uint8_t *expect_buf;
 
@@ -76,11 +77,23 @@ static size_t min_size(size_t a, size_t b)
     return a < b ? a : b;
 }
 
+/*
+ * The windows start BEFORE bytes ahead of the difference, or, for text made
+ * of lines (a test's log of calls), at the start of the line it is in, so
+ * the diff shows whole lines; they run WINDOW bytes past the difference.
+ */
 static void report_capture(const uint8_t *got, size_t n, const uint8_t *want, size_t m, size_t diff)
 {
     size_t at = diff > BEFORE ? diff - BEFORE : 0;
-    ktest_data("capture", got + min_size(at, n), min_size(WINDOW, n - min_size(at, n)));
-    ktest_data("expect.capture", want + min_size(at, m), min_size(WINDOW, m - min_size(at, m)));
+    for (size_t i = diff; diff - i < LINE_BACK; i--) {
+        if (i == 0 || want[i - 1] == '\n') {
+            at = i;
+            break;
+        }
+    }
+    size_t len = diff - at + WINDOW;
+    ktest_data("capture", got + min_size(at, n), min_size(len, n - min_size(at, n)));
+    ktest_data("expect.capture", want + min_size(at, m), min_size(len, m - min_size(at, m)));
     data_u64("capture.at", (int64_t)at);
     data_u64("capture.len", (int64_t)n);
     data_u64("expect.capture.len", (int64_t)m);

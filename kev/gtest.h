@@ -33,7 +33,7 @@
 #include "kev/printer.h"
 #include "kev/vm.h"
 
-#define GTEST_INPUTS_MAX 256
+#define GTEST_INPUTS_MAX 512
 #define GTEST_EXPECT_MAX PRINTER_CAPACITY
 
 struct gtest_case {

@@ -23,7 +23,7 @@ static bool canonical(uint64_t a)
 
 /* NX in a guest entry needs EFER.NXE in the guest, which kev can set only
  * with the "load IA32_EFER" entry control. */
-static bool guest_nx(void)
+bool kev_guest_nx(void)
 {
     return (cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_NX) &&
            vmx_control_allowed(VMX_ENTRY, VM_ENTRY_LOAD_IA32_EFER);
@@ -72,7 +72,7 @@ static enum kev_error map_one(struct vm *vm, uint64_t gva, paddr_t page, uint64_
         return KEV_ENONCANONICAL;
     if (vm->pml4 == 0)
         return KEV_ESTOPPED;
-    if (!guest_nx())
+    if (!kev_guest_nx())
         flags &= ~PTE_NX;
     /* No EPT: the page's guest-physical address is its host address. */
     enum kev_error e = mem_add(vm, page, PAGE_SIZE, page, kind);
@@ -193,7 +193,7 @@ enum kev_error kev_guest_setup_flat64(struct vcpu_state *s, gva_t rip, gva_t rsp
     VMCS_SETL(vmcs, GUEST_DR7, 0x400);
     VMCS_SET64(vmcs, GUEST_IA32_DEBUGCTL, 0);
     if (vmx_control_allowed(VMX_ENTRY, VM_ENTRY_LOAD_IA32_EFER))
-        VMCS_SET64(vmcs, GUEST_IA32_EFER, EFER_LME | EFER_LMA | (guest_nx() ? EFER_NXE : 0));
+        VMCS_SET64(vmcs, GUEST_IA32_EFER, EFER_LME | EFER_LMA | (kev_guest_nx() ? EFER_NXE : 0));
 
     VMCS_SET16(vmcs, GUEST_CS_SELECTOR, 0x08);
     VMCS_SETL(vmcs, GUEST_CS_BASE, 0);

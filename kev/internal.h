@@ -6,16 +6,9 @@
 #ifndef KEV_INTERNAL_H
 #define KEV_INTERNAL_H
 
+#include "kernel/user.h"
+#include "kev/ept.h"
 #include "kev/kev.h"
-
-/* Evaluates expr, an enum kev_error, and returns it from the calling
- * function unless it is KEV_OK. */
-#define KEV_TRY(expr)                                                                       \
-    do {                                                                                    \
-        enum kev_error e_ = (expr);                                                         \
-        if (e_ != KEV_OK)                                                                   \
-            return e_;                                                                      \
-    } while (0)
 
 /* VMWRITE for the runs of VMCS setup (vcpu.c, guest.c), width-checked at
  * compile time like the accessors (VMCS_SET32 of a 16-bit field does not
@@ -66,6 +59,8 @@ struct vm {
     bool stopped;             /* the outcome is final */
     struct vm_outcome outcome;
     paddr_t pml4;             /* the guest page table (no EPT: guest-virtual -> host) */
+    struct ept_space *ept;    /* vm_config's: guest-physical -> host, or NULL */
+    uint64_t ept_seen;        /* user_calls when the EPT was last checked */
     bool tables_lost;         /* a table page could not be recorded: walk the tables to free them */
     struct mem_region *mem;   /* sorted by gpa, not overlapping */
     size_t nmem, capmem;
@@ -94,6 +89,10 @@ void vcpu_run(struct vcpu *v);
 /* check.c: kev's own checks of the guest state before VM entry. Returns
  * false and a sentence naming the failed check in msg. */
 bool vcpu_check_guest_state(struct active_vmcs *vmcs, char *msg, size_t size);
+/* The same for the controls that name memory (bitmaps, the EPT pointer). */
+bool vcpu_check_controls(struct active_vmcs *vmcs, char *msg, size_t size);
+/* guest.c: whether guest entries may have NX (the guest gets EFER.NXE). */
+bool kev_guest_nx(void);
 /* vm.c */
 void vm_fail(struct vm *vm, enum kev_error e, const char *fmt, ...) __printf(3, 4);
 void vm_set_outcome(struct vm *vm, struct vmexit_result r);

@@ -11,12 +11,14 @@
  *   kev/vm.h      VMs: create, run, join; vm_exit and vm_stop
  *   kev/probe.h   safe access to guest memory
  *   kev/guest.h   the flat 64-bit guest builder (no EPT)
+ *   kev/ept.h     EPT: spaces of table and guest pages, the walk, the check
  *   kev/printer.h the PrinterProxy: guest output, echoed and captured
  */
 #ifndef KEV_KEV_H
 #define KEV_KEV_H
 
 #include "kev/addr.h"
+#include "kev/ept.h"
 #include "kev/error.h"
 #include "kev/exit.h"
 #include "kev/guest.h"

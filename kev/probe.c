@@ -1,6 +1,7 @@
 /*
  * The probe: guest-virtual -> guest-physical through the guest's page
- * tables, guest-physical -> host through the VM's memory map, and copies
+ * tables, guest-physical -> host through the VM's memory map (on EPT: the
+ * VM's EPT, walked as the CPU walks it, to a guest page of its space), and copies
  * that check every page before touching it. A table the guest points at
  * is read only once the memory map says it is this VM's memory, so a
  * guest that sets CR3 or a table entry to anything at all gets an error,
@@ -24,6 +25,16 @@ enum kev_error probe_gpa_to_host(struct vm *vm, gpa_t gpa, size_t len, void **ho
         len = 1;
     if (gpa.addr + len - 1 < gpa.addr)
         return KEV_EOVERFLOW;
+    if (vm->ept) {
+        /* Guest-physical pages are host pages one at a time. */
+        struct ept_walk w;
+        if ((gpa.addr & (PAGE_SIZE - 1)) + len > PAGE_SIZE ||
+            kev_ept_walk(vm->ept, gpa, &w) != KEV_OK || !(w.perm & EPT_R) ||
+            !kev_ept_is_guest(vm->ept, ALIGN_DOWN(w.hpa, PAGE_SIZE)))
+            return KEV_ENOTGUESTMEM;
+        *host = (void *)(uintptr_t)w.hpa;
+        return KEV_OK;
+    }
     const struct mem_region *r = mem_find(vm, gpa.addr);
     if (r == NULL || gpa.addr + len - 1 > r->gpa + r->size - 1)
         return KEV_ENOTGUESTMEM;

@@ -211,3 +211,38 @@ GUEST spin_sti
 .forever:
     jmp .forever
 GUEST_END spin_sti
+
+; On EPT (kev/ept_tests.c): the word at 0x600000 is the exit code.
+GUEST ept_read
+    mov rdi, [0x600000]
+    xor eax, eax
+    vmcall
+    ud2
+GUEST_END ept_read
+
+; On EPT: a read of 0x700000, whose guest-physical page the EPT leaves out.
+GUEST ept_unmapped
+    mov rax, [0x700000]
+    xor eax, eax
+    xor edi, edi
+    vmcall
+GUEST_END ept_unmapped
+
+; On EPT: request 5 (the host lets ring 3 rewrite an EPT entry), then the
+; read of 0x600000 as above, which must never happen.
+GUEST ept_poke
+    mov eax, 5
+    vmcall
+    mov rdi, [0x600000]
+    xor eax, eax
+    vmcall
+    ud2
+GUEST_END ept_poke
+
+; On EPT: a write to 0x600000, which the EPT maps read-only.
+GUEST ept_write
+    mov qword [0x600000], 1
+    xor eax, eax
+    xor edi, edi
+    vmcall
+GUEST_END ept_write

@@ -76,8 +76,12 @@ static enum kev_error write_controls(struct vcpu *v, uint32_t *exit_out)
     const struct vm_controls *c = &v->state.vm->controls;
     const struct vmx_caps *caps = kev_vmx_caps();
     uint32_t pin, proc, proc2 = 0, exit, entry;
-    uint32_t want_proc = ((KEV_PROC_DEFAULT & ~c->proc_off) | c->proc) |
-                         (c->proc2 ? CPU_BASED_ACTIVATE_SECONDARY_CONTROLS : 0);
+    /* On EPT the guest's page tables reach only its own memory: CR3 is its own. */
+    struct ept_space *ept = v->state.vm->ept;
+    uint32_t want_proc2 = c->proc2 | (ept ? SECONDARY_EXEC_ENABLE_EPT : 0);
+    uint32_t want_proc = ((KEV_PROC_DEFAULT & ~c->proc_off & ~(ept ? CPU_BASED_CR3_LOAD_EXITING : 0)) |
+                          c->proc) |
+                         (want_proc2 ? CPU_BASED_ACTIVATE_SECONDARY_CONTROLS : 0);
     /* The guest's time: the VMX-preemption timer, or, on CPUs without one
      * (Bochs's core2_penryn_t9600 and bx_generic), the host's LAPIC timer
      * with external-interrupt exiting (kev.no_preemption_timer=1 forces it). */
@@ -102,7 +106,7 @@ static enum kev_error write_controls(struct vcpu *v, uint32_t *exit_out)
     /* The secondary controls only when the VM asks for some (kev's
      * defaults need none): the CPU may force none of them. */
     if (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) {
-        if ((e = vmx_adjust_controls(VMX_PROCBASED2, c->proc2, 0, &proc2)))
+        if ((e = vmx_adjust_controls(VMX_PROCBASED2, want_proc2, 0, &proc2)))
             return e;
         VMCS_SET32(vmcs, SECONDARY_VM_EXEC_CONTROL, proc2);
     }
@@ -118,7 +122,7 @@ static enum kev_error write_controls(struct vcpu *v, uint32_t *exit_out)
     if (proc & CPU_BASED_USE_MSR_BITMAPS)
         VMCS_SET64(vmcs, MSR_BITMAP, c->msr_bitmap);
     if (proc2 & SECONDARY_EXEC_ENABLE_EPT)
-        VMCS_SET64(vmcs, EPT_POINTER, c->eptp);
+        VMCS_SET64(vmcs, EPT_POINTER, ept ? kev_ept_pointer(ept) : c->eptp);
     if (pin & PIN_BASED_VMX_PREEMPTION_TIMER) {
         /* The timer counts down by one every 2^rate TSC ticks (Vol. 3C,
          * 26.5.1 "VMX-Preemption Timer"; the rate: IA32_VMX_MISC bits 4:0). */
@@ -260,6 +264,34 @@ static uint64_t guest_gpr(const struct vcpu_state *s, unsigned reg)
  * protects (refused), the VMX-preemption timer (the guest's time is up).
  * Returns false for every other exit.
  */
+/* An EPT violation no controller handled, or a misconfiguration (which no
+ * controller can fix): the VM stops with what the guest did and which
+ * entry said no (Vol. 3C, 29.3.3 "EPT-Induced VM Exits"). */
+static void ept_exit(struct vcpu *v, union exit_reason r)
+{
+    struct vm *vm = v->state.vm;
+    uint64_t gpa = vmcs_read_diag(GUEST_PHYSICAL_ADDRESS), rip = vmcs_read_diag(GUEST_RIP);
+    if (r.basic == EXIT_REASON_EPT_VIOLATION) {
+        char what[200];
+        kev_ept_describe_violation(vmcs_read_diag(EXIT_QUALIFICATION), gpa,
+                                   vmcs_read_diag(GUEST_LINEAR_ADDRESS), what, sizeof(what));
+        vm_fail(vm, KEV_EEPT_VIOLATION, "EPT violation at guest RIP 0x%lx: %s", rip, what);
+        return;
+    }
+    struct ept_walk w;
+    enum kev_error e = vm->ept ? kev_ept_walk(vm->ept, GPA(gpa), &w) : KEV_EINVAL;
+    char entries[100] = "";
+    size_t n = 0;
+    for (unsigned i = 0; vm->ept && i < w.nentries && n < sizeof(entries); i++)
+        n += (size_t)snprintf(entries + n, sizeof(entries) - n, "%s0x%lx", i ? ", " : "", w.entry[i]);
+    vm_fail(vm, KEV_EEPT,
+            "EPT misconfiguration at guest RIP 0x%lx, guest-physical 0x%lx: the CPU refuses an "
+            "entry on its walk (root first: %s)%s%s -- e.g. write without read, a memory type "
+            "other than 0 or 6 (WB), or reserved bits set (Vol. 3C, 29.3.3.1 \"EPT "
+            "Misconfigurations\")", rip, gpa, entries, e == KEV_EEPT ? "; " : "",
+            e == KEV_EEPT ? w.problem : "");
+}
+
 static bool kev_own_exit(struct vcpu *v, union exit_reason r, struct vmexit_result *res)
 {
     struct vcpu_state *s = &v->state;
@@ -274,6 +306,12 @@ static bool kev_own_exit(struct vcpu *v, union exit_reason r, struct vmexit_resu
                 "Bochs) without ending, last at guest RIP 0x%lx: it never stops",
                 vm->budget_ticks, vmcs_read_diag(GUEST_RIP));
         *res = (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_ETIMEOUT};
+        return true;
+    }
+    if (r.basic == EXIT_REASON_EPT_VIOLATION || r.basic == EXIT_REASON_EPT_MISCONFIG) {
+        ept_exit(v, r);
+        *res = (struct vmexit_result){.action = VMEXIT_ERROR,
+                                      .error = vm->outcome.error};
         return true;
     }
     if (r.basic != EXIT_REASON_CR_ACCESS)
@@ -365,6 +403,55 @@ static __attribute__((noinline, cold)) struct vmexit_result too_many_exits(struc
     return (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_ETIMEOUT};
 }
 
+/*
+ * On EPT, before an entry that follows student code (an upcall may have
+ * rewritten the tables): if a table changed, the whole EPT is checked
+ * again and the CPU's cached translations are dropped (Vol. 3C, 29.4.3.1
+ * "Operations that Invalidate Cached Mappings").
+ */
+static bool ept_ready(struct vcpu *v, bool first)
+{
+    struct vm *vm = v->state.vm;
+    vm->ept_seen = user_calls;
+    if (!kev_ept_changed(vm->ept) && !first)
+        return true;
+    char why[320];
+    if (!kev_ept_check(vm->ept, why, sizeof(why))) {
+        vm_fail(vm, KEV_EEPT, "%s", why);
+        return false;
+    }
+    /* The first entry drops every EPTP's: an earlier VM's root may have
+     * been at the same host address. */
+    bool single = !first && (kev_vmx_caps()->ept_vpid & EPT_CAP_INVEPT_SINGLE);
+    enum vmx_status st = vmx_invept(single ? INVEPT_SINGLE : INVEPT_ALL, kev_ept_pointer(vm->ept));
+    if (st != VMX_OK) {
+        vm_fail(vm, KEV_EVMFAIL, "INVEPT failed: %s", vmx_status_name(st));
+        return false;
+    }
+    return true;
+}
+
+/* An exit of a VM on EPT: the controller, then the EPT's check if student
+ * code ran. */
+static __attribute__((noinline)) struct vmexit_result exit_on_ept(struct vcpu *v,
+                                                                  struct vmexit_controller *c,
+                                                                  union exit_reason r)
+{
+    struct vmexit_result res = c->handle(c, &v->state, r);
+    if (res.action == VMEXIT_CONTINUE && v->state.vm->ept_seen != user_calls && !ept_ready(v, false))
+        return (struct vmexit_result){.action = VMEXIT_ERROR, .error = KEV_EEPT};
+    return res;
+}
+
+/* Resuming from the slow half: the same check. */
+static int resume(struct vcpu *v)
+{
+    struct vm *vm = v->state.vm;
+    if (vm->ept && vm->ept_seen != user_calls && !ept_ready(v, false))
+        return 1;
+    return 0;
+}
+
 /* Tracing, and bit 31 first: then the guest never ran and the basic
  * reason is one of the entry-failure reasons (Vol. 3C, 27.8). */
 static __attribute__((noinline, cold)) struct vmexit_result exit_unusual(struct vcpu *v,
@@ -404,6 +491,8 @@ struct vmexit_result kev_vcpu_exit(struct vcpu *v)
         return vmexit_pass(); /* an empty chain: the slow half reports it */
     /* A VM that was stopped (vm_stop) never runs on, whatever was returned:
      * vmenter.asm checks v->stopped before every VMRESUME. */
+    if (__builtin_expect(v->state.vm->ept != NULL, 0))
+        return exit_on_ept(v, c, r);
     return c->handle(c, &v->state, r);
 }
 
@@ -422,7 +511,7 @@ int kev_vcpu_exit_slow(struct vcpu *v, struct vmexit_result res)
         if (s->vm->stopped)
             return 1;
         if (res.action == VMEXIT_CONTINUE)
-            return 0;
+            return resume(v);
         if (res.action != VMEXIT_PASS) {
             vm_set_outcome(s->vm, res);
             return 1;
@@ -433,7 +522,7 @@ int kev_vcpu_exit_slow(struct vcpu *v, struct vmexit_result res)
         c++;
     }
     if (kev_own_exit(v, r, &res))
-        return res.action == VMEXIT_CONTINUE ? 0 : 1;
+        return res.action == VMEXIT_CONTINUE ? resume(v) : 1;
     unhandled(v, r);
     return 1;
 }
@@ -476,8 +565,12 @@ static void explain_vmfail(struct vcpu *v, enum vmenter_result r)
     uint64_t err = 0;
     err = vmcs_read_diag(VM_INSTRUCTION_ERROR);
     char hint[200] = "";
-    if (err == VMXERR_ENTRY_INVALID_CONTROL_FIELD)
+    if (err == VMXERR_ENTRY_INVALID_CONTROL_FIELD) {
         explain_controls(&v->state.vmcs, hint, sizeof(hint));
+        char why[240];
+        if (hint[0] == '\0' && !vcpu_check_controls(&v->state.vmcs, why, sizeof(why)))
+            snprintf(hint, sizeof(hint), "; %s", why);
+    }
     else if (err == VMXERR_ENTRY_INVALID_HOST_STATE_FIELD)
         strlcpy(hint, "; a host-state field is invalid (Vol. 3C, 27.2.2 and 27.2.3, \"Checks on "
                       "Host ...\"): kev fills them from the running kernel",
@@ -498,12 +591,18 @@ void vcpu_run(struct vcpu *v)
     }
     if (!v->vmcs.launched && !(vm->flags & VM_SKIP_PRECHECK)) {
         char why[320];
+        if (!vcpu_check_controls(&v->state.vmcs, why, sizeof(why))) {
+            vm_fail(vm, KEV_ECONTROL, "kev did not enter the guest: %s", why);
+            return;
+        }
         if (!vcpu_check_guest_state(&v->state.vmcs, why, sizeof(why))) {
             vmcs_dump_guest_state(&v->state.vmcs);
             vm_fail(vm, KEV_EGUEST_STATE, "kev did not enter the guest: %s", why);
             return;
         }
     }
+    if (!v->vmcs.launched && vm->ept && !ept_ready(v, true))
+        return;
     /* Launched from here on: a failed VMLAUNCH is told by exits == 0. */
     bool launched = v->vmcs.launched;
     v->vmcs.launched = true;

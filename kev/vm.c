@@ -117,6 +117,14 @@ static void setup(struct vm *vm, const struct vm_config *c)
         vm_fail(vm, e, "%s", kev_strerror(e));
         return;
     }
+    if (c->ept) {
+        const char *why = vmx_ept_missing();
+        if (why) {
+            vm_fail(vm, KEV_ECONTROL, "VM %s runs on EPT, but %s", vm->name, why);
+            return;
+        }
+        vm->ept = c->ept;
+    }
     vm->pml4 = pt_create();
     if (vm->pml4 == 0 || mem_add(vm, vm->pml4, PAGE_SIZE, vm->pml4, MEM_TABLE) != KEV_OK) {
         vm->tables_lost = vm->pml4 != 0;

@@ -65,9 +65,12 @@ struct vm_controls {
 
 /* The TSC ticks a guest may run (under Bochs, emulated instructions) and
  * the VM exits it may make before kev stops it with KEV_ETIMEOUT: a guest
- * that never stops costs its test, not the boot. */
+ * that never stops costs its test, not the boot. An exit served by student
+ * code costs a few thousand instructions under Bochs, so 20,000 of them
+ * take seconds; a VM that needs more (a guest kernel printing through port
+ * I/O) sets vm_config.max_exits. */
 #define KEV_GUEST_BUDGET_TICKS 20000000ULL
-#define KEV_GUEST_MAX_EXITS 100000ULL
+#define KEV_GUEST_MAX_EXITS 20000ULL
 
 struct vm_config {
     const char *name;                 /* for messages ("hello-guest") */
@@ -84,6 +87,10 @@ struct vm_config {
     uint64_t budget_ticks;              /* 0: KEV_GUEST_BUDGET_TICKS */
     uint64_t max_exits;                 /* 0: KEV_GUEST_MAX_EXITS */
     unsigned first_vcpu_id;             /* the bootstrap vCPU's id (s->id); the others follow */
+    /* The VM runs on this EPT (kev/ept.h: guest-physical addresses are
+     * translated by its tables, checked before every entry that follows
+     * student code); NULL: no EPT. The caller frees it after vm_join. */
+    struct ept_space *ept;
 };
 
 enum vm_outcome_kind {

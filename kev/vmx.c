@@ -58,6 +58,48 @@ static void read_caps(void)
     caps.cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
     caps.cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
     caps.misc = rdmsr(MSR_IA32_VMX_MISC);
+    /* A.10: the MSR exists if the secondary controls may enable EPT or VPID. */
+    if ((caps.ctls[VMX_PROCBASED2] >> 32) & (SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID))
+        caps.ept_vpid = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+}
+
+const char *vmx_ept_missing(void)
+{
+    if (!vmx_control_allowed(VMX_PROCBASED, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) ||
+        !vmx_control_allowed(VMX_PROCBASED2, SECONDARY_EXEC_ENABLE_EPT))
+        return "this CPU model has no EPT (Bochs: corei7_skylake_x has it; core2_penryn_t9600 "
+               "and bx_generic do not)";
+    if (!(caps.ept_vpid & EPT_CAP_WALK_4))
+        return "this CPU's EPT has no 4-level walks (IA32_VMX_EPT_VPID_CAP bit 6)";
+    if (!(caps.ept_vpid & EPT_CAP_MT_WB))
+        return "this CPU's EPT has no write-back memory type (IA32_VMX_EPT_VPID_CAP bit 14)";
+    if (!(caps.ept_vpid & EPT_CAP_INVEPT) ||
+        !(caps.ept_vpid & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL)))
+        return "this CPU has no INVEPT (IA32_VMX_EPT_VPID_CAP bits 20, 25, 26)";
+    return NULL;
+}
+
+const char *vmx_unrestricted_missing(void)
+{
+    if (vmx_ept_missing())
+        return "this CPU model has no EPT, which unrestricted guest needs";
+    if (!vmx_control_allowed(VMX_PROCBASED2, SECONDARY_EXEC_UNRESTRICTED_GUEST))
+        return "this CPU model has no unrestricted guest (Bochs: corei7_skylake_x has it; "
+               "core2_penryn_t9600, corei5_lynnfield_750 and bx_generic do not)";
+    return NULL;
+}
+
+const char *vmx_ept_summary(void)
+{
+    static char buf[128];
+    if (vmx_ept_missing())
+        return "no EPT";
+    uint64_t c = caps.ept_vpid;
+    snprintf(buf, sizeof(buf), "EPT (4-level, WB%s%s%s%s), %s", c & EPT_CAP_AD ? ", A/D" : "",
+             c & EPT_CAP_EXECUTE_ONLY ? ", execute-only" : "", c & EPT_CAP_2M ? ", 2M" : "",
+             c & EPT_CAP_1G ? ", 1G" : "",
+             vmx_unrestricted_missing() ? "no unrestricted guest" : "unrestricted guest");
+    return buf;
 }
 
 /* A.7 "VMX-Fixed Bits in CR0" and A.8 "VMX-Fixed Bits in CR4". */
@@ -104,8 +146,8 @@ static enum kev_error enable(void)
         vmxon_region = 0;
         return KEV_EVMXON;
     }
-    printk("kev: VMX on (VMCS revision 0x%x, %s controls)\n", caps.revision,
-           caps.true_ctls ? "TRUE_*" : "default");
+    printk("kev: VMX on (VMCS revision 0x%x, %s controls; %s)\n", caps.revision,
+           caps.true_ctls ? "TRUE_*" : "default", vmx_ept_summary());
     return KEV_OK;
 }
 

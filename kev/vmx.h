@@ -107,6 +107,19 @@ enum vmx_controls {
 };
 
 /* What the CPU says about VMX, read once when VMX is enabled. */
+/* IA32_VMX_EPT_VPID_CAP (Vol. 3D, A.10 "VPID and EPT Capabilities"); read
+ * only where the secondary controls allow EPT or VPID, else 0. */
+#define EPT_CAP_EXECUTE_ONLY (1ULL << 0)  /* an EPT entry may allow X without R */
+#define EPT_CAP_WALK_4 (1ULL << 6)        /* 4-level walks */
+#define EPT_CAP_MT_UC (1ULL << 8)         /* the EPTP may say uncacheable */
+#define EPT_CAP_MT_WB (1ULL << 14)        /* the EPTP may say write-back */
+#define EPT_CAP_2M (1ULL << 16)           /* 2 MiB EPT pages */
+#define EPT_CAP_1G (1ULL << 17)           /* 1 GiB EPT pages */
+#define EPT_CAP_INVEPT (1ULL << 20)
+#define EPT_CAP_AD (1ULL << 21)           /* accessed and dirty flags */
+#define EPT_CAP_INVEPT_SINGLE (1ULL << 25)
+#define EPT_CAP_INVEPT_ALL (1ULL << 26)
+
 struct vmx_caps {
     uint64_t basic;           /* IA32_VMX_BASIC */
     uint32_t revision;        /* VMCS revision identifier (bits 30:0 of basic) */
@@ -114,6 +127,7 @@ struct vmx_caps {
     uint64_t ctls[VMX_CONTROLS_COUNT]; /* allowed-0 settings in 31:0, allowed-1 in 63:32 */
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
     uint64_t misc;
+    uint64_t ept_vpid;        /* IA32_VMX_EPT_VPID_CAP, or 0 */
 };
 
 /*
@@ -138,6 +152,12 @@ uint64_t vmx_fixed_cr4(uint64_t v);
 enum kev_error vmx_adjust_controls(enum vmx_controls which, uint32_t required, uint32_t optional,
                                    uint32_t *out);
 bool vmx_control_allowed(enum vmx_controls which, uint32_t bits);
+/* What this CPU gives of EPT and unrestricted guest, in words for the boot
+ * banner ("EPT (4-level, WB, A/D, 2M pages), unrestricted guest"), and
+ * whether a VM may use them at all (NULL, or why not). */
+const char *vmx_ept_summary(void);
+const char *vmx_ept_missing(void);
+const char *vmx_unrestricted_missing(void);
 const char *vmx_controls_name(enum vmx_controls which);
 
 /* VM-instruction error numbers: X(number, name (Linux's), SDM description). Vol. 3C, 31.4. */
@@ -237,6 +257,20 @@ static inline enum vmx_status vmx_vmptrld(paddr_t vmcs)
 {
     bool ok;
     __asm__ volatile("vmptrld %1" : "=@cca"(ok) : "m"(vmcs) : "memory");
+    return VMX_STATUS(ok);
+}
+
+/* INVEPT (Vol. 3C, 31.3 "VMX Instructions"): type 1 drops the cached
+ * translations of one EPTP, type 2 of every EPTP. */
+#define INVEPT_SINGLE 1
+#define INVEPT_ALL 2
+static inline enum vmx_status vmx_invept(uint64_t type, uint64_t eptp)
+{
+    struct {
+        uint64_t eptp, reserved;
+    } desc = {eptp, 0};
+    bool ok;
+    __asm__ volatile("invept %1, %2" : "=@cca"(ok) : "m"(desc), "r"(type) : "memory");
     return VMX_STATUS(ok);
 }
 

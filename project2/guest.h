@@ -29,6 +29,8 @@
 #define GUEST_UNMAPPED 0x700000UL
 #define GUEST_STACK_TOP 0x800000UL
 #define GUEST_PRINTS_MAX 64
+#define CPUID_STEPS_MAX 16
+#define PIO_STEPS_MAX 8
 #define MSR_STEPS_MAX 36
 
 /*
@@ -51,16 +53,62 @@ struct guest_params {
     struct {
         uint64_t addr, len;
     } prints[GUEST_PRINTS_MAX];
-    uint64_t regs[16]; /* regs.asm: each register's value, in x86 numbering */
+    uint64_t regs[16]; /* regs.asm, cpuid.asm, pio.asm: each register's value, in x86 numbering */
+    /* cpuid.asm: cpuid_count CPUIDs, number k asking step k % cpuid_nsteps
+     * (its rax and rcx, all 64 bits; the other registers from regs[]); it
+     * prints the first cpuid_nsteps answers and checks that each later one
+     * repeats its step's. cpuid_bench.asm: cpuid_count CPUIDs of step 0. */
+    uint64_t cpuid_nsteps, cpuid_count;
+    struct {
+        uint64_t rax, rcx;
+    } cpuid_steps[CPUID_STEPS_MAX];
+    /* pio.asm: the I/O instructions it runs, one a step (each a form of
+     * PIO_FORMS with the registers it uses, and their values after it,
+     * which it checks), with RFLAGS.DF set when df is not 0; and each
+     * register's value after the last step, which it checks too (x86
+     * numbering, as regs[]). */
+    uint64_t df;
+    uint64_t nsteps;
+    struct pio_step {
+        uint64_t rax, rcx, rdx, rsi, rdi, form;
+        uint64_t after[5]; /* rax, rcx, rdx, rsi, rdi after the step */
+    } steps[PIO_STEPS_MAX];
+    uint64_t expect[16];
     /* msr.asm: the RDMSR and WRMSR it runs, in order, each with rcx, rax
      * and rdx loaded from its step (op: enum msr_op). */
     uint64_t msr_nsteps;
     struct msr_step {
         uint64_t op, rcx, rax, rdx;
     } msr_steps[MSR_STEPS_MAX];
-    uint8_t reserved[PAGE_SIZE - 3 * 8 - GUEST_PRINTS_MAX * 16 - 16 * 8 - 8 - MSR_STEPS_MAX * 32];
+    uint8_t reserved[PAGE_SIZE - 3 * 8 - GUEST_PRINTS_MAX * 16 - 16 * 8 - 2 * 8 -
+                     CPUID_STEPS_MAX * 16 - 2 * 8 - PIO_STEPS_MAX * 11 * 8 - 16 * 8 - 8 -
+                     MSR_STEPS_MAX * 32];
 };
 _Static_assert(sizeof(struct guest_params) == PAGE_SIZE, "the parameters fill one page");
+
+/*
+ * The I/O instructions pio.asm can run, a step's `form` being an index in
+ * this list: X(size, in, string, rep, imm, port), port for an immediate
+ * form only. asm_offsets.c gives each form's code (PIO_FORM_CODE) to the
+ * guest, which assembles its instruction from it; so a form is added here
+ * only. In order: IN and OUT with DX, INS and OUTS, REP INS and REP OUTS,
+ * then IN and OUT with each immediate port.
+ */
+#define PIO_FORM_CODE(size, in, string, rep, imm, port) \
+    ((size) | (in) << 3 | (string) << 4 | (rep) << 5 | (imm) << 6 | (port) << 8)
+#define PIO_FORMS_INOUT(X, imm, port)                                              \
+    X(1, 1, 0, 0, imm, port) X(2, 1, 0, 0, imm, port) X(4, 1, 0, 0, imm, port)    \
+    X(1, 0, 0, 0, imm, port) X(2, 0, 0, 0, imm, port) X(4, 0, 0, 0, imm, port)
+#define PIO_FORMS_STRING(X, rep)                                                   \
+    X(1, 1, 1, rep, 0, 0) X(2, 1, 1, rep, 0, 0) X(4, 1, 1, rep, 0, 0)             \
+    X(1, 0, 1, rep, 0, 0) X(2, 0, 1, rep, 0, 0) X(4, 0, 1, rep, 0, 0)
+#define PIO_FORMS(X)                                                               \
+    PIO_FORMS_INOUT(X, 0, 0) PIO_FORMS_STRING(X, 0) PIO_FORMS_STRING(X, 1)        \
+    PIO_FORMS_INOUT(X, 1, 0x03) PIO_FORMS_INOUT(X, 1, 0xbb)                       \
+    PIO_FORMS_INOUT(X, 1, 0x00) PIO_FORMS_INOUT(X, 1, 0x02)                       \
+    PIO_FORMS_INOUT(X, 1, 0x04) PIO_FORMS_INOUT(X, 1, 0x80)                       \
+    PIO_FORMS_INOUT(X, 1, 0xba) PIO_FORMS_INOUT(X, 1, 0xbc)                       \
+    PIO_FORMS_INOUT(X, 1, 0xf8) PIO_FORMS_INOUT(X, 1, 0xff)
 
 /*
  * The instructions of msr.asm's steps: RDMSR and WRMSR, and each with a
@@ -78,6 +126,6 @@ _Static_assert(sizeof(struct guest_params) == PAGE_SIZE, "the parameters fill on
  * "rdmsr rcx=...: resumed at the wrong RIP" and exits with MSR_BAD_RIP.
  */
 enum msr_op { MSR_OP_RDMSR, MSR_OP_WRMSR, MSR_OP_RDMSR_REX, MSR_OP_WRMSR_REX };
-#define MSR_BAD_RIP 0xbad20
+#define MSR_BAD_RIP 0xbad50
 
 #endif

@@ -149,6 +149,8 @@ static const struct {
     void (*init)(struct vmexit_controller *c, struct printer *out);
 } part_controllers[] = {
     {P2_HYPERCALLS, hypercall_controller_init},
+    {P2_CPUID, cpuid_controller_init},
+    {P2_PIO, pio_controller_init},
     {P2_MSR, msr_controller_init},
 };
 
@@ -180,9 +182,25 @@ void p2_vm_run(const struct p2_vm_config *c, struct printer *out, struct vm_outc
         .first_vcpu_id = c->vcpu_id,
         .user_writable = (parts & P2_ENTRY) ? entry_writable : NULL,
     };
-    if ((parts & P2_MSR) && !msr_vm_begin(c, &config, outcome))
+    struct pio_vm pio = {0};
+    if (parts & P2_PIO) {
+        enum kev_error e = pio_vm_begin(&pio, c, out);
+        if (e != KEV_OK) {
+            *outcome = (struct vm_outcome){.kind = VM_FAILED, .error = e};
+            snprintf(outcome->message, sizeof(outcome->message), "no memory for the I/O bitmaps");
+            return;
+        }
+        if (pio.bitmaps)
+            config.controls = &pio.controls;
+    }
+    if ((parts & P2_MSR) && !msr_vm_begin(c, &config, outcome)) {
+        if (parts & P2_PIO)
+            pio_vm_end(&pio);
         return;
+    }
     kev_run_vm(&config, outcome);
+    if (parts & P2_PIO)
+        pio_vm_end(&pio);
     if (parts & P2_MSR)
         msr_vm_end(outcome);
 }

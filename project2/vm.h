@@ -14,6 +14,7 @@
  * hypercall tests run the student's hypercalls alone; the other parts' tests
  * run their part's controller after the tests' own hypercalls (test_ctl.c).
  * P2_ENTRY: the student's entry_setup() writes GUEST_CR3 and GUEST_RIP.
+ * P2_CPUID: the student's cpuid_emulate() serves CPUID exits.
  * P2_MSR: the student's msr_handle() emulates RDMSR and WRMSR (msr_ctl.c).
  */
 enum p2_part {
@@ -24,6 +25,7 @@ enum p2_part {
     P2_MSR = 1 << 4,
 };
 
+struct pio_config;
 struct msr_config;
 
 /* What one case's VM looks like before its guest runs. */
@@ -43,6 +45,8 @@ struct p2_vm_config {
      * GUEST_BUF + buf_off before the guest runs. */
     const uint8_t *buf;
     size_t buf_off, buf_len;
+    /* P2_PIO: the queue's contents and the I/O bitmaps (project2/pio_dev.h); NULL: none. */
+    const struct pio_config *pio;
     /* P2_MSR: the devices to register and the exits to expect
      * (project2/msr_dev.h); NULL: none. */
     const struct msr_config *msr;

@@ -72,9 +72,12 @@ def run_suite(name, cmd):
 
 
 def build_all_solutions():
-    """The build folder with every project's reference solution (make's name)."""
-    out = subprocess.run(["make", "-s", "--no-print-directory", "info", "SOLUTION=all"], cwd=ROOT,
-                         capture_output=True, text=True).stdout
+    """The build folder of the last project with every project's reference
+    solution (make's name): it holds every project's tests."""
+    last = max(int(n[len("project"):]) for n in os.listdir(ROOT)
+               if re.fullmatch(r"project\d+", n) and os.path.isfile(os.path.join(ROOT, n, "project.mk")))
+    out = subprocess.run(["make", "-s", "--no-print-directory", "info", "PROJECT=%d" % last,
+                          "SOLUTION=all"], cwd=ROOT, capture_output=True, text=True).stdout
     try:
         return json.loads(out)["build"]
     except ValueError:

@@ -65,7 +65,7 @@ $(foreach p,$(PROJECTS),$(foreach f,$(STUDENT_FILES_$(p)),$(eval $(call STUDENT_
 USER_STUDENT_FILES = $(foreach p,$(PROJECTS),$(STUDENT_FILES_$(p)))
 STUDENT_OBJS = $(foreach f,$(USER_STUDENT_FILES),$(BUILD)/student/$(f:.c=.o))
 # The runtime's own entry (kev's upcall benchmark) and the students'.
-ENTRIES = ulib_bench_null $(foreach p,$(PROJECTS),$(ENTRIES_$(p)))
+ENTRIES = ulib_bench_null ulib_test_poke $(foreach p,$(PROJECTS),$(ENTRIES_$(p)))
 
 $(BUILD)/user/image.o: $(STUDENT_OBJS) $(BUILD)/user/libulib.a user/user.ld scripts/userlink.py grader/kernelinfo.py
 	@echo "  LINK3   $@"

@@ -30,7 +30,7 @@ from checks import Checks  # noqa: E402
 
 NAME = "p2_added_by_the_test"
 ENTRY = '''
-P2_TEST(%s, "HaltCpu", 1, 3, "a test added by tests/e2e/add_test.py: a guest of its own")
+P2_TEST(%s, "Hypercalls", 1, 3, "a test added by tests/e2e/add_test.py: a guest of its own")
 {
     v->guest = "added_guest";
     v->params.code = rng_range(&c->rng, 1, 1000);
@@ -106,7 +106,7 @@ def main():
         except ValueError:
             count = category = weight = points = total = None
         c.check("the grader sees the new test, in its category, with its weight",
-                category == "HaltCpu" and weight == 1, p.stdout + p.stderr)
+                category == "Hypercalls" and weight == 1, p.stdout + p.stderr)
         c.check("one test more than the tree has (%s -> %s)" % (before.stdout.strip(), count),
                 before.stdout.strip().isdigit() and count == int(before.stdout) + 1, count)
         c.check("the categories still add up to 100, the shares too", points == 100 and
@@ -131,7 +131,7 @@ def main():
         with open(os.path.join(tree, "docs", "project2.md")) as f:
             handout = f.read()
         c.check("make handouts puts the new test in the handout's table",
-                p.returncode == 0 and "| `%s` | HaltCpu |" % NAME in handout, p.stdout + p.stderr)
+                p.returncode == 0 and "| `%s` | Hypercalls |" % NAME in handout, p.stdout + p.stderr)
         p = run([sys.executable, "scripts/handout.py", "build/p2-sol2", "--check"], tree)
         c.check("the handout check passes after make handouts", p.returncode == 0, p.stdout)
         p = run([sys.executable, "tests/grader/run.py"], tree)

@@ -126,8 +126,8 @@ TABLE = {
         Case("p2_msr_upper_halves", data(exit_code=1, expect_exit_code=1, capture=MSR_GP("0d", 0, 0),
                                          expect_capture=MSR_GP("0d", 0, 0)))),
     "msr_bad_rip": (
-        Case("p2_msr_stack_order", data(exit_code=0xBAD20, expect_exit_code=12)),
-        Case("p2_regs_preserved", data(exit_code=0xBAD20, expect_exit_code=12))),
+        Case("p2_msr_stack_order", data(exit_code=0xBAD50, expect_exit_code=12)),
+        Case("p2_regs_preserved", data(exit_code=0xBAD50, expect_exit_code=12))),
     "msr_registered_twice": (
         Case("p2_msr_register_twice", data(error="KEV_EINVAL", expect_error="KEV_EEXIST", message=(
             "msr_register() returned KEV_OK for MSR 0xabc (a scratch register), which "
@@ -154,6 +154,96 @@ TABLE = {
             "the guest made more than 2000 VM exits (the last one at guest RIP 0x400044)"))),
         Case("p2_msr_stack_order", data(error="KEV_ETIMEOUT", expect_exit_code=4, message=(
             "the guest ran for 20000000 TSC ticks without ending")))),
+    "pio_rax_wrong": (
+        Case("p2_pio_in_rax", data(exit_code=0x30BAD20, expect_exit_code=77)),
+        Case("p2_regs_preserved", data(exit_code=0x30BAD20, expect_exit_code=77))),
+    "pio_rcx_wrong": (
+        Case("p2_pio_rep", data(exit_code=0x10BAD21, expect_exit_code=77)),
+        Case("p2_pio_rep", data(exit_code=0x10BAD20, expect_exit_code=77))),
+    "pio_pointer_wrong": (
+        Case("p2_pio_df", data(exit_code=0xBAD27, expect_exit_code=77)),
+        Case("p2_pio_df", data(exit_code=0x90BAD27, expect_exit_code=77))),
+    "pio_register_changed": (
+        Case("p2_pio_forms", data(exit_code=0x80BAD2F, expect_exit_code=77)),
+        Case("p2_pio_forms", data(exit_code=0x80BAD30, expect_exit_code=77))),
+    "pio_operand_bit": (
+        Case("p2_pio_forms", data(exit_code=77, expect_exit_code=77,
+                                  capture=b"port 3 in byte al dx 0x01\n",
+                                  expect_capture=b"port 3 in byte al imm8 0x01\n")),
+        Case("p2_pio_forms", data(exit_code=77, expect_exit_code=77,
+                                  capture=b"port 3 in word ax dx 0x0001\n",
+                                  expect_capture=b"port 3 in byte al imm8 0x01\n"))),
+    "pio_unknown_port": (
+        Case("p2_pio_forms", data(error="KEV_EIOPORT", expect_exit_code=77)),
+        Case("p2_pio_unknown_port", data(error="KEV_EIOPORT", expect_error="KEV_EIOPORT"))),
+    "pio_bad_size": (
+        Case("p2_pio_forms", data(error="KEV_EINVAL", expect_exit_code=77,
+                                  message="pio_decode() read exit qualification 0x3f80003 as a "
+                                          "8-byte access: an access is 1, 2 or 4 bytes")),
+        Case("p2_pio_forms", data(error="KEV_EINVAL", expect_exit_code=77,
+                                  message="pio_handle() returned neither vmexit_continue() nor "
+                                          "vm_stop()"))),
+    "pio_sent_bad_element": (
+        Case("p2_pio_bad_buffer", data(error="KEV_EUNMAPPED", expect_error="KEV_EUNMAPPED",
+                                       capture_len=9, expect_capture_len=8)),
+        Case("p2_print_past_end", data(error="KEV_EUNMAPPED", expect_error="KEV_EUNMAPPED",
+                                       capture_len=9, expect_capture_len=8))),
+    "pio_wrong_error": (
+        Case("p2_pio_bad_buffer", data(error="KEV_EINVAL", expect_error="KEV_EREADONLY")),
+        Case("p2_pio_bad_buffer", data(error="KEV_ESTUDENT", expect_error="KEV_EREADONLY"))),
+    "pio_error_lost": (
+        Case("p2_pio_queue_empty", data(exit_code=77, expect_error="KEV_EEMPTY")),
+        Case("p2_pio_queue_empty", data(exit_code=77, expect_exit_code=78))),
+    # project 3: the first line of the script that differs
+    "ept_fewer_perms": (
+        Case("p3_ept_map", data(capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) = "
+                                        b"KEV_OK; the EPT maps it to 0x00000000ab000 r-- WB\n",
+                                expect_capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) "
+                                               b"= KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n")),
+        Case("p3_ept_map", data(capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) = "
+                                        b"KEV_OK; the EPT maps it to 0x00000000ac000 r-- WB\n",
+                                expect_capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) "
+                                               b"= KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n"))),
+    "ept_memtype": (
+        Case("p3_ept_map", data(capture=b"x = KEV_OK; the EPT maps it to 0x00000000ab000 rw- memory "
+                                        b"type 0 (not 6, WB)\n",
+                                expect_capture=b"x = KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n")),
+        Case("p3_ept_map", data(capture=b"x = KEV_OK; the EPT maps it to 0x00000000ac000 rw- WB\n",
+                                expect_capture=b"x = KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n"))),
+    "ept_not_table": (
+        Case("p3_ept_map", data(capture=b"x = KEV_OK; the EPT maps it to entry 3 of the page directory "
+                                        b"at host 0x5000 is 0x1007: it names host 0x1000, which is not "
+                                        b"a table page of this EPT\n",
+                                expect_capture=b"x = KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n")),
+        Case("p3_ept_map", data(capture=b"x = KEV_OK; the EPT maps it to not mapped\n",
+                                expect_capture=b"x = KEV_OK; the EPT maps it to 0x00000000ab000 rw- WB\n"))),
+    "ept_wrong_error": (
+        Case("p3_ept_map_errors", data(capture=b"ept_map(gpa 0x000000001001, hpa 0x0, r--) = KEV_EINVAL; "
+                                               b"the EPT maps it to not mapped\n",
+                                       expect_capture=b"ept_map(gpa 0x000000001001, hpa 0x0, r--) = "
+                                                      b"KEV_EALIGN; the EPT maps it to not mapped\n")),
+        Case("p3_ept_map_errors", data(capture=b"ept_map(gpa 0x000000001000, hpa 0x0, r--) = KEV_OK; "
+                                               b"the EPT maps it to 0x0000000000000 r-x WB\n",
+                                       expect_capture=b"ept_map(gpa 0x000000001000, hpa 0x0, r--) = "
+                                                      b"KEV_OK; the EPT maps it to 0x0000000000000 r-- WB\n"))),
+    "ept_offset_lost": (
+        Case("p3_ept_translate", data(capture=b"ept_translate(gpa 0x000000001123) = KEV_OK, hpa "
+                                              b"0x00000000ab000, r--\n",
+                                      expect_capture=b"ept_translate(gpa 0x000000001123) = KEV_OK, hpa "
+                                                     b"0x00000000ab123, r--\n")),
+        Case("p3_ept_translate", data(capture=b"ept_translate(gpa 0x000000001123) = KEV_OK, hpa "
+                                              b"0x00000000ac123, r--\n",
+                                      expect_capture=b"ept_translate(gpa 0x000000001123) = KEV_OK, hpa "
+                                                     b"0x00000000ab123, r--\n"))),
+    "gva_large_page": (
+        Case("p3_ept_gva", data(capture=b"ept_gva_to_hpa(cr3 0x1000, gva 0x0000000000201123, read) = "
+                                        b"KEV_OK, hpa 0x0000000cd123\n",
+                                expect_capture=b"ept_gva_to_hpa(cr3 0x1000, gva 0x0000000000201123, read) "
+                                               b"= KEV_OK, hpa 0x0000000ab123\n")),
+        Case("p3_ept_translate", data(capture=b"ept_gva_to_hpa(cr3 0x1000, gva 0x0000000000201123, read) "
+                                              b"= KEV_OK, hpa 0x0000000cd123\n",
+                                      expect_capture=b"ept_gva_to_hpa(cr3 0x1000, gva 0x0000000000201123, "
+                                                     b"read) = KEV_OK, hpa 0x0000000ab123\n"))),
 }
 
 NEUTRAL = [
@@ -200,8 +290,11 @@ class Firing(unittest.TestCase):
             self.assertEqual(hints.for_case(2, case), [], case)
 
     def test_only_the_projects_own_hints(self):
-        for yes, _ in TABLE.values():
-            self.assertEqual(hints.for_case(3, yes), [])
+        for name, (yes, _) in TABLE.items():
+            h = hint(name)
+            for other in (2, 3, 4):
+                if other != h.project:
+                    self.assertNotIn(h.render(yes), hints.for_case(other, yes), name)
 
     def test_the_register_is_named(self):
         h = hint("register_changed")
@@ -237,12 +330,37 @@ class Firing(unittest.TestCase):
             expect_capture=MSR_RD("0000000001234567", "0000000089abcdef")[20:]))
         self.assertTrue(hint("msr_upper_kept").applies(wr))
 
+    def test_no_pio_register_hint_where_the_vm_had_to_stop(self):
+        case = Case("p2_pio_rep_count64", data(exit_code=0xBAD20, expect_error="KEV_EEMPTY"))
+        self.assertEqual(hints.for_case(2, case), [hint("pio_error_lost").text])
+
+    def test_the_pio_register_and_step_are_named(self):
+        h = hint("pio_pointer_wrong")
+        self.assertIn("found rsi (after step #2) wrong",
+                      h.render(Case("p2_pio_rep", data(exit_code=0x20BAD26, expect_exit_code=7))))
+        h = hint("pio_register_changed")
+        for code, reg in ((0xBAD22, "rdx (after step #0)"), (0x80BAD24, "rsp (at the end)"),
+                          (0x80BAD28, "r8 (at the end)")):
+            self.assertIn("found %s changed" % reg, h.render(Case(
+                "p2_pio_forms", data(exit_code=code, expect_exit_code=7))))
+
+    def test_the_print_hints_leave_port_io_alone(self):
+        for name, case in (
+                ("wrong_error", Case("p2_pio_bad_buffer", data(error="KEV_EINVAL",
+                                                               expect_error="KEV_EREADONLY"))),
+                ("printed_on_error", Case("p2_pio_bad_buffer", data(
+                    error="KEV_EUNMAPPED", expect_error="KEV_EUNMAPPED", capture_len=9,
+                    expect_capture_len=8))),
+                ("einval_cross_page", Case("p2_pio_forms", data(error="KEV_EINVAL",
+                                                                expect_exit_code=7)))):
+            self.assertFalse(hint(name).applies(case), name)
+
     def test_garbage_never_stops_the_grader(self):
         junk = {k: b"\xff not a number" for k in (
             "exit_code", "expect.exit_code", "error", "expect.error", "message", "capture",
             "expect.capture", "capture.at", "capture.len", "expect.capture.len", "exits", "fault")}
         for test in ("p2_regs_preserved", "p2_unknown_hypercall", "p2_print_huge_size",
-                     "p2_msr_registry", "p2_msr_unknown_gp"):
+                     "p2_msr_registry", "p2_msr_unknown_gp", "p2_pio_forms"):
             self.assertIsInstance(hints.for_case(2, Case(test, dict(junk))), list)
 
 

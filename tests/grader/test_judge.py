@@ -79,6 +79,13 @@ class Summaries(unittest.TestCase):
         self.assertEqual((r.fault, r.fault_details), (TODO, BACKTRACE))
         self.assertFalse(r.not_graded)
 
+    def test_a_todo_shows_no_capture_diff(self):
+        values = data(failed_case=0, inputs="x", error="KEV_ESTUDENT", message=TODO,
+                      expect_exit_code=0, capture="", expect_capture="expected\n", capture_at=0,
+                      capture_len=0, expect_capture_len=9, cases="0/3")
+        r = verdict("p2_print_hello", values, faults=[(TODO, BACKTRACE)])
+        self.assertEqual(r.details, ["case 0 of 3 failed; its inputs: x", "your code stopped: " + TODO])
+
     def test_other_stops_are_shown_whole(self):
         pf = ("CPU exception 14 #PF (page fault) in your code at rip 0x113020 in "
               "hypercall_handle+0x20, error code 0x4")

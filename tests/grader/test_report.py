@@ -52,6 +52,25 @@ class Summary(unittest.TestCase):
             "not graded (a failure of the grader or the emulator, not of your code): p2_print_wrap",
             "seed 42 (make grade SEED=42 reproduces this test data); 3.2 s"]))
 
+    def test_a_run_of_tests_stopped_at_one_place_is_two_lines(self):
+        full = TODO + ": not yet implemented"
+        tests = [R.Test(n, "Print", 1) for n in "abcdefg"]
+        rub = R.Rubric(2, [R.Category("Print", 100)], tests)
+        def r(name, passed=False, fault=full):
+            return Result(name, "Print", passed, "" if passed else TODO, fault="" if passed else fault,
+                          max_score=10)
+        results = [r("a"), r("b"), r("c"), r("d"), r("e", True), r("f"), r("g", fault="other")]
+        lines = summary(rub, results).split("\n")
+        self.assertEqual(lines[0][:7], "FAIL  a")
+        self.assertEqual(lines[1], "FAIL  ... and 3 more tests that stopped there too (b to d), 0/30")
+        self.assertTrue(lines[2].startswith("PASS  e"))
+        # Different stops are shown each, and so are runs of fewer than
+        # SAME_STOP_RUN more tests.
+        self.assertTrue(lines[3].startswith("FAIL  f") and lines[4].startswith("FAIL  g"))
+        self.assertEqual(lines[5], "")
+        short = summary(rub, results[:3]).split("\n")
+        self.assertEqual([l[:7] for l in short[:3]], ["FAIL  a", "FAIL  b", "FAIL  c"])
+
     def test_a_reason_is_never_cut(self):
         rub, results = small()
         long_reason = ("the VM stopped with KEV_EUNMAPPED where it should have exited with code "

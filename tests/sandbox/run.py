@@ -60,7 +60,7 @@ ISOLATION = {
     "stack_64k": ("if (size == 4097) big_array();", "a stack overflow"),
     "endless_loop": ("if (size == 8192) for (;;) {}", "ran longer than its budget"),
     "guest_loops": ("if (size == 8193) { s->regs.rbx = ~0ULL; return vmexit_continue(); }",
-                    "more than 100000 VM exits"),
+                    "more than 20000 VM exits"),
     "halt_fault": (None, "CPU exception 6 #UD"),
     # Not a fault: a correct solution that printk's without a newline, just
     # before the kernel's frames, loses no point (frames start lines of their own).
