@@ -389,7 +389,9 @@ HINTS = [
          "with vmcs_forward_rip(), which adds the exit's instruction length (3 bytes with a REX "
          "prefix, not always 2).",
          lambda c: _msr(c) and (c.int("exit_code") == MSR_BAD_RIP or _msr_fault_at(c, False)
-                                or b"resumed at the wrong RIP" in c.data.get("capture", b""))),
+                                or b"resumed at the wrong RIP" in c.data.get("capture", b"")
+                                or (c.text("error") == "KEV_EGUEST_FAULT"  # ran into garbage
+                                    and c.text("expect.exit_code") is not None))),
     Hint("msr_registered_twice", 2,
          "msr_register() took an index the registry has already: look it up first (all 32 bits) "
          "and return KEV_EEXIST, changing nothing.",

@@ -329,6 +329,9 @@ class Firing(unittest.TestCase):
             capture=MSR_RD("00000000ffffffff", "0000000089abcdef")[20:],
             expect_capture=MSR_RD("0000000001234567", "0000000089abcdef")[20:]))
         self.assertTrue(hint("msr_upper_kept").applies(wr))
+        garbage = Case("p2_msr_stack_order", data(error="KEV_EGUEST_FAULT", expect_exit_code=3,
+                                                  message="the guest raised #UD at 0x400051"))
+        self.assertTrue(hint("msr_bad_rip").applies(garbage))
 
     def test_no_pio_register_hint_where_the_vm_had_to_stop(self):
         case = Case("p2_pio_rep_count64", data(exit_code=0xBAD20, expect_error="KEV_EEMPTY"))
