@@ -216,6 +216,101 @@ def _cpuid_host_answer(x) -> bool:
     adjusted = x.leaf == 1 and x.reg in ("rbx", "rcx")
     return not adjusted and x.leaf not in HYPERVISOR_LEAVES and not (
         x.leaf in SUBLEAF_LEAVES and x.subleaf != 0)
+# The hypercall tests (the other parts' tests have hints of their own).
+HYPERCALL_TESTS = ("p2_halt_", "p2_print_", "p2_unknown_hypercall", "p2_regs_")
+
+
+def _hc(test):
+    """applies() for a hint of the hypercall tests only."""
+    return lambda c: c.test.startswith(HYPERCALL_TESTS) and test(c)
+
+
+# The MSR tests: the values in the guest's lines (project2/guest.h) as the
+# capture's windows hold them (which may begin or end inside a line), and
+# the VM's message.
+MSR_TOKEN = re.compile(rb"(rdx=|rax=|#|error=|rip\+)0x([0-9a-f]+)")
+MSR_BAD_RIP = 0xBAD50  # guests/project2/msr.asm (project2/guest.h)
+
+
+def _msr(c):
+    return c.test.startswith("p2_msr_")
+
+
+def _msr_tokens(b):
+    return [(k, v) for k, v in MSR_TOKEN.findall(b) if len(v) == (2 if k == b"#" else 16)]
+
+
+def _msr_pairs(c):
+    """(printed, expected) values of the capture's windows side by side,
+    each (kind, hex digits): the windows start at the same byte."""
+    return list(zip(_msr_tokens(c.data.get("capture", b"")),
+                    _msr_tokens(c.data.get("expect.capture", b""))))
+
+
+def _msr_pair(c, test):
+    pairs = _msr_pairs(c)
+    return _msr(c) and any(test(pairs, i) for i in range(len(pairs)))
+
+
+def _msr_fault_at(c, want_rip_zero):
+    """A #GP line printed where a value line was due: at the instruction
+    itself (RIP + 0: a lookup that missed) or elsewhere (the guest went
+    astray after it)."""
+    got = _msr_tokens(c.data.get("capture", b""))
+    want = _msr_tokens(c.data.get("expect.capture", b""))
+    for i, ((gk, _), (wk, _)) in enumerate(zip(got, want)):
+        if gk == b"#" and wk == b"rdx=" and i + 2 < len(got) and got[i + 2][0] == b"rip+":
+            return _msr(c) and (got[i + 2][1] == b"0" * 16) == want_rip_zero
+    return False
+
+
+ZERO32 = b"0" * 8
+
+
+def _upper_kept(p, i):
+    (gk, g), (wk, w) = p[i]
+    return gk == wk and gk in (b"rdx=", b"rax=") and g[:8] != ZERO32 and w[:8] == ZERO32 \
+        and g[8:] == w[8:]
+
+
+def _wrmsr_upper_used(p, i):
+    """A value written with all ones in rax's upper half, read back: its
+    high half came out all ones (EAX's upper half or-ed into EDX's)."""
+    if i + 1 >= len(p):
+        return False
+    (gk, gd), (wk, wd) = p[i]
+    (gk2, ga), (wk2, wa) = p[i + 1]
+    return (gk, gk2) == (wk, wk2) == (b"rdx=", b"rax=") and gd == ZERO32 + b"f" * 8 \
+        and wd != gd and ga == wa
+
+
+def _halves_swapped(p, i):
+    if i + 1 >= len(p):
+        return False
+    (gk, gd), (wk, wd) = p[i]
+    (gk2, ga), (wk2, wa) = p[i + 1]
+    return (gk, gk2) == (wk, wk2) == (b"rdx=", b"rax=") and gd == wa and ga == wd and gd != ga
+
+
+def _rip_moved_on_fault(p, i):
+    (gk, g), (wk, w) = p[i]
+    return gk == wk == b"rip+" and g != w
+
+
+def _wrong_exception(p, i):
+    (gk, g), (wk, w) = p[i]
+    return gk == wk and gk in (b"#", b"error=") and g != w
+
+
+def _value_for_fault(p, i):
+    (gk, _), (wk, _) = p[i]
+    return gk == b"rdx=" and wk == b"#"
+
+
+def _msg(c, words):
+    return words in (c.text("message") or "")
+
+
 # --- port I/O (project 2's PortIO tests, guests/project2/pio.asm) ---
 
 # pio.asm's exit code for a wrong register: 0xBAD20 + its number + (the step << 24),
@@ -367,8 +462,8 @@ HINTS = [
     Hint("halt_returned", 2,
          "The guest ran on after HaltCpu (into the ud2 that follows it): HaltCpu must end the VM, "
          "return vm_exit(s->vm, code).",
-         lambda c: c.text("error") == "KEV_EGUEST_FAULT" and "#UD" in (c.text("message") or "")
-         and c.text("expect.exit_code") is not None),
+         _hc(lambda c: c.text("error") == "KEV_EGUEST_FAULT" and "#UD" in (c.text("message") or "")
+             and c.text("expect.exit_code") is not None)),
     Hint("low32_exit_code", 2,
          "Only the low 32 bits of the exit code arrived: keep it in 64 bits (int64_t) all the "
          "way to vm_exit().",
@@ -381,7 +476,7 @@ HINTS = [
     Hint("printed_on_error", 2,
          "A Print that fails must print nothing: check the whole buffer (no wrap, every page "
          "readable, room in the capture) before you print its first byte.",
-         lambda c: not _pio(c) and _printed_on_error(c)),
+         _hc(_printed_on_error)),
     Hint("size_cut", 2,
          "Print's size is 64 bits: a size of 2^32 or more must not be cut to 32 bits.",
          lambda c: c.test == "p2_print_huge_size" and (c.int("capture.len") or 0) > 0),
@@ -394,24 +489,92 @@ HINTS = [
          "Each bad input has one error (the handout's table): KEV_EHYPERCALL for an unknown "
          "number; for Print KEV_EOVERFLOW when buf + size - 1 wraps, the probe's error for the "
          "first bad page, KEV_ENOMEM when the capture has no room.",
-         lambda c: not _pio(c) and c.text("expect.error") is not None and c.text("error") not in (
-             None, "KEV_ESTUDENT", "KEV_EINVAL", c.text("expect.error"))),
+         _hc(lambda c: c.text("expect.error") is not None and c.text("error") not in (
+             None, "KEV_ESTUDENT", "KEV_EINVAL", c.text("expect.error")))),
     Hint("loops_in_handler", 2,
          "Your code ran past its time budget on the guest's first VM exit: a loop that never "
          "ends (does it move on to the next chunk or page?).",
-         lambda c: "ran longer than its budget" in c.fault and c.int("exits") == 1),
+         _hc(lambda c: "ran longer than its budget" in c.fault and c.int("exits") == 1)),
     Hint("nul_capture", 2,
          "The capture holds NUL bytes where the guest wrote data: were the bytes copied from "
          "the guest at all (check the probe's result), or from the right address?",
-         _nul_capture),
+         _hc(_nul_capture)),
     Hint("cut_at_boundary", 2,
          "The capture stops at a 256-byte or page boundary: the last, partial chunk (or page) "
          "of the buffer is dropped.",
-         _capture_short_at_boundary),
+         _hc(_capture_short_at_boundary)),
     Hint("wrong_from_chunk", 2,
          "The capture is right up to a 256-byte boundary and wrong from there: does each "
          "chunk's copy start at buf + the bytes done so far (is the first chunk repeated)?",
-         _wrong_from_chunk),
+         _hc(_wrong_from_chunk)),
+    # --- MSRs (project2/msr.c) ---
+    Hint("msr_passthrough_exits", 2,
+         "A passthrough MSR made a VM exit: clear its bit in the RDMSR and in the WRMSR bitmap of "
+         "its range (an MSR from 0xc0000000 has its bits 1024 bytes further on), that bit alone.",
+         lambda c: _msr(c) and _msg(c, "it is a passthrough MSR")),
+    Hint("msr_missing_exit", 2,
+         "An MSR that must exit ran on the CPU without a VM exit: msr_bitmap_setup() sets every "
+         "bit of the four bitmaps (all MSRs exit) and then clears the passthrough MSRs' bits only.",
+         lambda c: _msr(c) and _msg(c, "ran on the CPU without one")),
+    Hint("msr_upper_kept", 2,
+         "RDMSR clears the upper 32 bits of rax and rdx: rax = the value's low half, rdx = its "
+         "high half, nothing kept of what they held (and WRMSR uses only EDX[31:0]:EAX[31:0]).",
+         lambda c: _msr_pair(c, _upper_kept) or _msr_pair(c, _wrmsr_upper_used)),
+    Hint("msr_halves_swapped", 2,
+         "RDMSR returned the value's halves the wrong way round: the high 32 bits go to edx, the "
+         "low 32 bits to eax (and WRMSR's value is edx:eax).",
+         lambda c: _msr_pair(c, _halves_swapped)),
+    Hint("msr_rip_moved_on_gp", 2,
+         "The guest's #GP handler found RIP past the RDMSR or WRMSR: a fault does not complete "
+         "the instruction, so when you inject #GP, leave RIP where it is.",
+         lambda c: _msr_pair(c, _rip_moved_on_fault)),
+    Hint("msr_wrong_exception", 2,
+         "The guest took another exception than #GP(0): inject vector 13 (EXC_GP), a hardware "
+         "exception with the error code 0: vmcs_inject_exception(&s->vmcs, EXC_GP, true, 0).",
+         lambda c: _msr_pair(c, _wrong_exception)),
+    Hint("msr_value_for_unknown", 2,
+         "An MSR nobody emulates got a value instead of a #GP(0): does msr_find() compare all 32 "
+         "bits of the index, and only the entries in use?",
+         lambda c: _msr_pair(c, _value_for_fault)),
+    Hint("msr_gp_for_emulated", 2,
+         "An emulated MSR gave the guest a #GP: msr_find() missed its entry (look at every "
+         "entry in use; the index is ECX, the upper half of RCX does not count).",
+         lambda c: _msr_fault_at(c, True)),
+    Hint("msr_bad_rip", 2,
+         "After an emulated RDMSR or WRMSR the guest did not go on right after it: move RIP once, "
+         "with vmcs_forward_rip(), which adds the exit's instruction length (3 bytes with a REX "
+         "prefix, not always 2).",
+         lambda c: _msr(c) and (c.int("exit_code") == MSR_BAD_RIP or _msr_fault_at(c, False)
+                                or b"resumed at the wrong RIP" in c.data.get("capture", b"")
+                                or (c.text("error") == "KEV_EGUEST_FAULT"  # ran into garbage
+                                    and c.text("expect.exit_code") is not None))),
+    Hint("msr_registered_twice", 2,
+         "msr_register() took an index the registry has already: look it up first (all 32 bits) "
+         "and return KEV_EEXIST, changing nothing.",
+         lambda c: _msr(c) and _msg(c, "returned KEV_OK for MSR")),
+    Hint("msr_register_refused", 2,
+         "msr_register() refused an MSR a right registry takes: 0xabc and 0x80000abc are two "
+         "MSRs, and the registry holds MSR_REGISTRY_MAX (16) of them.",
+         lambda c: _msr(c) and _msg(c, "but a right registry takes it")),
+    Hint("msr_device_error", 2,
+         "A device's error (KEV_EEMPTY for an RDMSR of the empty stack, KEV_ENOMEM for a full "
+         "one) stops the VM with that very error: return vm_stop(s->vm, e, ...), naming the MSR.",
+         lambda c: _msr(c) and c.text("expect.error") in ("KEV_EEMPTY", "KEV_ENOMEM")
+         and c.text("error") not in ("KEV_ESTUDENT", c.text("expect.error"))),
+    Hint("msr_unknown_stops", 2,
+         "An MSR nobody emulates is the guest's #GP(0), not the end of the VM: inject the #GP "
+         "and return vmexit_continue().",
+         lambda c: c.test in ("p2_msr_unknown_gp", "p2_msr_rip_after_gp", "p2_msr_passthrough")
+         and c.text("expect.exit_code") is not None and c.text("error") not in (
+             None, "KEV_ESTUDENT", "KEV_EUNHANDLED", "KEV_ETIMEOUT", "KEV_EEMPTY", "KEV_ENOMEM",
+             "KEV_EGUEST_FAULT", "KEV_EENTRY")),
+    Hint("msr_repeated", 2,
+         "An RDMSR or WRMSR ran again and again (too many VM exits, or the stack ran over or "
+         "empty where the case never lets it): move RIP past an emulated one, and inject the #GP "
+         "of one nobody emulates.",
+         lambda c: _msr(c) and c.text("expect.exit_code") is not None and (
+             (c.text("error") == "KEV_ETIMEOUT" and _msg(c, "VM exits"))
+             or c.text("error") in ("KEV_EEMPTY", "KEV_ENOMEM"))),
     Hint("ept_fewer_perms", 3,
          "Your tables allow less than the leaf asked for: the CPU ANDs the permissions of all "
          "four entries on the walk, so every entry above a leaf must allow EPT_RWX.",

@@ -31,7 +31,7 @@
     X(KEV_ENOTGUESTMEM, "the guest-physical address is not memory of this VM")          \
     X(KEV_EPAGINGMODE, "the guest's paging mode is not supported (only 4-level paging)") \
     X(KEV_EREADONLY, "the guest page is not writable")                                  \
-    X(KEV_EEXIST, "the guest address is mapped already")                                \
+    X(KEV_EEXIST, "it exists already (a guest address mapped, an MSR registered)")        \
     X(KEV_ESTOPPED, "the VM has stopped already")                                      \
     X(KEV_ESTUDENT, "your code stopped: a fault, panic(), TODO(), assert(), a bad pointer " \
                     "or an endless loop (the message says which, and where)")         \
@@ -47,7 +47,8 @@
     X(KEV_EEPT_VIOLATION, "the guest accessed guest-physical memory its EPT does not "  \
                           "allow, and no controller handled the EPT violation")  \
     X(KEV_EIOPORT, "the guest used an I/O port that no device owns")                    \
-    X(KEV_EEMPTY, "the device has nothing to read (an IN from an empty queue)")          \
+    X(KEV_EEMPTY, "the device has nothing to read (an IN from an empty queue, an RDMSR " \
+                 "of an empty stack)")                                                  \
     X(KEV_EMMIO, "the guest accessed a device's memory-mapped registers the wrong way " \
                  "(a size other than the register's, or an address with no register)") \
     X(KEV_ENOTSUP, "the guest asked for something this virtual hardware does not emulate " \

@@ -161,6 +161,23 @@ enum intr_type {
 /* "hardware exception"; "reserved" for 1. */
 const char *intr_type_name(unsigned type);
 
+/*
+ * Exception vectors, by their SDM mnemonics (Vol. 3A, 7.3 "Sources of
+ * Interrupts", table "Protected-Mode Exceptions and Interrupts"), and
+ * those that push an error code (Vol. 3A, 7.13 "Error Code"): #DF, #TS,
+ * #NP, #SS, #GP, #PF, #AC, #CP. VM entry injects an error code for exactly
+ * these (Vol. 3C, 27.2.1.3 "Checks on VM-Entry Control Fields").
+ */
+enum exception_vector {
+    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
+    EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
+    EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19, EXC_VE = 20, EXC_CP = 21,
+};
+#define EXC_HAS_ERROR_CODE(v)                                                              \
+    ((v) < 32 && ((1u << (v)) & ((1u << EXC_DF) | (1u << EXC_TS) | (1u << EXC_NP) |         \
+                                 (1u << EXC_SS) | (1u << EXC_GP) | (1u << EXC_PF) |         \
+                                 (1u << EXC_AC) | (1u << EXC_CP))))
+
 /* Entry-failure exit qualification (exit reason 33 or 34 with bit 31):
  * Vol. 3C, 27.8 "VM-Entry Failures During or After Loading Guest State". */
 #define ENTRY_FAIL_DEFAULT 0      /* no further information */

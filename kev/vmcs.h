@@ -174,6 +174,41 @@ static inline enum kev_error vmcs_forward_rip(struct active_vmcs *v)
     return vmcs_writel(v, GUEST_RIP, rip + len);
 }
 
+/*
+ * Makes the next VM entry deliver exception `vector` to the guest, through
+ * the guest's own IDT, as if the instruction at GUEST_RIP had raised it
+ * (Vol. 3C, 25.8.3 "VM-Entry Controls for Event Injection" and 27.6.1
+ * "Vectored-Event Injection"): VM_ENTRY_INTR_INFO_FIELD gets the vector
+ * (bits 7:0), the type hardware exception (bits 10:8), "deliver error
+ * code" (bit 11) and valid (bit 31); VM_ENTRY_EXCEPTION_ERROR_CODE gets
+ * `code`. The CPU clears the valid bit on the next VM exit: one injection,
+ * one delivery.
+ *
+ * has_code must be true exactly for the exceptions that push an error code
+ * (EXC_HAS_ERROR_CODE: #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP), and the
+ * code must fit 16 bits, or VM entry would fail (Vol. 3C, 27.2.1.3 "Checks
+ * on VM-Entry Control Fields"): KEV_EINVAL, nothing written, for those and
+ * for a vector that is no exception (32 or more, or 2, the NMI, which has a
+ * type of its own).
+ * GUEST_RIP is left alone: a fault is reported at the instruction that
+ * faulted, so do not move RIP past it.
+ *
+ *   vmcs_inject_exception(&s->vmcs, EXC_GP, true, 0);    #GP(0)
+ */
+static inline enum kev_error vmcs_inject_exception(struct active_vmcs *v, unsigned vector,
+                                                   bool has_code, uint32_t code)
+{
+    if (vector >= 32 || vector == EXC_NMI || has_code != EXC_HAS_ERROR_CODE(vector) ||
+        code > 0xffff)
+        return KEV_EINVAL;
+    uint32_t info = vector | (uint32_t)INTR_TYPE_HARD_EXCEPTION << INTR_INFO_TYPE_SHIFT |
+                    (has_code ? INTR_INFO_ERROR_CODE_VALID : 0) | INTR_INFO_VALID;
+    enum kev_error e = KEV_OK;
+    if (has_code)
+        e = vmcs_write32(v, VM_ENTRY_EXCEPTION_ERROR_CODE, code);
+    return e != KEV_OK ? e : vmcs_write32(v, VM_ENTRY_INTR_INFO_FIELD, info);
+}
+
 /* The exit qualification of this exit (meaning depends on the reason). */
 static inline enum kev_error vmcs_exit_qualification(struct active_vmcs *v, uint64_t *q)
 {

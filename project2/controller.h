@@ -35,4 +35,16 @@ struct pio_vm {
 enum kev_error pio_vm_begin(struct pio_vm *v, const struct p2_vm_config *c, struct printer *out);
 void pio_vm_end(struct pio_vm *v);
 
+/* RDMSR and WRMSR exits, through msr_handle() (msr.c) and the devices of
+ * msr_dev.c (msr_ctl.c). */
+void msr_controller_init(struct vmexit_controller *c, struct printer *out);
+struct vm_config;
+struct vm_outcome;
+/* Before an MSR test's VM: its MSR bitmap and controls in *config, its
+ * devices registered. false, with *o the outcome, when the VM cannot run
+ * (a registration went wrong). */
+bool msr_vm_begin(const struct p2_vm_config *c, struct vm_config *config, struct vm_outcome *o);
+/* After it: frees the bitmap and checks the RDMSR/WRMSR exits' count. */
+void msr_vm_end(struct vm_outcome *o);
+
 #endif

@@ -31,6 +31,7 @@
 #define GUEST_PRINTS_MAX 64
 #define CPUID_STEPS_MAX 16
 #define PIO_STEPS_MAX 8
+#define MSR_STEPS_MAX 36
 
 /*
  * The tests' own hypercalls, served by given code (project2/test_ctl.c),
@@ -73,8 +74,15 @@ struct guest_params {
         uint64_t after[5]; /* rax, rcx, rdx, rsi, rdi after the step */
     } steps[PIO_STEPS_MAX];
     uint64_t expect[16];
+    /* msr.asm: the RDMSR and WRMSR it runs, in order, each with rcx, rax
+     * and rdx loaded from its step (op: enum msr_op). */
+    uint64_t msr_nsteps;
+    struct msr_step {
+        uint64_t op, rcx, rax, rdx;
+    } msr_steps[MSR_STEPS_MAX];
     uint8_t reserved[PAGE_SIZE - 3 * 8 - GUEST_PRINTS_MAX * 16 - 16 * 8 - 2 * 8 -
-                     CPUID_STEPS_MAX * 16 - 2 * 8 - PIO_STEPS_MAX * 11 * 8 - 16 * 8];
+                     CPUID_STEPS_MAX * 16 - 2 * 8 - PIO_STEPS_MAX * 11 * 8 - 16 * 8 - 8 -
+                     MSR_STEPS_MAX * 32];
 };
 _Static_assert(sizeof(struct guest_params) == PAGE_SIZE, "the parameters fill one page");
 
@@ -101,5 +109,23 @@ _Static_assert(sizeof(struct guest_params) == PAGE_SIZE, "the parameters fill on
     PIO_FORMS_INOUT(X, 1, 0x04) PIO_FORMS_INOUT(X, 1, 0x80)                       \
     PIO_FORMS_INOUT(X, 1, 0xba) PIO_FORMS_INOUT(X, 1, 0xbc)                       \
     PIO_FORMS_INOUT(X, 1, 0xf8) PIO_FORMS_INOUT(X, 1, 0xff)
+
+/*
+ * The instructions of msr.asm's steps: RDMSR and WRMSR, and each with a
+ * REX.W prefix (3 bytes instead of 2: RIP must move by the exit's
+ * instruction length). For every step the guest writes one line, and
+ * prints them all when it ends (a VM that stops prints none):
+ *
+ *   rdmsr rcx=0x0000000000000abc rdx=0x0000000000000000 rax=0x000000001234abcd
+ *       the registers after the instruction (wrmsr: the same line)
+ *   rdmsr rcx=0x0000000000000abd #0x0d error=0x0000000000000000 rip+0x0000000000000000
+ *       it took exception 0x0d (#GP): the error code the CPU pushed, and
+ *       the RIP it pushed less the instruction's address
+ *
+ * and, if it resumes anywhere but right after the instruction, a line
+ * "rdmsr rcx=...: resumed at the wrong RIP" and exits with MSR_BAD_RIP.
+ */
+enum msr_op { MSR_OP_RDMSR, MSR_OP_WRMSR, MSR_OP_RDMSR_REX, MSR_OP_WRMSR_REX };
+#define MSR_BAD_RIP 0xbad50
 
 #endif

@@ -1,23 +1,30 @@
 # project2/: "VMCS and VM exits". Its student files are compiled for ring 3
 # into the user image (user/user.mk), -DSOLUTION when SOLUTION names 2;
-# every other .c file here is given kernel code.
+# every other .c file here is given kernel code, but USER_GIVEN_2's.
 #
 #   make bench-p2                   emulated instructions per VM exit of project 2's parts (reference solution, Bochs)
-STUDENT_FILES_2 := project2/hypercall.c project2/entry.c project2/cpuid.c project2/pio.c
-# The student functions the framework calls (upcalls).
-ENTRIES_2 := hypercall_resolve hypercall_handle entry_setup cpuid_emulate pio_decode pio_handle
+STUDENT_FILES_2 := project2/hypercall.c project2/entry.c project2/cpuid.c project2/pio.c \
+                   project2/msr.c
+# The functions in the user image the framework calls (upcalls): the
+# students', and the given user-side code's that calls theirs (msr_dev.c).
+ENTRIES_2 := hypercall_resolve hypercall_handle entry_setup cpuid_emulate pio_decode pio_handle \
+             msr_user_setup msr_user_exit
 # The headers student files may include (the autograder rejects others).
 ALLOWED_HEADERS_2 := project2/hypercall.h project2/entry.h project2/cpuid.h project2/pio.h \
-                     kev/kev.h kev/cpuid.h kernel/types.h kernel/printk.h kernel/panic.h \
-                     kernel/string.h kernel/mm.h
-# Given pure code student code may call too (compiled into both images).
-ULIB_SHARED += project2/hypercall_table.c kev/cpuid.c
-KERNEL_C += $(filter-out $(STUDENT_FILES_2),$(wildcard project2/*.c))
+                     project2/msr.h kev/kev.h kev/cpuid.h kernel/types.h kernel/printk.h \
+                     kernel/panic.h kernel/string.h kernel/mm.h
+# Given code that runs in ring 3 only, beside the students' (the MSR devices
+# and the VM's registry, whose functions call theirs).
+USER_GIVEN_2 := project2/msr_dev.c
+# Given pure code student code may call too (compiled into both images),
+# and the user-only given code.
+ULIB_SHARED += project2/hypercall_table.c kev/cpuid.c $(USER_GIVEN_2)
+KERNEL_C += $(filter-out $(STUDENT_FILES_2) $(USER_GIVEN_2),$(wildcard project2/*.c))
 
 # The parts' benchmarks (KTEST_BENCH tests in project2/tests.c): each
 # reports `@@ test data <test> figure <words>`, printed here. Figures are
 # printed, never asserted.
-P2_BENCHES += p2_bench_cpuid
+P2_BENCHES += p2_bench_cpuid p2_bench_msr
 .PHONY: bench-p2
 bench-p2:
 	@$(MAKE) --no-print-directory SOLUTION=all all

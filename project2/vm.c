@@ -151,6 +151,7 @@ static const struct {
     {P2_HYPERCALLS, hypercall_controller_init},
     {P2_CPUID, cpuid_controller_init},
     {P2_PIO, pio_controller_init},
+    {P2_MSR, msr_controller_init},
 };
 
 void p2_vm_run(const struct p2_vm_config *c, struct printer *out, struct vm_outcome *outcome)
@@ -192,7 +193,14 @@ void p2_vm_run(const struct p2_vm_config *c, struct printer *out, struct vm_outc
         if (pio.bitmaps)
             config.controls = &pio.controls;
     }
+    if ((parts & P2_MSR) && !msr_vm_begin(c, &config, outcome)) {
+        if (parts & P2_PIO)
+            pio_vm_end(&pio);
+        return;
+    }
     kev_run_vm(&config, outcome);
     if (parts & P2_PIO)
         pio_vm_end(&pio);
+    if (parts & P2_MSR)
+        msr_vm_end(outcome);
 }

@@ -15,6 +15,7 @@
  * run their part's controller after the tests' own hypercalls (test_ctl.c).
  * P2_ENTRY: the student's entry_setup() writes GUEST_CR3 and GUEST_RIP.
  * P2_CPUID: the student's cpuid_emulate() serves CPUID exits.
+ * P2_MSR: the student's msr_handle() emulates RDMSR and WRMSR (msr_ctl.c).
  */
 enum p2_part {
     P2_HYPERCALLS = 1 << 0,
@@ -25,6 +26,7 @@ enum p2_part {
 };
 
 struct pio_config;
+struct msr_config;
 
 /* What one case's VM looks like before its guest runs. */
 struct p2_vm_config {
@@ -45,6 +47,9 @@ struct p2_vm_config {
     size_t buf_off, buf_len;
     /* P2_PIO: the queue's contents and the I/O bitmaps (project2/pio_dev.h); NULL: none. */
     const struct pio_config *pio;
+    /* P2_MSR: the devices to register and the exits to expect
+     * (project2/msr_dev.h); NULL: none. */
+    const struct msr_config *msr;
 };
 
 /* Runs the guest of c in a fresh VM with output to `out` (started by the

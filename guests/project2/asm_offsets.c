@@ -57,4 +57,13 @@ void asm_offsets(void)
 #define FORM_ONE(...) +1
     CONST(PIO_NFORMS, 0 PIO_FORMS(FORM_ONE));
 #undef FORM_ONE
+
+    OFFSET(PARAM_MSR_NSTEPS, struct guest_params, msr_nsteps);
+    OFFSET(PARAM_MSR_STEPS, struct guest_params, msr_steps);
+    CONST(MSR_STEP_SIZE, sizeof(struct msr_step));
+    OFFSET(MSR_STEP_OP, struct msr_step, op);
+    OFFSET(MSR_STEP_RCX, struct msr_step, rcx);
+    OFFSET(MSR_STEP_RAX, struct msr_step, rax);
+    OFFSET(MSR_STEP_RDX, struct msr_step, rdx);
+    CONST(MSR_BAD_RIP, MSR_BAD_RIP);
 }

@@ -39,6 +39,17 @@ Z = [0, 0, 0, 0]
 CACHES = [[0x1c004121, 0x1c0003f, 0x3f, 0], [0x1c004122, 0x1c0003f, 0x3f, 0],
           [0x1c004143, 0x3c0003f, 0x3ff, 0], [0x1c03c163, 0x3c0003f, 0x3fff, 6]]
 
+def MSR_RD(rdx, rax):
+    """An MSR test's line for an RDMSR of the stack (project2/guest.h)."""
+    return ("rdmsr rcx=0x0000000000000abc rdx=0x%s rax=0x%s\n" % (rdx, rax)).encode()
+
+
+def MSR_GP(vector, error, rip):
+    """An MSR test's line for an exception the guest took."""
+    return ("rdmsr rcx=0x0000000000000abd #0x%s error=0x%016x rip+0x%016x\n"
+            % (vector, error, rip)).encode()
+
+
 # name -> (a case it must fire on, a case beside it where it must not)
 TABLE = {
     "register_changed": (
@@ -132,6 +143,82 @@ TABLE = {
     "cpuid_answer_changed": (
         Case("p2_cpuid_many", data(exit_code=0xBAD1000 + 200, expect_exit_code=17)),
         Case("p2_cpuid_many", data(exit_code=0xBAD0B, expect_exit_code=17))),
+    "msr_passthrough_exits": (
+        Case("p2_msr_passthrough", data(error="KEV_EUNHANDLED", expect_exit_code=3, message=(
+            "RDMSR of MSR 0x175 (IA32_SYSENTER_ESP) made a VM exit, but it is a passthrough "
+            "MSR: the MSR bitmap must let it run on the CPU"))),
+        Case("p2_msr_passthrough", data(error="KEV_EUNHANDLED", expect_exit_code=3, message=(
+            "unhanded VM exit MSR_READ")))),
+    "msr_missing_exit": (
+        Case("p2_msr_unknown_gp", data(error="KEV_EUNHANDLED", expect_exit_code=3, message=(
+            "the guest's RDMSR and WRMSR made 3 VM exits, 6 expected: an MSR that must exit ran "
+            "on the CPU without one"))),
+        Case("p2_msr_unknown_gp", data(error="KEV_EUNHANDLED", expect_exit_code=3, message=(
+            "the guest's RDMSR and WRMSR made 7 VM exits, 6 expected: was one instruction "
+            "repeated")))),
+    "msr_upper_kept": (
+        Case("p2_msr_upper_halves", data(exit_code=1, expect_exit_code=1, capture=MSR_RD(
+            "ffffffff01234567", "ffffffff89abcdef"), expect_capture=MSR_RD(
+            "0000000001234567", "0000000089abcdef"))),
+        Case("p2_msr_upper_halves", data(exit_code=1, expect_exit_code=1, capture=MSR_RD(
+            "0000000001234568", "0000000089abcdef"), expect_capture=MSR_RD(
+            "0000000001234567", "0000000089abcdef")))),
+    "msr_halves_swapped": (
+        Case("p2_msr_random_values", data(exit_code=1, expect_exit_code=1, capture=MSR_RD(
+            "0000000089abcdef", "0000000001234567"), expect_capture=MSR_RD(
+            "0000000001234567", "0000000089abcdef"))),
+        Case("p2_msr_random_values", data(exit_code=1, expect_exit_code=1, capture=MSR_RD(
+            "0000000089abcdef", "0000000001234568"), expect_capture=MSR_RD(
+            "0000000001234567", "0000000089abcdef")))),
+    "msr_rip_moved_on_gp": (
+        Case("p2_msr_unknown_gp", data(exit_code=1, expect_exit_code=1, capture=MSR_GP("0d", 0, 2),
+                                       expect_capture=MSR_GP("0d", 0, 0))),
+        Case("p2_msr_unknown_gp", data(exit_code=1, expect_exit_code=1, capture=MSR_GP("0d", 5, 0),
+                                       expect_capture=MSR_GP("0d", 0, 0)))),
+    "msr_wrong_exception": (
+        Case("p2_msr_unknown_gp", data(exit_code=1, expect_exit_code=1, capture=MSR_GP("06", 0, 0),
+                                       expect_capture=MSR_GP("0d", 0, 0))),
+        Case("p2_msr_unknown_gp", data(exit_code=1, expect_exit_code=1, capture=MSR_GP("0d", 0, 3),
+                                       expect_capture=MSR_GP("0d", 0, 0)))),
+    "msr_value_for_unknown": (
+        Case("p2_msr_registry", data(exit_code=1, expect_exit_code=1, capture=MSR_RD(
+            "0000000000000000", "0000000000000007"), expect_capture=MSR_GP("0d", 0, 0))),
+        Case("p2_msr_registry", data(exit_code=1, expect_exit_code=1, capture=MSR_GP("0d", 0, 0),
+                                     expect_capture=MSR_RD("0000000000000000", "0000000000000007")))),
+    "msr_gp_for_emulated": (
+        Case("p2_msr_upper_halves", data(exit_code=1, expect_exit_code=1, capture=MSR_GP("0d", 0, 0),
+                                         expect_capture=MSR_RD("0" * 16, "0" * 15 + "1"))),
+        Case("p2_msr_upper_halves", data(exit_code=1, expect_exit_code=1, capture=MSR_GP("0d", 0, 0),
+                                         expect_capture=MSR_GP("0d", 0, 0)))),
+    "msr_bad_rip": (
+        Case("p2_msr_stack_order", data(exit_code=0xBAD50, expect_exit_code=12)),
+        Case("p2_regs_preserved", data(exit_code=0xBAD50, expect_exit_code=12))),
+    "msr_registered_twice": (
+        Case("p2_msr_register_twice", data(error="KEV_EINVAL", expect_error="KEV_EEXIST", message=(
+            "msr_register() returned KEV_OK for MSR 0xabc (a scratch register), which "
+            "registration 1 had registered already"))),
+        Case("p2_msr_register_twice", data(error="KEV_EEXIST", expect_error="KEV_EEXIST", message=(
+            "msr_register() of MSR 0xabc (a scratch register), registration 2, returned "
+            "KEV_EEXIST")))),
+    "msr_register_refused": (
+        Case("p2_msr_registry", data(error="KEV_EEXIST", expect_exit_code=4, message=(
+            "msr_register() returned KEV_EEXIST for MSR 0x80000abc (a scratch register), "
+            "registration 2 of 5, but a right registry takes it"))),
+        Case("p2_msr_registry", data(error="KEV_ESTUDENT", expect_exit_code=4, message=(
+            "TODO() in msr_register() at project2/msr.c:75")))),
+    "msr_device_error": (
+        Case("p2_msr_empty_stack", data(exit_code=4, expect_error="KEV_EEMPTY")),
+        Case("p2_msr_empty_stack", data(error="KEV_EEMPTY", expect_error="KEV_EEMPTY"))),
+    "msr_unknown_stops": (
+        Case("p2_msr_unknown_gp", data(error="KEV_EINVAL", expect_exit_code=4,
+                                       message="no MSR 0xabd")),
+        Case("p2_msr_unknown_gp", data(error="KEV_EUNHANDLED", expect_exit_code=4,
+                                       message="the guest's RDMSR and WRMSR made 3 VM exits"))),
+    "msr_repeated": (
+        Case("p2_msr_stack_order", data(error="KEV_ETIMEOUT", expect_exit_code=4, message=(
+            "the guest made more than 2000 VM exits (the last one at guest RIP 0x400044)"))),
+        Case("p2_msr_stack_order", data(error="KEV_ETIMEOUT", expect_exit_code=4, message=(
+            "the guest ran for 20000000 TSC ticks without ending")))),
     "pio_rax_wrong": (
         Case("p2_pio_in_rax", data(exit_code=0x30BAD20, expect_exit_code=77)),
         Case("p2_regs_preserved", data(exit_code=0x30BAD20, expect_exit_code=77))),
@@ -340,6 +427,13 @@ TABLE = {
 }
 
 NEUTRAL = [
+    # the hypercall tests' hints stay off the other parts' tests
+    Case("p2_msr_registry", data(error="KEV_EINVAL", expect_exit_code=0,
+                                 message="RDMSR of MSR 0xa01 (scratch): invalid argument")),
+    Case("p2_msr_empty_stack", data(error="KEV_EEMPTY", expect_error="KEV_EEMPTY", capture_len=16,
+                                    expect_capture_len=0)),
+    Case("p2_msr_stack_order", data(exit_code=0, expect_exit_code=0, capture_len=256,
+                                    expect_capture_len=300)),
     Case("p2_print_hello", data(exit_code=1, expect_exit_code=2)),
     Case("p2_halt_code", data()),
     Case("p2_print_lengths", data(exit_code=0, expect_exit_code=0, capture=b"abc",
@@ -437,6 +531,22 @@ class Firing(unittest.TestCase):
         self.assertEqual(hints.for_case(2, Case("p2_cpuid_any_leaf", data(
             exit_code=3, expect_exit_code=3, capture_len=440, expect_capture_len=440,
             capture_at=224, capture=b"a" * 32 + b"X" * 8, expect_capture=b"a" * 40))), [])
+
+    def test_msr_lines_cut_by_the_window(self):
+        # the windows start inside a line; an exception past the instruction is RIP's fault
+        astray = Case("p2_msr_upper_halves", data(
+            capture=b"d9\n" + MSR_GP("0d", 0, 2), expect_capture=b"d9\n" + MSR_RD("0" * 16, "0" * 16)))
+        self.assertTrue(hint("msr_bad_rip").applies(astray))
+        self.assertFalse(hint("msr_gp_for_emulated").applies(astray))
+        wr = Case("p2_msr_upper_halves", data(
+            capture=MSR_RD("00000000ffffffff", "0000000089abcdef")[20:],
+            expect_capture=MSR_RD("0000000001234567", "0000000089abcdef")[20:]))
+        self.assertTrue(hint("msr_upper_kept").applies(wr))
+        garbage = Case("p2_msr_stack_order", data(error="KEV_EGUEST_FAULT", expect_exit_code=3,
+                                                  message="the guest raised #UD at 0x400051"))
+        self.assertTrue(hint("msr_bad_rip").applies(garbage))
+        self.assertFalse(hint("halt_returned").applies(garbage))  # HaltCpu's hint stays away
+
     def test_no_pio_register_hint_where_the_vm_had_to_stop(self):
         case = Case("p2_pio_rep_count64", data(exit_code=0xBAD20, expect_error="KEV_EEMPTY"))
         self.assertEqual(hints.for_case(2, case), [hint("pio_error_lost").text])
@@ -467,7 +577,7 @@ class Firing(unittest.TestCase):
             "exit_code", "expect.exit_code", "error", "expect.error", "message", "capture",
             "expect.capture", "capture.at", "capture.len", "expect.capture.len", "exits", "fault")}
         for test in ("p2_regs_preserved", "p2_unknown_hypercall", "p2_print_huge_size",
-                     "p2_cpuid_leaf1", "p2_pio_forms"):
+                     "p2_cpuid_leaf1", "p2_msr_registry", "p2_msr_unknown_gp", "p2_pio_forms"):
             self.assertIsInstance(hints.for_case(2, Case(test, dict(junk))), list)
 
 
