@@ -7,6 +7,7 @@ ENTRIES_3 := ept_map ept_unmap ept_translate ept_gva_to_hpa mmio_handle
 # The headers student files may include (the autograder rejects others).
 ALLOWED_HEADERS_3 := project3/ept.h project3/mmio.h kev/kev.h kernel/types.h kernel/printk.h kernel/panic.h \
                      kernel/string.h kernel/mm.h
+include guests/project3/os/os.mk
 KERNEL_C += $(filter-out $(STUDENT_FILES_3),$(wildcard project3/*.c))
 
 # The parts' benchmarks (KTEST_BENCH tests in project3/tests.c), as
