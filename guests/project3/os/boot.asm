@@ -91,6 +91,7 @@ bits 64
 global _start
 _start:
     cli
+    mov rsp, stack_top          ; before anything is pushed: no boot protocol gives a stack
     mov r12d, eax
     mov r13d, ebx
     lgdt [gdt_ptr]
@@ -105,7 +106,6 @@ _start:
     push rax
     retfq
 .cs:
-    mov rsp, stack_top
     ; minos's own tables: the first 4 MiB, identity-mapped in 4 KiB pages.
     lea rdi, [rel os_pml4]
     lea rax, [rel os_pdpt]
