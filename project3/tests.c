@@ -1629,7 +1629,8 @@ static void model_page_state(uint64_t page, bool mapped, char *buf, size_t size)
 static size_t gen_elf(struct gtest_case *c, unsigned nload)
 {
     memset(elf_buf, 0, sizeof(elf_buf));
-    unsigned nother = (unsigned)rng_range(&c->rng, 0, 3), phnum = nload + nother;
+    /* Other headers: the first an empty PT_LOAD (a loader keeps none), then any type. */
+    unsigned nother = (unsigned)rng_range(&c->rng, 1, 3), phnum = nload + nother, skipped = 0;
     uint64_t phoff = ELF_EHDR_SIZE + 8 * rng_range(&c->rng, 0, 4);
     uint64_t off = phoff + (uint64_t)phnum * ELF_PHDR_SIZE + rng_range(&c->rng, 0, 64);
     uint64_t gpa = LOADER_IMAGE_START + rng_range(&c->rng, 0, 15) * PAGE_SIZE;
@@ -1652,7 +1653,7 @@ static size_t gen_elf(struct gtest_case *c, unsigned nload)
         bool load = l < nload && (nload - l == phnum - i || rng_range(&c->rng, 0, 2) != 0);
         if (!load) { /* a header to skip: another type, or a PT_LOAD of no memory */
             static const uint32_t other[] = {PT_NOTE, 0, PT_GNU_STACK, PT_LOAD};
-            put32(ph, other[rng_range(&c->rng, 0, 3)]);
+            put32(ph, skipped++ == 0 ? PT_LOAD : other[rng_range(&c->rng, 0, 3)]);
             put32(ph + 4, PF_R);
             put64(ph + 8, rng_u64(&c->rng));
             put64(ph + 24, rng_u64(&c->rng));
@@ -1674,8 +1675,8 @@ static size_t gen_elf(struct gtest_case *c, unsigned nload)
         if (l == exec)
             put64(elf_buf + 24, gpa + rng_range(&c->rng, 0, memsz - 1));
         off += filesz + rng_range(&c->rng, 0, 32);
-        /* The next one right after (sharing a page), or past a gap. */
-        gpa += memsz + (rng_range(&c->rng, 0, 2) == 0 ? 0 : rng_range(&c->rng, 0, 2 * PAGE_SIZE));
+        /* The next one right after (sharing a page: always after the first), or past a gap. */
+        gpa += memsz + (l == 0 || rng_range(&c->rng, 0, 2) == 0 ? 0 : rng_range(&c->rng, 0, 2 * PAGE_SIZE));
         l++;
     }
     model_parse(elf_buf, &ld.img);
@@ -1907,8 +1908,8 @@ P3_TEST(p3_loader_bad_elf, "Loader", 6, BAD_COUNT,
         break;
     }
     case BAD_NOT_READABLE: {
-        static const uint32_t flags[] = {0, PF_X, PF_W, PF_W | PF_X};
-        put32(ph + 4, flags[rng_range(&c->rng, 0, 3)]);
+        /* PF_X kept: the entry point stays in an executable segment. */
+        put32(ph + 4, PF_X | (rng_range(&c->rng, 0, 1) ? PF_W : 0));
         break;
     }
     case BAD_TOO_MANY: break;
@@ -1921,19 +1922,10 @@ P3_TEST(p3_loader_bad_elf, "Loader", 6, BAD_COUNT,
                 put64(p + 40, 0);
         }
         break;
-    case BAD_ENTRY: {
-        uint64_t entry = rng_range(&c->rng, 0, 1) ? LOADER_IMAGE_END + rng_range(&c->rng, 0, 0xfff)
-                                                   : rng_range(&c->rng, 0, LOADER_IMAGE_START - 1);
-        for (unsigned i = 0; i < ld.img.nsegments; i++)
-            if (!(ld.img.segment[i].perm & EPT_X) && rng_range(&c->rng, 0, 1))
-                entry = ld.img.segment[i].gpa + rng_range(&c->rng, 0, ld.img.segment[i].memsz - 1);
-        for (unsigned i = 0; i < ld.img.nsegments; i++) /* entry in an exec one stays: none is */
-            if ((ld.img.segment[i].perm & EPT_X) && entry >= ld.img.segment[i].gpa &&
-                entry < ld.img.segment[i].gpa + ld.img.segment[i].memsz)
-                entry = LOADER_IMAGE_END;
-        put64(elf_buf + 24, entry);
+    case BAD_ENTRY: /* the victim loses PF_X and gets the entry point: no other holds it */
+        put32(ph + 4, PF_R | (rng_range(&c->rng, 0, 1) ? PF_W : 0));
+        put64(elf_buf + 24, s->gpa + rng_range(&c->rng, 0, s->memsz - 1));
         break;
-    }
     default: break;
     }
     gtest_input(c, "fault=\"%s\"", bad_names[k]);
@@ -2005,8 +1997,10 @@ P3_TEST(p3_loader_fault, "Loader", 7, 6,
     ld.nops = LD_OPS_MAX;
     for (unsigned i = 0; i < ld.nops; i++) {
         uint64_t gpa;
-        unsigned how = (unsigned)rng_range(&c->rng, 0, 9);
-        if (how == 0) /* anywhere in the window, or below it */
+        unsigned how = i < 2 ? 10 : (unsigned)rng_range(&c->rng, 0, 9);
+        if (how == 10) /* first a write, then a fetch, below the window: no segment's */
+            gpa = rng_range(&c->rng, 0, LOADER_IMAGE_START - 1);
+        else if (how == 0) /* anywhere in the window, or below it */
             gpa = rng_range(&c->rng, 0, LOADER_IMAGE_END - 1);
         else if (how == 1 && nserved) /* a page served already */
             gpa = served[rng_range(&c->rng, 0, nserved - 1)] + rng_range(&c->rng, 0, PAGE_SIZE - 1);
@@ -2019,8 +2013,8 @@ P3_TEST(p3_loader_fault, "Loader", 7, 6,
         uint64_t page = ALIGN_DOWN(gpa, PAGE_SIZE);
         uint64_t perm = model_page(&ld.img, ld.file, page, NULL);
         /* Mostly accesses the segments allow (the guest's own), some not. */
-        unsigned access = (unsigned)rng_range(&c->rng, 0, 2);
-        if (rng_range(&c->rng, 0, 3) != 0) {
+        unsigned access = i < 2 ? (i == 0 ? GUEST_WRITE : GUEST_FETCH) : (unsigned)rng_range(&c->rng, 0, 2);
+        if (i >= 2 && perm != 0 && rng_range(&c->rng, 0, 3) != 0) {
             while ((access == GUEST_WRITE && !(perm & EPT_W)) || (access == GUEST_FETCH && !(perm & EPT_X)))
                 access = (unsigned)rng_range(&c->rng, 0, 2);
         }
