@@ -443,7 +443,7 @@ def _segment_wrong(c):
 
 def _minos_test_failed(c):
     m = re.search(rb"minos: test (\w+) FAILED", c.data.get("capture", b""))
-    return m is not None and _loader(c, "p3_loader_boot", "p3_loader_refault")
+    return m is not None and _loader(c)
 
 
 def _minos_test(c):
