@@ -35,4 +35,4 @@ $(MINOS_DIR)/minos.iso: $(MINOS_ELF)
 
 .PHONY: minos-native
 minos-native: $(MINOS_DIR)/minos.iso
-	@$(PYTHON) guests/project3/os/native.py $(MINOS_DIR)/minos.iso guests/project3/os/native.txt
+	@$(PYTHON) guests/project3/os/native.py $(MINOS_DIR)/minos.iso $(MINOS_ELF) guests/project3/os/native.txt
