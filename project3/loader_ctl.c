@@ -36,6 +36,10 @@
 #define LOADER_INFO_GPA 0x8000UL    /* the multiboot2 information */
 #define LOADER_TABLES_GPA 0x10000UL /* the guest page tables, from here up */
 #define PRINT_CHUNK 256
+/* minos takes about 40 exits (a violation a page, a Print a line); a
+ * loader that serves a violation without mapping its page loops on it:
+ * stopped here, before it costs the boot's whole budget. */
+#define LOADER_MAX_EXITS 1000
 
 /* --- the file, lent to ring 3 ------------------------------------------------ */
 
@@ -263,6 +267,7 @@ void p3_loader_run(const struct p3_loader_config *c, struct printer *out, struct
         .data = &v,
         .controllers = chain,
         .ept = v.sp,
+        .max_exits = LOADER_MAX_EXITS,
     };
     kev_run_vm(&config, o);
     if (c->after)

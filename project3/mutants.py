@@ -241,6 +241,9 @@ MUTANTS += [
        ("!inside(s.offset, s.filesz, size)", "s.offset + s.filesz > size")),
     LM("loader_window_low", "memory below LOADER_IMAGE_START accepted.",
        ("    if (s.gpa < LOADER_IMAGE_START || !inside", "    if (!inside")),
+    LM("loader_window_end", "a segment ending at LOADER_IMAGE_END exactly refused (>= for >), "
+       "and its end computed with a sum that wraps.",
+       ("!inside(s.gpa, s.memsz, LOADER_IMAGE_END)", "s.gpa + s.memsz >= LOADER_IMAGE_END")),
     LM("loader_overlap_by_page", "segments that share a page refused as overlapping.",
        ("        if (s.gpa < o->gpa + o->memsz && o->gpa < s.gpa + s.memsz)\n",
         "        if (ALIGN_DOWN(s.gpa, PAGE_SIZE) < ALIGN_UP(o->gpa + o->memsz, PAGE_SIZE) &&\n"
@@ -273,6 +276,9 @@ MUTANTS += [
         "        return KEV_EREADONLY;\n",
         "    if (access == GUEST_WRITE && !(perm & EPT_W))\n        return KEV_EREADONLY;\n"
         "    if (perm == 0)\n        return KEV_EUNMAPPED;\n")),
+    LM("loader_never_maps", "the page filled but never mapped: KEV_OK, and the guest faults "
+       "on it again and again.",
+       ("    return ept_map(ept, GPA(page), hpa, perm);\n", "    return KEV_OK;\n")),
     LM("loader_page_offset", "the file's bytes copied to the page's start, not at their offset in it.",
        ("            memcpy(dst + (lo - page),", "            memcpy(dst,")),
 ]

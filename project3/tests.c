@@ -1625,8 +1625,9 @@ static void model_page_state(uint64_t page, bool mapped, char *buf, size_t size)
 /* --- files the test writes ----------------------------------------------------------- */
 
 /* A valid ELF file in elf_buf with nload PT_LOAD segments (the model's
- * image in ld.img); returns its size. */
-static size_t gen_elf(struct gtest_case *c, unsigned nload)
+ * image in ld.img); returns its size. With at_end, the last segment ends
+ * at LOADER_IMAGE_END exactly (the window's edge). */
+static size_t gen_elf_at(struct gtest_case *c, unsigned nload, bool at_end)
 {
     memset(elf_buf, 0, sizeof(elf_buf));
     /* Other headers: the first an empty PT_LOAD (a loader keeps none), then any type. */
@@ -1660,6 +1661,8 @@ static size_t gen_elf(struct gtest_case *c, unsigned nload)
             continue;
         }
         uint64_t memsz = rng_range(&c->rng, 1, 3 * PAGE_SIZE);
+        if (at_end && l == nload - 1)
+            gpa = LOADER_IMAGE_END - memsz;
         uint64_t filesz = rng_range(&c->rng, 0, 3) == 0 ? 0 : rng_range(&c->rng, 0, memsz);
         uint32_t flags = PF_R | (rng_range(&c->rng, 0, 1) ? PF_W : 0) |
                          (l == exec || rng_range(&c->rng, 0, 2) == 0 ? PF_X : 0);
@@ -1681,6 +1684,11 @@ static size_t gen_elf(struct gtest_case *c, unsigned nload)
     }
     model_parse(elf_buf, &ld.img);
     return off;
+}
+
+static size_t gen_elf(struct gtest_case *c, unsigned nload)
+{
+    return gen_elf_at(c, nload, false);
 }
 
 static void loader_file_input(struct gtest_case *c, const char *what)
@@ -1829,7 +1837,7 @@ P3_TEST(p3_loader_parse, "Loader", 7, 8,
     } else {
         unsigned nload = c->index == 1 ? LOADER_SEGMENTS_MAX : c->index == 2 ? 1
                          : (unsigned)rng_range(&c->rng, 1, LOADER_SEGMENTS_MAX);
-        ld.size = gen_elf(c, nload);
+        ld.size = gen_elf_at(c, nload, c->index == 2); /* case 2: its one segment at the window's end */
         ld.file = elf_buf;
         loader_file_input(c, "drawn");
     }
