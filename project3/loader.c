@@ -22,8 +22,9 @@
  * the guest runs the instruction again, now on the page you mapped. minos
  * tests itself (its code, its constants, its data, that its bss is zero)
  * and prints its results through the Print hypercall; the test compares
- * them with what minos prints booted natively (guests/project3/os/
- * native.txt), then with how many violations a page each needed.
+ * them with what minos prints booted natively
+ * (guests/project3/os/native.txt), then reads your EPT and counts the
+ * violations you served: one for each page of the image.
  *
  * Your code runs in ring 3: `file` is the module's bytes lent read-only
  * for the call, guest pages are yours to write at phys_to_virt(page).
