@@ -52,7 +52,9 @@
     X(KEV_EMMIO, "the guest accessed a device's memory-mapped registers the wrong way " \
                  "(a size other than the register's, or an address with no register)") \
     X(KEV_ENOTSUP, "the guest asked for something this virtual hardware does not emulate " \
-                   "(the message says what)")
+                   "(the message says what)")                                      \
+    X(KEV_EELF, "the file is not an ELF executable that can be loaded (the message says " \
+                "what is wrong with it)")
 
 enum kev_error {
 #define KEV_ERROR_ENUM(name, text) name,
