@@ -431,6 +431,11 @@ def _bad_elf_fault(c):
     return {"fault": m.group(1) if m else "the fault this case names"}
 
 
+def _bad_elf_wrong_error(c):
+    m = re.search(rb"loader_parse = (KEV_[A-Z_]+)", c.data.get("capture", b""))
+    return _loader(c, "p3_loader_bad_elf") and bool(m) and m.group(1) not in (b"KEV_OK", b"KEV_EELF")
+
+
 def _valid_elf_refused(c):
     return _loader(c, "p3_loader_parse") and b"loader_parse = KEV_EELF" in c.data.get("capture", b"")
 
@@ -704,6 +709,16 @@ HINTS = [
          "list before you trust it, and every sum for wrapping (start <= size && n <= size - "
          "start, never start + n <= size).",
          _bad_elf_accepted, _bad_elf_fault),
+    Hint("loader_bad_elf_wrong_error", 3,
+         "loader_parse refused a bad file with another error than KEV_EELF: every fault of "
+         "loader.h's list, a file too short included, is KEV_EELF (with img->why saying which).",
+         _bad_elf_wrong_error),
+    Hint("loader_no_progress", 3,
+         "The guest kernel made a thousand VM exits without getting on: an EPT violation served "
+         "with KEV_OK but nothing mapped (or a page mapped without the access the guest made), "
+         "so the same instruction faults again and again.",
+         lambda c: _loader(c, "p3_loader_boot") and c.text("error") == "KEV_ETIMEOUT"
+         and "VM exits" in (c.text("message") or "")),
     Hint("loader_valid_elf_refused", 3,
          "loader_parse refused a valid file: skip program headers that are not PT_LOAD or have "
          "p_memsz 0 (they count for nothing, not even for the limit of 8), and two segments "
@@ -717,7 +732,8 @@ HINTS = [
     Hint("loader_fault_wrong_error", 3,
          "loader_fault returned the wrong result: KEV_EUNMAPPED when no segment overlaps the page, "
          "then KEV_EREADONLY (a write) or KEV_ENOEXEC (a fetch) when none of its segments allows "
-         "it, and KEV_OK for a page mapped already (ept_map's KEV_EEXIST is not for the guest).",
+         "it, and KEV_OK for a page mapped already (check with ept_translate first; never return "
+         "ept_map's KEV_EEXIST).",
          _fault_error_wrong),
     Hint("loader_page_bytes_wrong", 3,
          "A page holds the wrong bytes: loader_page_alloc's page is not zeroed (clear it first); "
@@ -734,7 +750,7 @@ HINTS = [
          "error or a page mapped already.",
          _fault_pages_wrong),
     Hint("loader_minos_test_failed", 3,
-         "minos's own test {test} failed: text and rodata must be the file's bytes, data the "
+         "minos's test named on the failing line ({test}) failed: text and rodata must be the file's bytes, data the "
          "file's bytes and writable, bss (past p_filesz) zeros; the page's permissions are its "
          "segment's.",
          _minos_test_failed, _minos_test),

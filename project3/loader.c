@@ -11,7 +11,8 @@
  *   loader_parse  read the ELF header and program headers: the entry
  *                 point, and each segment's guest-physical place, file
  *                 bytes, size in memory and permissions. The file comes
- *                 from outside: check everything (KEV_EELF, saying what)
+ *                 from outside: make loader.h's checks, in its order
+ *                 (KEV_EELF, saying what)
  *   loader_fault  serve one EPT violation inside the image: a page from
  *                 loader_page_alloc(), filled from the file (zeros past the
  *                 file's bytes: .bss), mapped with your ept_map (part 1)
@@ -29,8 +30,10 @@
  * Your code runs in ring 3: `file` is the module's bytes lent read-only
  * for the call, guest pages are yours to write at phys_to_virt(page).
  *
- * Run one test: make run PROJECT=3 TEST=p3_loader_boot. The handout is
- * docs/project3.md.
+ * Start with one case: make run PROJECT=3 TEST=p3_loader_parse
+ * ARGS='p3_loader_parse.case=0' (minos's own file), then the other tests
+ * (p3_loader_bad_elf, p3_loader_fault), then TEST=p3_loader_boot. The
+ * handout is docs/project3.md.
  */
 #include "project3/loader.h"
 #include "kernel/panic.h"

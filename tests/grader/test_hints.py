@@ -287,6 +287,17 @@ TABLE = {
                                        expect_capture=b"loader_parse = KEV_EELF\n")),
         Case("p3_loader_bad_elf", data(capture=b"loader_parse = KEV_EELF\n",
                                        expect_capture=b"loader_parse = KEV_EELF\n"))),
+    "loader_bad_elf_wrong_error": (
+        Case("p3_loader_bad_elf", data(capture=b"loader_parse = KEV_EINVAL\n",
+                                       expect_capture=b"loader_parse = KEV_EELF\n")),
+        Case("p3_loader_bad_elf", data(capture=b"loader_parse = KEV_OK\nentry 0x100000\n",
+                                       expect_capture=b"loader_parse = KEV_EELF\n"))),
+    "loader_no_progress": (
+        Case("p3_loader_boot", data(error="KEV_ETIMEOUT", expect_exit_code=0,
+                                    message="the guest made more than 1000 VM exits (the last one at "
+                                            "guest RIP 0x101234)")),
+        Case("p3_loader_boot", data(error="KEV_EUNMAPPED", expect_exit_code=0,
+                                    message="an EPT violation at gpa 0x500000"))),
     "loader_valid_elf_refused": (
         Case("p3_loader_parse", data(capture=b"loader_parse = KEV_EELF\n",
                                      expect_capture=b"loader_parse = KEV_OK\nentry 0x1\n")),
