@@ -80,6 +80,9 @@ $(shell mkdir -p $(OBJ) && echo '$(CFLAGS) | $(NASMFLAGS)' | cmp -s - $(FLAGS_ST
 KERNEL_C   :=
 KERNEL_ASM :=
 EXTRA_OBJS :=
+# Boot modules GRUB loads beside the kernel (kernel/module.h): each entry
+# is name:path, path a file some rule builds.
+MODULES    :=
 # Per project N (its project.mk): STUDENT_FILES_N, the files its students
 # edit; ENTRIES_N, the functions of theirs the framework calls.
 include kernel/kernel.mk
@@ -184,13 +187,22 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o kernel/linker.ld
 # The boot image. GRUB with only the modules it needs boots much faster
 # under Bochs (a 0.8 MB image instead of the default 9.5 MB). grub.cfg holds a fixed-size
 # placeholder for the command line that the runner patches per boot.
-$(BUILD)/kevlab.iso: $(BUILD)/kernel.elf scripts/grub.cfg scripts/grubcfg.py grader/image.py
+# The ISO is remade when the list of modules changes (a stamp, as for the flags).
+MODULES_STAMP := $(BUILD)/.modules
+$(shell mkdir -p $(BUILD) && echo '$(MODULES)' | cmp -s - $(MODULES_STAMP) \
+        || echo '$(MODULES)' > $(MODULES_STAMP))
+module_name = $(word 1,$(subst :, ,$(1)))
+module_path = $(word 2,$(subst :, ,$(1)))
+$(BUILD)/kevlab.iso: $(BUILD)/kernel.elf scripts/grub.cfg scripts/grubcfg.py grader/image.py $(MODULES_STAMP) \
+                     $(foreach m,$(MODULES),$(call module_path,$(m)))
 	@echo "  ISO     $@"
-	@rm -rf $(BUILD)/isodir && mkdir -p $(BUILD)/isodir/boot/grub
+	@rm -rf $(BUILD)/isodir && mkdir -p $(BUILD)/isodir/boot/grub $(BUILD)/isodir/boot/modules
+	@$(foreach m,$(MODULES),cp $(call module_path,$(m)) $(BUILD)/isodir/boot/modules/$(call module_name,$(m)) &&) true
 	@# GDB reads kernel.elf's debug information; GRUB need not load it
 	@# (about 5M fewer Bochs instructions a boot). Backtraces use .ksyms.
 	@strip --strip-debug -o $(BUILD)/isodir/boot/kernel.elf $(BUILD)/kernel.elf
-	@$(PYTHON) scripts/grubcfg.py scripts/grub.cfg > $(BUILD)/isodir/boot/grub/grub.cfg
+	@$(PYTHON) scripts/grubcfg.py scripts/grub.cfg $(foreach m,$(MODULES),--module $(call module_name,$(m))) \
+		> $(BUILD)/isodir/boot/grub/grub.cfg
 	@# Written aside and renamed: a grading run reading the image never sees half of one.
 	@grub-mkrescue --install-modules="multiboot2 normal" --fonts= --locales= --themes= \
 		--compress=no -o $@.tmp $(BUILD)/isodir 2> $(BUILD)/grub-mkrescue.log \

@@ -4,3 +4,11 @@ KERNEL_C   += $(filter-out kernel/asm_offsets.c,$(wildcard kernel/*.c))
 KERNEL_ASM += $(wildcard kernel/*.asm)
 
 $(OBJ)/kernel/trap.asm.o $(OBJ)/kernel/user.asm.o: $(OBJ)/kernel/asm_offsets.inc
+
+# A boot module of known bytes, which the kernel's boot_modules test reads
+# back: every build's ISO goes through GRUB's module path (kernel/module.h).
+# Byte i is (7i + 3) mod 251; 5000 bytes, not a whole number of pages.
+MODULES += kevlab-pattern:$(OBJ)/kernel/pattern.bin
+$(OBJ)/kernel/pattern.bin: kernel/kernel.mk
+	@mkdir -p $(@D)
+	@$(PYTHON) -c 'import sys; sys.stdout.buffer.write(bytes((7 * i + 3) % 251 for i in range(5000)))' > $@

@@ -12,6 +12,7 @@
 #include "kernel/ktest.h"
 #include "kernel/lapic.h"
 #include "kernel/mm.h"
+#include "kernel/module.h"
 #include "kernel/multiboot.h"
 #include "kernel/paging.h"
 #include "kernel/power.h"
@@ -56,6 +57,7 @@ void kmain(uint32_t magic, uint64_t info)
     printk_escaped(cmdline_raw(), strlen(cmdline_raw()));
     printk("\n");
 
+    module_init(mb);
     pmm_init(mb);
     paging_init();
     lapic_init();
@@ -67,6 +69,9 @@ void kmain(uint32_t magic, uint64_t info)
            build_info.project, build_info.projects, build_info.solutions[0] ? build_info.solutions : "none");
     printk("kevlab: %zu MiB of memory, %zu pages free; CPU: %s\n",
            pmm_total_pages() * PAGE_SIZE >> 20, pmm_free_pages(), brand);
+    for (size_t i = 0; i < module_count(); i++)
+        printk("kevlab: boot module %s: %zu bytes at 0x%lx\n", module_at(i)->name,
+               module_at(i)->size, (unsigned long)module_at(i)->start);
     printk("kevlab: student code runs in ring 3 with %s%s\n", user_protection(),
            lapic_present() ? "" : "; no LAPIC: no CPU-time budget for student code");
     printk("kevlab: booted at tick %lu (the kernel's start: %lu)\n", rdtsc(), rdtsc() - t0);

@@ -23,7 +23,16 @@ struct mb_tag {
 /* Tag types (3.6.1 "Basic tags structure" and the sections after it). */
 #define MB_TAG_END 0
 #define MB_TAG_CMDLINE 1 /* 3.6.3 "Boot command line" */
+#define MB_TAG_MODULE 3  /* 3.6.6 "Modules" */
 #define MB_TAG_MMAP 6    /* 3.6.8 "Memory map" */
+
+struct mb_tag_module {
+    uint32_t type;
+    uint32_t size;
+    uint32_t mod_start;
+    uint32_t mod_end;
+    /* a zero-terminated string follows */
+};
 
 struct mb_tag_mmap {
     uint32_t type;
@@ -40,12 +49,18 @@ struct mb_mmap_entry {
     uint32_t reserved;
 };
 
-/* Returns the first tag of `type`, or NULL when there is none. */
-static const struct mb_tag *find_tag(const struct multiboot_info *mb, uint32_t type)
+/*
+ * Returns the first tag of `type` after `after` (from the start when NULL),
+ * or NULL when there is none.
+ */
+static const struct mb_tag *next_tag(const struct multiboot_info *mb, uint32_t type,
+                                     const struct mb_tag *after)
 {
     const uint8_t *start = (const uint8_t *)mb;
     uint32_t total = mb->total_size;
     uint32_t off = sizeof(*mb);
+    if (after != NULL)
+        off = (uint32_t)((const uint8_t *)after - start) + ALIGN_UP(after->size, 8);
 
     while (off + sizeof(struct mb_tag) <= total) {
         const struct mb_tag *tag = (const struct mb_tag *)(start + off);
@@ -56,6 +71,11 @@ static const struct mb_tag *find_tag(const struct multiboot_info *mb, uint32_t t
         off += ALIGN_UP(tag->size, 8);
     }
     return NULL;
+}
+
+static const struct mb_tag *find_tag(const struct multiboot_info *mb, uint32_t type)
+{
+    return next_tag(mb, type, NULL);
 }
 
 const char *multiboot_cmdline(const struct multiboot_info *mb)
@@ -85,6 +105,26 @@ int multiboot_memory_map(const struct multiboot_info *mb,
         struct mb_mem_region r = {.base = e->base_addr, .length = e->length, .type = e->type};
         if (fn != NULL)
             fn(&r, arg);
+    }
+    return n;
+}
+
+int multiboot_modules(const struct multiboot_info *mb,
+                      void (*fn)(const struct mb_module *m, void *arg), void *arg)
+{
+    int n = 0;
+    for (const struct mb_tag *t = next_tag(mb, MB_TAG_MODULE, NULL); t != NULL;
+         t = next_tag(mb, MB_TAG_MODULE, t)) {
+        const struct mb_tag_module *tag = (const struct mb_tag_module *)t;
+        if (tag->size <= sizeof(*tag))
+            continue;
+        const char *s = (const char *)(tag + 1);
+        if (s[tag->size - sizeof(*tag) - 1] != '\0' || tag->mod_end < tag->mod_start)
+            continue;
+        struct mb_module m = {.start = tag->mod_start, .end = tag->mod_end, .string = s};
+        if (fn != NULL)
+            fn(&m, arg);
+        n++;
     }
     return n;
 }

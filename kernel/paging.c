@@ -125,17 +125,29 @@ int pt_map(paddr_t pml4, uint64_t va, paddr_t pa, uint64_t flags)
     return 0;
 }
 
-int pt_unmap(paddr_t pml4, uint64_t va)
+/*
+ * The present 4 KiB entry of va (*e), or a negative error: PAGING_EINVAL
+ * for an address that is not canonical or not page-aligned, or that lies
+ * in a 2 MiB or 1 GiB page (never split into 4 KiB pages here),
+ * PAGING_ENOENT for one not mapped.
+ */
+static int present_4k(paddr_t pml4, uint64_t va, uint64_t **e)
 {
     if (!canonical(va) || va % PAGE_SIZE != 0)
         return PAGING_EINVAL;
     int err = 0;
-    uint64_t *e = entry_at(pml4, va, 1, false, &err);
-    if (e == NULL)
-        /* pt_unmap does not split a 2 MiB or 1 GiB page into 4 KiB pages. */
+    *e = entry_at(pml4, va, 1, false, &err);
+    if (*e == NULL)
         return err == PAGING_EEXIST ? PAGING_EINVAL : err;
-    if (!(*e & PTE_P))
-        return PAGING_ENOENT;
+    return (**e & PTE_P) ? 0 : PAGING_ENOENT;
+}
+
+int pt_unmap(paddr_t pml4, uint64_t va)
+{
+    uint64_t *e;
+    int err = present_4k(pml4, va, &e);
+    if (err < 0)
+        return err;
     *e = 0;
     /* The kernel's table is the one in CR3: drop the stale translation. */
     if (pml4 == kernel_table)
@@ -145,14 +157,10 @@ int pt_unmap(paddr_t pml4, uint64_t va)
 
 int pt_take_dirty(paddr_t pml4, uint64_t va)
 {
-    if (!canonical(va) || va % PAGE_SIZE != 0)
-        return PAGING_EINVAL;
-    int err = 0;
-    uint64_t *e = entry_at(pml4, va, 1, false, &err);
-    if (e == NULL)
-        return err == PAGING_EEXIST ? PAGING_EINVAL : err;
-    if (!(*e & PTE_P))
-        return PAGING_ENOENT;
+    uint64_t *e;
+    int err = present_4k(pml4, va, &e);
+    if (err < 0)
+        return err;
     if (!(*e & PTE_D))
         return 0;
     *e &= ~PTE_D;

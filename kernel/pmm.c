@@ -3,13 +3,14 @@
  * or as contiguous runs, zeroed. It manages the RAM the multiboot2 memory map
  * reports below 4 GiB (the boot code identity-maps only that much), minus the
  * first MiB (BIOS data, the real-mode IVT, video memory), the kernel image
- * (__kernel_start..__kernel_end from kernel/linker.ld, .bss included) and
- * GRUB's boot information. The bookkeeping is kernel/pmm_zone.c; this file
+ * (__kernel_start..__kernel_end from kernel/linker.ld, .bss included),
+ * GRUB's boot information and the boot modules (kernel/module.h). The bookkeeping is kernel/pmm_zone.c; this file
  * holds the kernel's one zone, zeroes pages and turns a bad free into a
  * panic: freeing a page twice, or one the allocator never gave out, is a
  * broken invariant that would otherwise corrupt memory much later.
  */
 #include "kernel/mm.h"
+#include "kernel/module.h"
 #include "kernel/multiboot.h"
 #include "kernel/panic.h"
 
@@ -44,12 +45,17 @@ void pmm_init(const struct multiboot_info *mb)
         panic("pmm_init: GRUB passed no memory map (multiboot2 tag 6)");
     pmm_zone_init(&zone, top / PAGE_SIZE, usable_bits, used_bits);
 
-    const struct pmm_range reserved[] = {
+    /* The boot modules' pages too (module_init ran first). */
+    struct pmm_range reserved[3 + MODULE_MAX] = {
         {0, LOW_MEMORY_END},
         {(paddr_t)(uintptr_t)__kernel_start, (paddr_t)(uintptr_t)__kernel_end},
         {(paddr_t)(uintptr_t)mb, multiboot_end(mb)},
     };
-    pmm_zone_from_map(&zone, mb, reserved, ARRAY_SIZE(reserved));
+    size_t n = 3;
+    for (size_t i = 0; i < module_count(); i++, n++)
+        reserved[n] = (struct pmm_range){module_at(i)->start,
+                                         module_at(i)->start + module_at(i)->size};
+    pmm_zone_from_map(&zone, mb, reserved, n);
     if (zone.nfree == 0)
         panic("pmm_init: the memory map reports no usable RAM between 1 MiB and 4 GiB");
 }

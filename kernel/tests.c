@@ -6,6 +6,8 @@
  */
 #include "kernel/cmdline.h"
 #include "kernel/ktest.h"
+#include "kernel/mm.h"
+#include "kernel/module.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
@@ -178,3 +180,34 @@ KTEST_INFO(crash_triple_fault, 0, "Crashes", 1, 0, "a triple fault ends the boot
 KTEST_INFO(crash_hang, 0, "Crashes", 1, 0, "a hang is stopped by the grader")
 KTEST_LIMITS(crash_hang, 4, 100000000)
 KTEST_INFO(crash_page_fault, 0, "Crashes", 1, 0, "a kernel page fault is a panic")
+
+/* kernel/kernel.mk's kevlab-pattern module: GRUB loaded it, the kernel
+ * found it by name with its size and bytes, and the allocator keeps its
+ * pages (pages handed out now lie outside it). */
+KTEST(boot_modules, 0)
+{
+    const struct boot_module *m = module_find("kevlab-pattern");
+    if (m == NULL)
+        return ktest_fail("no boot module kevlab-pattern (%zu modules): is grub.cfg's module2 line there?",
+                          module_count());
+    KTEST_CHECK(module_find("kevlab-patter") == NULL && module_find("") == NULL);
+    KTEST_CHECK(module_at(module_count()) == NULL);
+    if (m->size != 5000)
+        return ktest_fail("kevlab-pattern holds %zu bytes, expected 5000", m->size);
+    const uint8_t *p = (const uint8_t *)(uintptr_t)m->start;
+    for (size_t i = 0; i < m->size; i++)
+        if (p[i] != (uint8_t)((7 * i + 3) % 251))
+            return ktest_fail("kevlab-pattern byte %zu is 0x%02x, expected 0x%02x", i, p[i],
+                              (unsigned)((7 * i + 3) % 251));
+    paddr_t pages[64];
+    enum ktest_result r = KTEST_PASS;
+    for (size_t i = 0; i < ARRAY_SIZE(pages); i++) {
+        pages[i] = page_alloc();
+        if (pages[i] + PAGE_SIZE > m->start && pages[i] < m->start + m->size)
+            r = ktest_fail("page_alloc handed out 0x%lx, inside the module", (unsigned long)pages[i]);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(pages); i++)
+        if (pages[i] != 0)
+            page_free(pages[i]);
+    return r;
+}

@@ -12,21 +12,6 @@
 #include "project2/cpuid.h"
 #include "kev/upcall.h"
 
-static const char *action_name(enum vmexit_action a)
-{
-    switch (a) {
-    case VMEXIT_CONTINUE:
-        return "vmexit_continue()";
-    case VMEXIT_PASS:
-        return "vmexit_pass()";
-    case VMEXIT_EXIT:
-        return "vm_exit()";
-    case VMEXIT_ERROR:
-        return "an error without vm_stop()";
-    }
-    return "no vmexit_result at all";
-}
-
 static struct vmexit_result cpuid_ctl_handle(struct vmexit_controller *self, struct vcpu_state *s,
                                              union exit_reason reason)
 {
@@ -46,7 +31,7 @@ static struct vmexit_result cpuid_ctl_handle(struct vmexit_controller *self, str
     if (r.action != VMEXIT_CONTINUE)
         return vm_stop(s->vm, KEV_EINVAL, "cpuid_emulate() returned %s for CPUID(eax=0x%x, "
                        "ecx=0x%x): every leaf has an answer; return vmexit_continue()",
-                       action_name(r.action), leaf, subleaf);
+                       vmexit_action_name(r.action), leaf, subleaf);
     enum kev_error e = vmcs_forward_rip(&s->vmcs);
     if (e != KEV_OK)
         return vm_stop(s->vm, e, "after CPUID(eax=0x%x, ecx=0x%x): moving RIP past cpuid: %s", leaf,

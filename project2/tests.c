@@ -613,6 +613,22 @@ P2_TEST_HIDDEN(p2_cpuid_extended, "CPUID", 1, 1,
 
 #define BENCH_CPUIDS 10000
 
+/* Runs the benchmark's VM (config); it must exit (its code: the ticks). */
+static enum ktest_result bench_run(struct vm_outcome *o)
+{
+    struct printer out;
+    if (printer_start(&out, 0) != KEV_OK)
+        return ktest_fail("no memory for the PrinterProxy");
+    p2_vm_run(&config, &out, o);
+    printer_free(&out);
+    if (o->kind != VM_EXITED) {
+        char how[KEV_MESSAGE_MAX + 64];
+        vm_outcome_describe(o, how, sizeof(how));
+        return ktest_fail("the benchmark's VM %s", how);
+    }
+    return KTEST_PASS;
+}
+
 /* A CPUID exit served by the reference cpuid_emulate() (leaf 1: the adjusted
  * path), from the guest's cpuid to its next instruction. */
 KTEST(p2_bench_cpuid, KTEST_BENCH)
@@ -623,17 +639,9 @@ KTEST(p2_bench_cpuid, KTEST_BENCH)
     config.parts = P2_CPUID;
     config.params.cpuid_count = BENCH_CPUIDS;
     config.params.cpuid_steps[0].rax = 1;
-    struct printer out;
-    if (printer_start(&out, 0) != KEV_OK)
-        return ktest_fail("no memory for the PrinterProxy");
     struct vm_outcome o;
-    p2_vm_run(&config, &out, &o);
-    printer_free(&out);
-    if (o.kind != VM_EXITED) {
-        char how[KEV_MESSAGE_MAX + 64];
-        vm_outcome_describe(&o, how, sizeof(how));
-        return ktest_fail("the benchmark's VM %s", how);
-    }
+    if (bench_run(&o) != KTEST_PASS)
+        return KTEST_FAIL;
     int64_t per100 = (o.exit_code * 100 + BENCH_CPUIDS / 2) / BENCH_CPUIDS;
     char buf[160];
     int n = snprintf(buf, sizeof(buf), "a CPUID exit served by cpuid_emulate() (leaf 1) costs "
@@ -1886,17 +1894,9 @@ KTEST(p2_bench_msr, KTEST_BENCH)
     config.params.msr_steps[0].rcx = 0xa00;
     msr_add_device(0xa00, MSR_DEV_SCRATCH, 0);
     msr_config.expect_exits = BENCH_RDMSRS;
-    struct printer out;
-    if (printer_start(&out, 0) != KEV_OK)
-        return ktest_fail("no memory for the PrinterProxy");
     struct vm_outcome o;
-    p2_vm_run(&config, &out, &o);
-    printer_free(&out);
-    if (o.kind != VM_EXITED) {
-        char how[KEV_MESSAGE_MAX + 64];
-        vm_outcome_describe(&o, how, sizeof(how));
-        return ktest_fail("the benchmark's VM %s", how);
-    }
+    if (bench_run(&o) != KTEST_PASS)
+        return KTEST_FAIL;
     int64_t per100 = (o.exit_code * 100 + BENCH_RDMSRS / 2) / BENCH_RDMSRS;
     char buf[160];
     int n = snprintf(buf, sizeof(buf), "an RDMSR exit served by msr_handle() (a scratch register) "

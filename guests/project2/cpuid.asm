@@ -20,6 +20,7 @@
 ; Whatever it found is printed before it ends, the current CPUID's line last.
 ; (The controller checks that RIP moved past each cpuid.)
 %include "guests/project2/hypercall.inc"
+%include "guests/gpr.inc"
 bits 64
 org GUEST_CODE
 
@@ -70,18 +71,7 @@ next:
     cmp %1, REG(%2)
     jne bad_ %+ %1
 %endmacro
-    CHECK rsp, 4
-    CHECK rbp, 5
-    CHECK rsi, 6
-    CHECK rdi, 7
-    CHECK r8, 8
-    CHECK r9, 9
-    CHECK r10, 10
-    CHECK r11, 11
-    CHECK r12, 12
-    CHECK r13, 13
-    CHECK r14, 14
-    CHECK r15, 15
+    EACH_GPR CHECK, 0xfff0
     mov rsp, STACK
 
     mov rax, VAR_K
@@ -113,18 +103,7 @@ bad_ %+ %1:
     mov eax, 0xBAD00 + %2
     jmp report
 %endmacro
-    BAD rsp, 4
-    BAD rbp, 5
-    BAD rsi, 6
-    BAD rdi, 7
-    BAD r8, 8
-    BAD r9, 9
-    BAD r10, 10
-    BAD r11, 11
-    BAD r12, 12
-    BAD r13, 13
-    BAD r14, 14
-    BAD r15, 15
+    EACH_GPR BAD, 0xfff0
 
 report:                             ; rax: the exit code; the current CPUID's line goes last
     mov VAR_CODE, rax

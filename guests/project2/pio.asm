@@ -18,6 +18,7 @@
 ; and jcc change neither RFLAGS.DF nor a register but rsp, whose value
 ; at each point is known).
 %include "guests/project2/hypercall.inc"
+%include "guests/gpr.inc"
 bits 64
 org GUEST_CODE
 
@@ -143,22 +144,7 @@ check:
     cmp %1, EXPECT(%2)
     jne bad_%1
 %endmacro
-    CHECK rax, 0
-    CHECK rcx, 1
-    CHECK rdx, 2
-    CHECK rbx, 3
-    CHECK rsp, 4
-    CHECK rbp, 5
-    CHECK rsi, 6
-    CHECK rdi, 7
-    CHECK r8, 8
-    CHECK r9, 9
-    CHECK r10, 10
-    CHECK r11, 11
-    CHECK r12, 12
-    CHECK r13, 13
-    CHECK r14, 14
-    CHECK r15, 15
+    EACH_GPR CHECK, 0xffff
     cld
     xor ebx, ebx                    ; the reports, as print.asm makes its Prints
 .next:
@@ -179,22 +165,7 @@ check:
 bad_%1:
     TEST_EXIT 0xBAD20 + %2 + (PIO_STEPS_MAX << 24)
 %endmacro
-    BAD rax, 0
-    BAD rcx, 1
-    BAD rdx, 2
-    BAD rbx, 3
-    BAD rsp, 4
-    BAD rbp, 5
-    BAD rsi, 6
-    BAD rdi, 7
-    BAD r8, 8
-    BAD r9, 9
-    BAD r10, 10
-    BAD r11, 11
-    BAD r12, 12
-    BAD r13, 13
-    BAD r14, 14
-    BAD r15, 15
+    EACH_GPR BAD, 0xffff
 
 ; In verify, rsp says which step s failed: rsp = chain start + s * LINK_SIZE
 ; + 64, the chain starting at CHAIN_TOP - nsteps * LINK_SIZE.

@@ -7,6 +7,7 @@
 ;   0xBAD10      execution did not continue right after vmcall
 ;   the case's code when everything was preserved.
 %include "guests/project2/hypercall.inc"
+%include "guests/gpr.inc"
 bits 64
 org GUEST_CODE
 
@@ -66,18 +67,4 @@ bad_rip:
 bad_ %+ %1:
     HALT 0xBAD00 + %2
 %endmacro
-    BAD rcx, 1
-    BAD rdx, 2
-    BAD rbx, 3
-    BAD rsp, 4
-    BAD rbp, 5
-    BAD rsi, 6
-    BAD rdi, 7
-    BAD r8, 8
-    BAD r9, 9
-    BAD r10, 10
-    BAD r11, 11
-    BAD r12, 12
-    BAD r13, 13
-    BAD r14, 14
-    BAD r15, 15
+    EACH_GPR BAD, 0xfffe

@@ -9,6 +9,7 @@
 ; addresses of load, verify, done and of each form's MOV, in the order of
 ; project3/guest.h's MMIO_FORMS.
 %include "guests/project3/guest.inc"
+%include "guests/gpr.inc"
 bits 64
 org P3_CODE
 
@@ -78,21 +79,7 @@ bad_%1:
     mov edi, P3_MMIO_BAD + %2
     jmp fail
 %endmacro
-    BAD rax, 0
-    BAD rcx, 1
-    BAD rdx, 2
-    BAD rbx, 3
-    BAD rbp, 5
-    BAD rsi, 6
-    BAD rdi, 7
-    BAD r8, 8
-    BAD r9, 9
-    BAD r10, 10
-    BAD r11, 11
-    BAD r12, 12
-    BAD r13, 13
-    BAD r14, 14
-    BAD r15, 15
+    EACH_GPR BAD, 0xffef
 fail:
     lea rax, [rsp - P3_DATA - 18 * 8]
     xor edx, edx

@@ -42,6 +42,8 @@ PROJECT = 2
 RELEASE = os.path.join(ROOT, "build", "release", "p2", "kevlab")
 TARBALL = os.path.join(ROOT, "build", "release", "p2", "kevlab.tar.gz")
 ZIP = os.path.join(ROOT, "build", "autograder", "p2.zip")
+# The checks vary one student file, hypercall.c; a submission meant to score
+# full marks also carries project 2's other student files (others()).
 EDITABLE = "project2/hypercall.c"
 IS_ROOT = os.geteuid() == 0
 FIGURES = []  # (what, seconds), printed at the end
@@ -96,9 +98,22 @@ def solution_text():
     return release.solution_files(plan())[EDITABLE]
 
 
+def others(prefix=""):
+    """The reference solutions of project 2's student files but hypercall.c,
+    named prefix + their path: what a full-marks submission carries beside it."""
+    return {prefix + n: t for n, t in release.solution_files(plan()).items() if n != EDITABLE}
+
+
 def skeleton_text():
-    with open(os.path.join(RELEASE, EDITABLE), "rb") as f:
-        return f.read()
+    """hypercall.c as the release gives it (the skeleton: SOLUTION and the
+    hidden tests left out), made here so that no release need exist yet."""
+    return release.run_unifdef(os.path.join(ROOT, EDITABLE), [], ["SOLUTION", "KEVLAB_HIDDEN"])
+
+
+def hidden_count(project):
+    """How many hidden tests of project N's own its instructors' kernel holds
+    (the earlier projects' hidden tests are not counted)."""
+    return release.hidden_count(release.instructor_tests(release.Plan(project)), project)
 
 
 def with_line(text, line, at=None):
@@ -433,11 +448,14 @@ def check_later_release_objects():
     expect("skeleton: 0.0 / 100.0" in out and "solution: 100.0 / 100.0" in out,
            "its checks:\n" + tail(out))
     tree = os.path.join(FAKE, "build", "release", "p3", "kevlab")
-    with open(os.path.join(tree, EDITABLE)) as f:
-        stub = f.read()
-    expect("prebuilt" in stub and "TODO" not in stub and "{" not in stub, "the stub:\n" + stub)
-    expect(os.path.isfile(os.path.join(tree, "prebuilt", "project2", "hypercall.o")),
-           "no prebuilt/project2/hypercall.o")
+    p2_files = plan().own_files
+    for name in p2_files:
+        with open(os.path.join(tree, name)) as f:
+            stub = f.read()
+        expect("prebuilt" in stub and "TODO" not in stub and "{" not in stub,
+               "the stub of %s:\n%s" % (name, stub))
+        obj = os.path.join("prebuilt", name[:-2] + ".o")
+        expect(os.path.isfile(os.path.join(tree, obj)), "no " + obj)
     for folder, _, files in os.walk(tree):
         for n in files:
             if n.endswith((".c", ".h", ".md")):
@@ -446,13 +464,15 @@ def check_later_release_objects():
                            "%s holds the solution's source (check_print)" % n)
     with open(os.path.join(tree, "MANIFEST.sha256")) as f:
         listed = {l.split("  ", 1)[1] for l in f.read().splitlines() if l}
-    expect(EDITABLE in listed and "prebuilt/project2/hypercall.o" in listed
+    expect(all(n in listed and "prebuilt/" + n[:-2] + ".o" in listed for n in p2_files)
            and "project3/ept.c" not in listed,
-           "the manifest: project 2's file and object must be protected, project3/ept.c not")
+           "the manifest: project 2's files and objects must be protected, project3/ept.c not")
     with open(os.path.join(tree, "project3", "ept.c")) as f:
         expect("TODO()" in f.read(), "project 3's file is not a skeleton")
     with open(os.path.join(tree, ".kevlab", "hidden-tests.json")) as f:
-        expect(json.load(f) == {"3": 1}, "hidden-tests.json")
+        note = json.load(f)
+    expect(note == {"3": hidden_count(3)}, "hidden-tests.json: %s, want {\"3\": %d}"
+           % (note, hidden_count(3)))
     with open(os.path.join(tree, "Makefile")) as f:
         expect("COURSE_PROJECT := 3" in f.read(), "COURSE_PROJECT is not 3")
     expect("project 2" in open(os.path.join(tree, "README.md")).read(), "README")
@@ -488,7 +508,8 @@ def check_later_autograder():
     status, out = timed("make autograder PROJECT=3", run, ["make", "-s", "autograder", "PROJECT=3"],
                         cwd=FAKE, log="autograder-p3.log")
     expect(status == 0, "make autograder PROJECT=3 failed:\n" + tail(out))
-    expect(re.search(r"reference solution: 100\.0 / 100\.0, \d+ tests \(1 hidden\)", out), tail(out))
+    expect(re.search(r"reference solution: 100\.0 / 100\.0, \d+ tests \(%d hidden\)"
+                     % hidden_count(3), out), tail(out))
 
 
 # --- make autograder ----------------------------------------------------------------
@@ -551,7 +572,7 @@ def zero(s, status):
 
 def check_autograder_correct():
     """A correct hypercall.c, uploaded bare: full marks, hidden tests included."""
-    s = submit({"hypercall.c": solution_text()})
+    s = submit(dict(others(), **{"hypercall.c": solution_text()}))
     failed = [t["name"] + ": " + t["reason"] for t in s["tests"] if not t["passed"]]
     expect(s["score"] == s["max"] and s["max"] and s["status"] == "graded",
            "score %s / %s; failed: %s" % (s["score"], s["max"], failed))
@@ -580,7 +601,7 @@ def check_autograder_no_compile():
 def check_autograder_protected():
     """A submission that changes a protected file: the original is used
     (full marks here) and the output names the file."""
-    files = {}
+    files = others("kevlab/")
     with open(os.path.join(RELEASE, "kernel", "main.c"), "rb") as f:
         files["kevlab/kernel/main.c"] = f.read() + b'\n#error "a student changed this file"\n'
     files["kevlab/" + EDITABLE] = solution_text()
@@ -832,7 +853,9 @@ def check_autograder_full_disk():
 def check_autograder_non_utf8():
     """File names that are not UTF-8: the submission is graded (100 here),
     and a listing of such names (nothing to grade) is valid JSON too."""
-    s = submit({b"caf\xe9/project2/hypercall.c": solution_text(), b"\xff\xfe notes.txt": b"x"})
+    files = {("caf\xe9/" + n).encode("latin-1"): t for n, t in others().items()}
+    files.update({b"caf\xe9/project2/hypercall.c": solution_text(), b"\xff\xfe notes.txt": b"x"})
+    s = submit(files)
     expect(s["score"] == s["max"] and s["max"], "score %s / %s:\n%s"
            % (s["score"], s["max"], s["output"]))
     s = submit({b"\xff\xfe.c": b"int x;\n", b"d\xe9j\xe0/vu.txt": b"x"})
@@ -851,8 +874,9 @@ def check_batch():
     os.makedirs(os.path.join(subs, "bob", "project2"))
     os.makedirs(os.path.join(subs, "carol"))
     os.makedirs(os.path.join(subs, "dave"))
-    with open(os.path.join(subs, "alice", "hypercall.c"), "wb") as f:
-        f.write(solution_text())
+    for name, text in dict(others(), **{"hypercall.c": solution_text()}).items():
+        with open(os.path.join(subs, "alice", os.path.basename(name)), "wb") as f:
+            f.write(text)
     shutil.copy(os.path.join(RELEASE, EDITABLE), os.path.join(subs, "bob", EDITABLE))
     with open(os.path.join(subs, "carol", "hypercall.c"), "wb") as f:
         f.write(with_line(solution_text(), b'void nop(void) { asm("nop"); }')[0])

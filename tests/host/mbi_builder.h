@@ -78,6 +78,19 @@ static inline void mbi_mmap(struct mbi_builder *b, const struct mbi_region *r, u
     }
 }
 
+/* A module tag: [start, end) and the string after the module's path. */
+static inline void mbi_module(struct mbi_builder *b, uint32_t start, uint32_t end, const char *s)
+{
+    uint32_t n = 0;
+    while (s[n])
+        n++;
+    uint32_t off = mbi_tag(b, 3, 16 + n + 1);
+    mbi_put32(b, off + 8, start);
+    mbi_put32(b, off + 12, end);
+    for (uint32_t i = 0; i <= n; i++)
+        mbi_bytes(b)[off + 16 + i] = (uint8_t)s[i];
+}
+
 static inline const struct multiboot_info *mbi_finish(struct mbi_builder *b)
 {
     mbi_tag(b, 0, 8);

@@ -107,3 +107,59 @@ HOST_TEST(multiboot_malformed)
     mb = mbi_finish(&b);
     CHECK_EQ_STR(multiboot_cmdline(mb), "");
 }
+
+struct mods {
+    struct mb_module m[4];
+    int n;
+};
+
+static void collect_module(const struct mb_module *m, void *arg)
+{
+    struct mods *s = arg;
+    if (s->n < 4)
+        s->m[s->n] = *m;
+    s->n++;
+}
+
+HOST_TEST(multiboot_modules_in_order)
+{
+    static struct mbi_builder b;
+    mbi_begin(&b);
+    mbi_module(&b, 0x200000, 0x2012a7, "guestos");
+    mbi_cmdline(&b, "x");
+    mbi_module(&b, 0x202000, 0x212000, "disk");
+    mbi_module(&b, 0x213000, 0x213000, ""); /* empty file, no name */
+    const struct multiboot_info *mb = mbi_finish(&b);
+    struct mods s = {.n = 0};
+    CHECK_EQ_INT(multiboot_modules(mb, collect_module, &s), 3);
+    CHECK_EQ_INT(s.n, 3);
+    CHECK_EQ_UINT(s.m[0].start, 0x200000);
+    CHECK_EQ_UINT(s.m[0].end, 0x2012a7);
+    CHECK_EQ_STR(s.m[0].string, "guestos");
+    CHECK_EQ_UINT(s.m[1].start, 0x202000);
+    CHECK_EQ_STR(s.m[1].string, "disk");
+    CHECK_EQ_UINT(s.m[2].end - s.m[2].start, 0);
+    CHECK_EQ_STR(s.m[2].string, "");
+    CHECK_EQ_STR(multiboot_cmdline(mb), "x");
+}
+
+HOST_TEST(multiboot_modules_malformed)
+{
+    static struct mbi_builder b;
+    mbi_begin(&b);
+    mbi_tag(&b, 3, 16);                       /* no room for the string */
+    mbi_module(&b, 0x300000, 0x200000, "backwards"); /* end before start */
+    uint32_t bad = b.len;
+    mbi_module(&b, 0x400000, 0x401000, "unterminated");
+    mbi_bytes(&b)[bad + 16 + 12] = 'x'; /* overwrite the terminator */
+    mbi_module(&b, 0x500000, 0x501000, "ok");
+    const struct multiboot_info *mb = mbi_finish(&b);
+    struct mods s = {.n = 0};
+    CHECK_EQ_INT(multiboot_modules(mb, collect_module, &s), 1);
+    CHECK_EQ_STR(s.m[0].string, "ok");
+    CHECK_EQ_INT(multiboot_modules(mb, NULL, NULL), 1);
+
+    static struct mbi_builder none;
+    mbi_begin(&none);
+    CHECK_EQ_INT(multiboot_modules(mbi_finish(&none), collect_module, &s), 0);
+}
