@@ -708,6 +708,7 @@ static struct {
     uint64_t features;          /* what the driver negotiated */
     struct vreq req[VR_REQS];
     unsigned nreq, rounds, data_at, label_at;
+    int header_writable;        /* a VB_HEADER's fault: 1 device-writable, 0 too short */
     bool stopped;
 } vm_;
 
@@ -978,7 +979,7 @@ static void round_of(struct vreq **rs, unsigned n, bool kick)
         put(VR_HDR + 16 * k, &h, sizeof(h));
         table[idx[0]] = (struct virtq_desc){.addr = P4_RAM + VR_HDR + 16 * k, .len = 16};
         if (r->bad == VB_HEADER) {
-            if (rng_next(&cur->rng) % 2)
+            if (vm_.header_writable)
                 table[idx[0]].flags |= VIRTQ_DESC_F_WRITE;
             else
                 table[idx[0]].len = (uint32_t)rng_range(&cur->rng, 0, 15);
@@ -1165,19 +1166,23 @@ P4V_TEST(p4_virtio_probe, "Virtio", 4, 4,
     return KTEST_PASS;
 }
 
-P4V_TEST(p4_virtio_read, "Virtio", 6, 4,
+P4V_TEST(p4_virtio_read, "Virtio", 6, 5,
          "1 to 6 reads (IN) one per notification, each of 1 to 8 sectors anywhere on the disk "
          "(sector 0, the last, the last 8 first), the data split over 1 to 3 descriptors at "
          "random places in the table, queues of 4, 8 or 16 (the ring wraps): every byte read, "
          "status OK, the used ring's entries and idx, one interrupt each")
 {
-    unsigned n = c->index == 0 ? 6 : (unsigned)rng_range(&c->rng, 1, 6);
-    setup(queue_num(5));
+    /* The first two cases: a queue of 4 and 6 requests, so that both rings wrap. */
+    unsigned n = c->index < 2 ? 6 : (unsigned)rng_range(&c->rng, 1, 6);
+    unsigned num = c->index < 2 ? 4 : queue_num(5);
+    setup(num);
     for (unsigned i = 0; i < n; i++) {
         uint64_t s;
         unsigned k;
         read_range(i, &s, &k);
         struct vreq *r = read_req(s, k);
+        if (ndesc(r) > num)
+            r->ndata = num - 2;
         round_of(&r, 1, false);
     }
     return KTEST_PASS;
@@ -1231,7 +1236,9 @@ P4V_TEST(p4_virtio_batch, "Virtio", 6, 4,
         unsigned descs = 0; /* 15 at most: 5 chains of 3 */
         uint64_t last_write = 0;
         for (unsigned i = 0; i < n; i++) {
-            unsigned kind = (unsigned)rng_range(&c->rng, 0, 5);
+            /* The first batch of case 0: write, read it back, read, GET_ID, FLUSH. */
+            static const unsigned first[] = {2, 0, 1, 4, 5};
+            unsigned kind = c->index == 0 && b == 0 ? first[i] : (unsigned)rng_range(&c->rng, 0, 5);
             unsigned k = (unsigned)rng_range(&c->rng, 1, 4);
             uint64_t s = rng_range(&c->rng, 0, vm_.sectors - k);
             if (kind == 0 && i > 0 && last_write)
@@ -1281,16 +1288,21 @@ P4V_TEST(p4_virtio_reset, "Virtio", 5, 3,
     return KTEST_PASS;
 }
 
-P4V_TEST(p4_virtio_ioerr, "Virtio", 8, 8,
+P4V_TEST(p4_virtio_ioerr, "Virtio", 8, 10,
          "one bad request among good ones, each case a different fault: a data buffer outside "
          "what the device may use (the device's page, 0, past 2^48, wrapping, a read-only page "
          "to read into), a sector range past the end (by one, 2^64 - 1), a buffer in the wrong "
          "direction or not whole sectors, a bad header: IOERR; an unknown type, FLUSH not "
          "negotiated: UNSUPP; used len 1, and the good requests served")
 {
-    static const enum vbad kinds[] = {VB_ADDR, VB_SECTOR, VB_DIR, VB_LEN, VB_HEADER, VB_TYPE, VB_ADDR, VB_SECTOR};
+    /* Every fault in every run: case i breaks kinds[i]; case 5 has an
+     * unknown type, case 8 FLUSH not negotiated; case 4 a device-writable
+     * header, case 9 a short one. */
+    static const enum vbad kinds[] = {VB_ADDR, VB_SECTOR, VB_DIR, VB_LEN, VB_HEADER,
+                                      VB_TYPE, VB_ADDR, VB_SECTOR, VB_TYPE, VB_HEADER};
     enum vbad bad = c->index < ARRAY_SIZE(kinds) ? kinds[c->index] : kinds[rng_next(&c->rng) % ARRAY_SIZE(kinds)];
-    bool flush_off = bad == VB_TYPE && rng_next(&c->rng) % 2;
+    bool flush_off = bad == VB_TYPE && (c->index == 8 || (c->index != 5 && rng_next(&c->rng) % 2));
+    vm_.header_writable = c->index == 4 ? 1 : c->index == 9 ? 0 : (int)(rng_next(&c->rng) % 2);
     vm_.desc = VR_DESC;
     vm_.avail = VR_AVAIL;
     vm_.used = VR_USED;
@@ -1327,21 +1339,27 @@ P4V_TEST(p4_virtio_ioerr, "Virtio", 8, 8,
 enum vgiveup { VG_NUM, VG_ALIGN, VG_NO_STATUS, VG_STATUS_RO, VG_NEXT_PAST, VG_LOOP, VG_AVAIL_JUMP,
                VG_RING_OUTSIDE, VG_COUNT };
 
-P4V_TEST(p4_virtio_giveup, "Virtio", 6, 8,
+P4V_TEST(p4_virtio_giveup, "Virtio", 6, 10,
          "what the device gives up on stops the VM with KEV_EVIRTIO, never the host: QueueReady "
          "with a size not a power of 2 (0, 3, 17, ...), rings not aligned, a chain without a "
          "device-writable status byte (or of one descriptor), a next past the table, a loop, an "
          "avail idx more than the queue's size ahead, a ring outside guest memory")
 {
-    enum vgiveup g = c->index < VG_COUNT ? (enum vgiveup)c->index : (enum vgiveup)(rng_next(&c->rng) % VG_COUNT);
+    /* Case i < VG_COUNT: fault i; cases 8 and 9 two more sizes (one not a
+     * power of 2, one past QueueNumMax); then any. */
+    enum vgiveup g = c->index < VG_COUNT ? (enum vgiveup)c->index
+                     : c->index < VG_COUNT + 2 ? VG_NUM : (enum vgiveup)(rng_next(&c->rng) % VG_COUNT);
     gtest_input(c, "fault=%d", (int)g);
     vm_.desc = VR_DESC;
     vm_.avail = VR_AVAIL;
     vm_.used = VR_USED;
     unsigned num = 8;
     if (g == VG_NUM) {
-        static const unsigned bad[] = {0, 3, 17, 32, 5, 6, 7, 12};
-        num = bad[c->index == VG_NUM ? 0 : rng_next(&c->rng) % ARRAY_SIZE(bad)];
+        static const unsigned bad[] = {0, 3, 5, 6, 7, 12, 17, 32};
+        num = c->index == VG_NUM ? 0
+              : c->index == VG_COUNT ? bad[rng_range(&c->rng, 1, 5)]
+              : c->index == VG_COUNT + 1 ? bad[rng_range(&c->rng, 6, 7)]
+              : bad[rng_next(&c->rng) % ARRAY_SIZE(bad)];
     } else if (g == VG_ALIGN) {
         switch (rng_next(&c->rng) % 3) {
         case 0:
