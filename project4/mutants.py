@@ -123,7 +123,7 @@ MUTANTS += [
     VM("virtio_features_no_sel", "DeviceFeatures always shows bits 31:0, whatever "
        "DeviceFeaturesSel says: VIRTIO_F_VERSION_1 (bit 32) is never offered.",
        ("        return half(VBLK_FEATURES, dev->device_features_sel);\n",
-        "        return (uint32_t)VBLK_FEATURES;\n")),
+        "        return half(VBLK_FEATURES, 0);\n")),
     VM("virtio_driver_features_halves_swapped", "DriverFeaturesSel 0 and 1 swapped: the driver's "
        "features land in the wrong half, and FEATURES_OK is refused.",
        ("            set_half(&dev->driver_features, dev->driver_features_sel == 1, value);\n",
@@ -207,9 +207,9 @@ MUTANTS += [
         "        return VIRTIO_BLK_S_OK;\n")),
     VM("virtio_get_id_len", "GET_ID's used len counts the status byte only.",
        ("        *written += VIRTIO_BLK_ID_BYTES;\n", "")),
-    VM("virtio_write_reads_sector_zero", "OUT writes every sector of a request to its first one.",
-       ("    for (unsigned k = 1; k + 1 < n; k++) {\n        for (uint32_t off = 0; off < d[k].len; off += VIRTIO_BLK_SECTOR_SIZE, sector++) {\n",
-        "    for (unsigned k = 1; k + 1 < n; k++) {\n        for (uint32_t off = 0; off < d[k].len; off += VIRTIO_BLK_SECTOR_SIZE, sector += to_guest) {\n")),
+    VM("virtio_sector_not_advanced", "every step of a request moves the same sectors: a "
+       "transfer of more than one step repeats its first sectors.",
+       ("            sector += count;\n", "")),
     VM("virtio_bad_buffer_ignored", "a data buffer the probe refuses skipped (status OK) "
        "instead of IOERR.",
        ("            if (e != KEV_OK)\n                return VIRTIO_BLK_S_IOERR;\n",

@@ -354,18 +354,27 @@ static bool data_ok(const struct vblk *dev, const struct virtq_desc *d, unsigned
     return sector <= dev->capacity && sectors <= dev->capacity - sector;
 }
 
+/* The data, a descriptor at a time and up to VBLK_DISK_IO_MAX sectors a
+ * step (each syscall costs more than the copy it makes). */
 static uint8_t transfer(struct vcpu_state *s, const struct virtq_desc *d, unsigned n, bool to_guest,
                         uint64_t sector, uint32_t *written)
 {
-    static uint8_t buf[VIRTIO_BLK_SECTOR_SIZE];
+    static uint8_t buf[VBLK_DISK_IO_MAX * VIRTIO_BLK_SECTOR_SIZE];
     for (unsigned k = 1; k + 1 < n; k++) {
-        for (uint32_t off = 0; off < d[k].len; off += VIRTIO_BLK_SECTOR_SIZE, sector++) {
+        for (uint32_t off = 0; off < d[k].len;) {
+            uint32_t count = (d[k].len - off) / VIRTIO_BLK_SECTOR_SIZE;
+            if (count > VBLK_DISK_IO_MAX)
+                count = VBLK_DISK_IO_MAX;
+            uint32_t bytes = count * VIRTIO_BLK_SECTOR_SIZE;
             gpa_t at = GPA(d[k].addr + off);
-            enum kev_error e = to_guest ? vblk_disk_read(s, sector, buf, 1) : probe_copy_from_gpa(s->vm, buf, at, sizeof(buf));
+            enum kev_error e = to_guest ? vblk_disk_read(s, sector, buf, count)
+                                        : probe_copy_from_gpa(s->vm, buf, at, bytes);
             if (e == KEV_OK)
-                e = to_guest ? probe_copy_to_gpa(s->vm, at, buf, sizeof(buf)) : vblk_disk_write(s, sector, buf, 1);
+                e = to_guest ? probe_copy_to_gpa(s->vm, at, buf, bytes) : vblk_disk_write(s, sector, buf, count);
             if (e != KEV_OK)
                 return VIRTIO_BLK_S_IOERR;
+            off += bytes;
+            sector += count;
         }
         if (to_guest)
             *written += d[k].len;
@@ -444,9 +453,11 @@ struct vmexit_result vblk_request(struct vcpu_state *s, struct vblk *dev, uint16
      *     address the probe refuses: VIRTIO_BLK_S_IOERR. A type you do not
      *     know (or FLUSH without VIRTIO_BLK_F_FLUSH negotiated):
      *     VIRTIO_BLK_S_UNSUPP.
-     *   - IN: disk -> guest; OUT: guest -> disk; one sector at a time
-     *     through a buffer of your own is fine. GET_ID writes the 20 bytes
-     *     of VBLK_ID into its one data buffer.
+     *   - IN: disk -> guest; OUT: guest -> disk, through a buffer of your
+     *     own (static: your stack is small). A sector at a time works; up
+     *     to VBLK_DISK_IO_MAX sectors a call is faster (every syscall costs
+     *     more than the bytes it copies). GET_ID writes the 20 bytes of
+     *     VBLK_ID into its one data buffer.
      *   - *written counts the bytes you wrote into the chain: the data of
      *     IN or GET_ID, plus 1 for the status; a request that failed wrote
      *     only its status: 1.
