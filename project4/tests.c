@@ -1264,8 +1264,8 @@ P4V_TEST(p4_virtio_batch, "Virtio", 6, 4,
 
 P4V_TEST(p4_virtio_reset, "Virtio", 5, 3,
          "requests, then Status = 0: Status, QueueReady and InterruptStatus read 0, the queue is "
-         "forgotten; the driver sets up again (another queue size, the rings elsewhere) and the "
-         "new rings start from idx 0; a notification before DRIVER_OK is ignored")
+         "forgotten (a notification then is ignored); the driver sets up again (another queue "
+         "size, the rings elsewhere) and the new rings start from idx 0")
 {
     setup(queue_num(3));
     struct vreq *r = read_req(rng_range(&c->rng, 0, vm_.sectors - 1), 1);
