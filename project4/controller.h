@@ -30,11 +30,14 @@ void timer_controller_init(struct vmexit_controller *c, struct p4_timer *pt);
 struct vmexit_result timer_raise(struct vcpu_state *s, struct p4_timer *pt, int vector);
 
 /* One VM's virtio block device (virtio_ctl.c): the student's state of it,
- * its disk (a copy of the module's, so that writes stay in this VM), the
- * APIC its interrupt goes through. */
+ * its disk (the module's image, and a page of this VM's own for every 8
+ * sectors it wrote: writes stay in this VM), the APIC its interrupt goes
+ * through. */
+#define P4_DISK_PAGES_MAX 64
 struct p4_virtio {
     struct vblk dev;
-    uint8_t *disk;
+    const uint8_t *image;
+    uint8_t *written[P4_DISK_PAGES_MAX]; /* NULL: that page of the disk is the image's */
     uint64_t sectors;
     struct p4_timer *apic;
     uint64_t accesses, interrupts; /* statistics */
@@ -46,9 +49,10 @@ struct p4_virtio {
 #define P4_DISK_MODULE "p4-disk"
 const uint8_t *p4_disk_image(uint64_t *sectors);
 
-/* Resets *v with a fresh copy of the disk image (KEV_ENOMEM, KEV_EINVAL
- * with no image) and makes c its controller: EPT violations on the page
- * VBLK_MMIO_BASE go to vblk_mmio(). p4_virtio_free frees the copy. */
+/* Resets *v with the disk image as it is (KEV_EINVAL with no image, or one
+ * past P4_DISK_PAGES_MAX pages) and makes c its controller: EPT violations
+ * on the page VBLK_MMIO_BASE go to vblk_mmio(). p4_virtio_free frees the
+ * pages the VM wrote. */
 enum kev_error virtio_controller_init(struct vmexit_controller *c, struct p4_virtio *v, struct p4_timer *apic);
 void p4_virtio_free(struct p4_virtio *v);
 

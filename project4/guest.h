@@ -122,7 +122,7 @@ _Static_assert(sizeof(struct p4_params) == PAGE_SIZE, "the parameters fill one p
  */
 #define P4_VIRTIO 0x900000UL
 #define P4_RAM 0x1000000UL
-#define P4_RAM_PAGES 20
+#define P4_RAM_PAGES 12
 #define P4_TABLES 0x100000UL
 #define P4V_OPS_MAX 120
 /* Ticks a notification waits for its interrupt: far more than serving a

@@ -670,9 +670,9 @@ P4_TEST_HIDDEN(p4_timer_long, "Timer", 2, 2,
 #define VR_HDR 0x1000      /* request k's header at VR_HDR + 16 k */
 #define VR_STATUS 0x1800   /* request k's status byte */
 #define VR_DATA 0x2000     /* data buffers, allocated upwards */
-#define VR_DATA_END 0x12000
-#define VR_STAGE 0x12000   /* round r's table and ring entries at VR_STAGE + 512 r */
-#define VR_LABELS 0x13000  /* the dumps' labels */
+#define VR_DATA_END 0xa000
+#define VR_STAGE 0xa000    /* round r's table and ring entries at VR_STAGE + 512 r */
+#define VR_LABELS 0xb000   /* the dumps' labels */
 #define VR_REQS 64
 #define VR_ROUNDS 8
 
@@ -698,10 +698,11 @@ struct vreq {
     uint16_t head;
 };
 
-static struct {
+static struct vmodel {
     uint8_t ram[P4_RAM_PAGES * PAGE_SIZE];   /* the guest's memory as it starts */
     uint8_t want[P4_RAM_PAGES * PAGE_SIZE];  /* what the device must have written there (the model's) */
-    uint8_t disk[256 * VIRTIO_BLK_SECTOR_SIZE];
+    const uint8_t *image;       /* the disk image */
+    bool copied;                /* disk holds the model's disk (after its first write) */
     uint64_t sectors;
     unsigned num;               /* the queue's size */
     uint64_t desc, avail, used; /* P4_RAM offsets */
@@ -711,7 +712,18 @@ static struct {
     unsigned nreq, rounds, data_at, label_at;
     int header_writable;        /* a VB_HEADER's fault: 1 device-writable, 0 too short */
     bool stopped;
+    uint8_t disk[256 * VIRTIO_BLK_SECTOR_SIZE]; /* last: v_begin clears what is before it */
 } vm_;
+
+/* The model's disk, from sector s; `write`: the model's own copy. */
+static uint8_t *model_disk(uint64_t s, bool write)
+{
+    if (write && !vm_.copied) {
+        memcpy(vm_.disk, vm_.image, vm_.sectors * VIRTIO_BLK_SECTOR_SIZE);
+        vm_.copied = true;
+    }
+    return (vm_.copied ? vm_.disk : (uint8_t *)(uintptr_t)vm_.image) + s * VIRTIO_BLK_SECTOR_SIZE;
+}
 
 static struct p4v_params *V(void)
 {
@@ -784,11 +796,10 @@ static enum ktest_result v_begin(struct gtest_case *c)
     config.guest = "virtio";
     config.virtio = true;
     config.ram = vm_.ram;
-    memset(&vm_, 0, sizeof(vm_));
-    const uint8_t *image = p4_disk_image(&vm_.sectors);
-    if (image == NULL || vm_.sectors * VIRTIO_BLK_SECTOR_SIZE > sizeof(vm_.disk))
+    memset(&vm_, 0, offsetof(struct vmodel, disk));
+    vm_.image = p4_disk_image(&vm_.sectors);
+    if (vm_.image == NULL || vm_.sectors * VIRTIO_BLK_SECTOR_SIZE > sizeof(vm_.disk))
         return ktest_fail("no disk image of at most 256 sectors (the boot module \"%s\")", P4_DISK_MODULE);
-    memcpy(vm_.disk, image, vm_.sectors * VIRTIO_BLK_SECTOR_SIZE);
     memset(vm_.ram + VR_STATUS, 0xff, VR_REQS); /* what the device has not written */
     memset(vm_.want + VR_STATUS, 0xff, VR_REQS);
     vm_.data_at = VR_DATA;
@@ -903,11 +914,11 @@ static void model_serve(struct vreq *r)
     size_t n = (size_t)r->nsectors * VIRTIO_BLK_SECTOR_SIZE;
     switch (r->type) {
     case VIRTIO_BLK_T_IN:
-        memcpy(vm_.want + r->data, vm_.disk + r->sector * VIRTIO_BLK_SECTOR_SIZE, n);
+        memcpy(vm_.want + r->data, model_disk(r->sector, false), n);
         r->len += (uint32_t)n;
         break;
     case VIRTIO_BLK_T_OUT:
-        memcpy(vm_.disk + r->sector * VIRTIO_BLK_SECTOR_SIZE, vm_.ram + r->data, n);
+        memcpy(model_disk(r->sector, true), vm_.ram + r->data, n);
         break;
     case VIRTIO_BLK_T_GET_ID:
         memcpy(vm_.want + r->data, VBLK_ID, VIRTIO_BLK_ID_BYTES);
@@ -1108,36 +1119,18 @@ static void read_range(unsigned i, uint64_t *sector, unsigned *n)
 #define P4V_TEST(...) P4V_TEST_AS(KTEST_GRADED, __VA_ARGS__)
 #define P4V_TEST_HIDDEN(...) P4V_TEST_AS(KTEST_GRADED_HIDDEN, __VA_ARGS__)
 
+static void probe_registers(struct gtest_case *c);
+
 P4V_TEST(p4_virtio_probe, "Virtio", 4, 4,
          "the device's identity (MagicValue 0x74726976, Version 2, DeviceID 2, VendorID), "
          "DeviceFeatures by DeviceFeaturesSel, QueueNumMax (0 for a queue other than 0), the "
          "capacity, write-only registers reading 0, the status handshake read back; FEATURES_OK "
          "refused for a feature not offered or without VIRTIO_F_VERSION_1")
 {
-    vread(VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_MAGIC);
-    vread(VIRTIO_MMIO_VERSION, VIRTIO_MMIO_VERSION_1X);
-    vread(VIRTIO_MMIO_DEVICE_ID, VIRTIO_ID_BLOCK);
-    vread(VIRTIO_MMIO_VENDOR_ID, VBLK_VENDOR_ID);
-    vread(VIRTIO_MMIO_CONFIG_CAPACITY_LOW, (uint32_t)vm_.sectors);
-    vread(VIRTIO_MMIO_CONFIG_CAPACITY_HIGH, (uint32_t)(vm_.sectors >> 32));
-    vread(VIRTIO_MMIO_CONFIG_GENERATION, 0);
-    vread(VIRTIO_MMIO_STATUS, 0);
-    vread(VIRTIO_MMIO_INTERRUPT_STATUS, 0);
-    /* Selectors past the features and queues there are. */
-    uint32_t sel = (uint32_t)(c->index == 0 ? 2 : rng_range(&c->rng, 2, UINT32_MAX));
-    vwrite(VIRTIO_MMIO_DEVICE_FEATURES_SEL, sel);
-    vread(VIRTIO_MMIO_DEVICE_FEATURES, 0);
-    vwrite(VIRTIO_MMIO_QUEUE_SEL, c->index == 1 ? UINT32_MAX : (uint32_t)rng_range(&c->rng, 1, 8));
-    vread(VIRTIO_MMIO_QUEUE_NUM_MAX, 0);
-    vread(VIRTIO_MMIO_QUEUE_READY, 0);
-    static const uint32_t write_only[] = {VIRTIO_MMIO_DEVICE_FEATURES_SEL, VIRTIO_MMIO_DRIVER_FEATURES,
-                                          VIRTIO_MMIO_QUEUE_NUM, VIRTIO_MMIO_QUEUE_NOTIFY,
-                                          VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_QUEUE_DESC_LOW,
-                                          VIRTIO_MMIO_QUEUE_DEVICE_HIGH};
-    vread(write_only[rng_next(&c->rng) % ARRAY_SIZE(write_only)], 0);
-    /* A read-only register ignores a write. */
-    vwrite(VIRTIO_MMIO_MAGIC_VALUE, (uint32_t)rng_next(&c->rng));
-    vread(VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_MAGIC);
+    /* The identity and the other registers in the first two cases (every
+     * run has them), the negotiation in every case. */
+    if (c->index < 2)
+        probe_registers(c);
     /* The features the driver takes: all, VERSION_1 alone, one not
      * offered, or none of VERSION_1. */
     uint64_t f;
@@ -1167,7 +1160,35 @@ P4V_TEST(p4_virtio_probe, "Virtio", 4, 4,
     return KTEST_PASS;
 }
 
-P4V_TEST(p4_virtio_read, "Virtio", 6, 5,
+static void probe_registers(struct gtest_case *c)
+{
+    vread(VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_MAGIC);
+    vread(VIRTIO_MMIO_VERSION, VIRTIO_MMIO_VERSION_1X);
+    vread(VIRTIO_MMIO_DEVICE_ID, VIRTIO_ID_BLOCK);
+    vread(VIRTIO_MMIO_VENDOR_ID, VBLK_VENDOR_ID);
+    vread(VIRTIO_MMIO_CONFIG_CAPACITY_LOW, (uint32_t)vm_.sectors);
+    vread(VIRTIO_MMIO_CONFIG_CAPACITY_HIGH, (uint32_t)(vm_.sectors >> 32));
+    vread(VIRTIO_MMIO_CONFIG_GENERATION, 0);
+    vread(VIRTIO_MMIO_STATUS, 0);
+    vread(VIRTIO_MMIO_INTERRUPT_STATUS, 0);
+    /* Selectors past the features and queues there are. */
+    uint32_t sel = (uint32_t)(c->index == 0 ? 2 : rng_range(&c->rng, 2, UINT32_MAX));
+    vwrite(VIRTIO_MMIO_DEVICE_FEATURES_SEL, sel);
+    vread(VIRTIO_MMIO_DEVICE_FEATURES, 0);
+    vwrite(VIRTIO_MMIO_QUEUE_SEL, c->index == 1 ? UINT32_MAX : (uint32_t)rng_range(&c->rng, 1, 8));
+    vread(VIRTIO_MMIO_QUEUE_NUM_MAX, 0);
+    vread(VIRTIO_MMIO_QUEUE_READY, 0);
+    static const uint32_t write_only[] = {VIRTIO_MMIO_DEVICE_FEATURES_SEL, VIRTIO_MMIO_DRIVER_FEATURES,
+                                          VIRTIO_MMIO_QUEUE_NUM, VIRTIO_MMIO_QUEUE_NOTIFY,
+                                          VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_QUEUE_DESC_LOW,
+                                          VIRTIO_MMIO_QUEUE_DEVICE_HIGH};
+    vread(write_only[rng_next(&c->rng) % ARRAY_SIZE(write_only)], 0);
+    /* A read-only register ignores a write. */
+    vwrite(VIRTIO_MMIO_MAGIC_VALUE, (uint32_t)rng_next(&c->rng));
+    vread(VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_MAGIC);
+}
+
+P4V_TEST(p4_virtio_read, "Virtio", 6, 4,
          "1 to 6 reads (IN) one per notification, each of 1 to 8 sectors anywhere on the disk "
          "(sector 0, the last, the last 8 first), the data split over 1 to 3 descriptors at "
          "random places in the table, queues of 4, 8 or 16 (the ring wraps): every byte read, "
@@ -1195,7 +1216,7 @@ P4V_TEST(p4_virtio_read, "Virtio", 6, 5,
  * first (a fresh disk must not show them). */
 static uint64_t written_before = 1;
 
-P4V_TEST(p4_virtio_write, "Virtio", 6, 4,
+P4V_TEST(p4_virtio_write, "Virtio", 6, 3,
          "writes (OUT) of random bytes to random sectors, then reads of them and their "
          "neighbours: the data written comes back, sectors not written keep the image's; each "
          "VM's disk starts as the image (a sector an earlier case wrote reads as the image's)")
@@ -1226,7 +1247,7 @@ P4V_TEST(p4_virtio_write, "Virtio", 6, 4,
     return KTEST_PASS;
 }
 
-P4V_TEST(p4_virtio_batch, "Virtio", 6, 4,
+P4V_TEST(p4_virtio_batch, "Virtio", 6, 3,
          "2 to 5 requests in one notification (reads, writes, GET_ID, FLUSH, mixed), more "
          "than one batch in a row: served in the avail ring's order (a read after a write in the "
          "same batch sees it), one used entry each, one interrupt per batch")
@@ -1262,7 +1283,7 @@ P4V_TEST(p4_virtio_batch, "Virtio", 6, 4,
     return KTEST_PASS;
 }
 
-P4V_TEST(p4_virtio_reset, "Virtio", 5, 3,
+P4V_TEST(p4_virtio_reset, "Virtio", 5, 2,
          "requests, then Status = 0: Status, QueueReady and InterruptStatus read 0, the queue is "
          "forgotten (a notification then is ignored); the driver sets up again (another queue "
          "size, the rings elsewhere) and the new rings start from idx 0")
@@ -1291,50 +1312,65 @@ P4V_TEST(p4_virtio_reset, "Virtio", 5, 3,
     return KTEST_PASS;
 }
 
-P4V_TEST(p4_virtio_ioerr, "Virtio", 8, 10,
-         "one bad request among good ones, each case a different fault: a data buffer outside "
+/* A request that breaks `bad` (VB_TYPE: an unknown type, or FLUSH when
+ * `flush` and the driver did not take VIRTIO_BLK_F_FLUSH); `edge` picks a
+ * VB_SECTOR's range: 0 past the end by one, 3 wrapping around 2^64, else
+ * any of those and two more. */
+static struct vreq *bad_request(enum vbad bad, bool flush, unsigned edge)
+{
+    struct rng *g = &cur->rng;
+    unsigned k = (unsigned)rng_range(g, 1, 4);
+    uint64_t s = rng_range(g, 0, vm_.sectors - k);
+    if (bad == VB_SECTOR) {
+        /* Past the end by one sector, from the end, anywhere past, or so far
+         * that sector + k wraps around 2^64. */
+        unsigned e = edge < 4 ? edge : (unsigned)(rng_next(g) % 4);
+        s = e == 0 ? vm_.sectors - k + 1 : e == 1 ? vm_.sectors
+            : e == 2 ? rng_range(g, vm_.sectors, UINT64_MAX) : UINT64_MAX - rng_range(g, 0, k - 1);
+    }
+    struct vreq *r;
+    if (bad == VB_TYPE) {
+        uint32_t t = flush ? VIRTIO_BLK_T_FLUSH : (uint32_t)rng_next(g);
+        while (!flush && (t == VIRTIO_BLK_T_IN || t == VIRTIO_BLK_T_OUT || t == VIRTIO_BLK_T_GET_ID ||
+                          t == VIRTIO_BLK_T_FLUSH))
+            t = (uint32_t)rng_next(g);
+        r = request(t, s, 0, 0);
+    } else {
+        r = rng_next(g) % 2 ? read_req(s, k) : write_req(s, k);
+        r->bad = bad;
+    }
+    gtest_input(cur, "bad=%d type=%u sector=0x%lx", (int)bad, r->type, s);
+    return r;
+}
+
+P4V_TEST(p4_virtio_ioerr, "Virtio", 8, 5,
+         "two bad requests between good ones, each of a different fault: a data buffer outside "
          "what the device may use (the device's page, 0, past 2^48, wrapping, a read-only page "
          "to read into), a sector range past the end (by one, 2^64 - 1), a buffer in the wrong "
          "direction or not whole sectors, a bad header: IOERR; an unknown type, FLUSH not "
          "negotiated: UNSUPP; used len 1, and the good requests served")
 {
-    /* Every fault in every run: case i breaks kinds[i]; case 5 has an
-     * unknown type, case 8 FLUSH not negotiated; case 4 a device-writable
-     * header, case 9 a short one. */
-    static const enum vbad kinds[] = {VB_ADDR, VB_SECTOR, VB_DIR, VB_LEN, VB_HEADER,
-                                      VB_TYPE, VB_ADDR, VB_SECTOR, VB_TYPE, VB_HEADER};
-    enum vbad bad = c->index < ARRAY_SIZE(kinds) ? kinds[c->index] : kinds[rng_next(&c->rng) % ARRAY_SIZE(kinds)];
-    bool flush_off = bad == VB_TYPE && (c->index == 8 || (c->index != 5 && rng_next(&c->rng) % 2));
-    vm_.header_writable = c->index == 4 ? 1 : c->index == 9 ? 0 : (int)(rng_next(&c->rng) % 2);
+    /* Every fault in every run: case i breaks pairs[i] (a header
+     * device-writable in case 2, too short in case 4; FLUSH not negotiated
+     * in case 4). */
+    static const enum vbad pairs[][2] = {{VB_ADDR, VB_SECTOR}, {VB_DIR, VB_LEN}, {VB_HEADER, VB_TYPE},
+                                         {VB_ADDR, VB_SECTOR}, {VB_TYPE, VB_HEADER}};
+    static const enum vbad any[] = {VB_ADDR, VB_SECTOR, VB_DIR, VB_LEN, VB_HEADER, VB_TYPE};
+    enum vbad bad[2];
+    for (unsigned i = 0; i < 2; i++)
+        bad[i] = c->index < ARRAY_SIZE(pairs) ? pairs[c->index][i] : any[rng_next(&c->rng) % ARRAY_SIZE(any)];
+    bool flush_off = c->index == 4 || (c->index >= ARRAY_SIZE(pairs) && rng_next(&c->rng) % 2);
+    vm_.header_writable = c->index == 2 ? 1 : c->index == 4 ? 0 : (int)(rng_next(&c->rng) % 2);
     vm_.desc = VR_DESC;
     vm_.avail = VR_AVAIL;
     vm_.used = VR_USED;
     handshake(16, flush_off ? VIRTIO_F_VERSION_1 : VBLK_FEATURES, false);
-    struct vreq *rs[3];
+    struct vreq *rs[4];
     rs[0] = read_req(rng_range(&c->rng, 0, vm_.sectors - 1), 1);
-    bool in = rng_next(&c->rng) % 2;
-    unsigned k = (unsigned)rng_range(&c->rng, 1, 4);
-    uint64_t s = rng_range(&c->rng, 0, vm_.sectors - k);
-    if (bad == VB_SECTOR) {
-        /* Past the end by one sector, from the end, anywhere past, or so far
-         * that sector + k wraps around 2^64. */
-        unsigned e = c->index == 1 ? 0 : c->index == 7 ? 3 : (unsigned)(rng_next(&c->rng) % 4);
-        s = e == 0 ? vm_.sectors - k + 1 : e == 1 ? vm_.sectors
-            : e == 2 ? rng_range(&c->rng, vm_.sectors, UINT64_MAX) : UINT64_MAX - rng_range(&c->rng, 0, k - 1);
-    }
-    if (bad == VB_TYPE) {
-        uint32_t t = flush_off ? VIRTIO_BLK_T_FLUSH : (uint32_t)rng_next(&c->rng);
-        while (t == VIRTIO_BLK_T_IN || t == VIRTIO_BLK_T_OUT || t == VIRTIO_BLK_T_GET_ID ||
-               (t == VIRTIO_BLK_T_FLUSH && !flush_off))
-            t = (uint32_t)rng_next(&c->rng);
-        rs[1] = request(t, s, 0, 0);
-    } else {
-        rs[1] = in ? read_req(s, k) : write_req(s, k);
-    }
-    rs[1]->bad = bad == VB_TYPE ? VB_NONE : bad;
-    rs[2] = read_req(rng_range(&c->rng, 0, vm_.sectors - 1), 1);
-    gtest_input(c, "bad=%d type=%u sector=0x%lx", (int)bad, rs[1]->type, s);
-    round_of(rs, 3, false);
+    rs[1] = bad_request(bad[0], flush_off && bad[0] == VB_TYPE, c->index == 0 ? 0 : 4);
+    rs[2] = bad_request(bad[1], flush_off && bad[1] == VB_TYPE, c->index == 3 ? 3 : 4);
+    rs[3] = read_req(rng_range(&c->rng, 0, vm_.sectors - 1), 1);
+    round_of(rs, 4, false);
     return KTEST_PASS;
 }
 

@@ -237,7 +237,8 @@ struct vmexit_result vblk_request(struct vcpu_state *s, struct vblk *dev, uint16
  * Given (syscalls, project4/virtio_ctl.c): the VM's disk, n sectors from
  * `sector` into or out of your buffer. KEV_OK; KEV_EINVAL when sector + n
  * is past the disk's end (nothing moved) or n is more than
- * VBLK_DISK_IO_MAX.
+ * VBLK_DISK_IO_MAX; a write: KEV_ENOMEM when the host has no page for
+ * the VM's copy of the disk.
  */
 #define VBLK_DISK_IO_MAX 8
 enum kev_error vblk_disk_read(struct vcpu_state *s, uint64_t sector, void *buf, size_t n);

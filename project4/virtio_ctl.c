@@ -18,9 +18,11 @@
  *      not 0 (virtio 1.x, 4.2.3.4 "Notifications From The Device"); the
  *      guest's handler acknowledges with InterruptACK.
  *
- * The disk is a copy, made for each VM, of the boot module P4_DISK_MODULE:
- * the syscalls vblk_disk_read and vblk_disk_write move sectors between it
- * and the student's buffers, so no test's writes reach another's VM.
+ * The disk is the boot module P4_DISK_MODULE, copied a page (8 sectors) at
+ * a time into the VM's own pages as the VM writes it: the syscalls
+ * vblk_disk_read and vblk_disk_write move sectors between it and the
+ * student's buffers, so no test's writes reach another's VM (and a VM
+ * that only reads copies nothing).
  */
 #include "project4/controller.h"
 #include "kernel/mm.h"
@@ -41,16 +43,38 @@ const uint8_t *p4_disk_image(uint64_t *sectors)
     return (const uint8_t *)(uintptr_t)m->start;
 }
 
-static size_t disk_pages(const struct p4_virtio *v)
-{
-    return (size_t)ALIGN_UP(v->sectors * VIRTIO_BLK_SECTOR_SIZE, PAGE_SIZE) / PAGE_SIZE;
-}
+#define SECTORS_PER_PAGE (PAGE_SIZE / VIRTIO_BLK_SECTOR_SIZE)
 
 void p4_virtio_free(struct p4_virtio *v)
 {
-    if (v->disk)
-        pages_free((paddr_t)(uintptr_t)v->disk, disk_pages(v));
-    v->disk = NULL;
+    for (size_t i = 0; i < P4_DISK_PAGES_MAX; i++)
+        if (v->written[i])
+            page_free((paddr_t)(uintptr_t)v->written[i]);
+    memset(v->written, 0, sizeof(v->written));
+}
+
+/* Sector s's bytes: the VM's copy of its page, or the image's. */
+static const uint8_t *sector_at(const struct p4_virtio *v, uint64_t s)
+{
+    const uint8_t *page = v->written[s / SECTORS_PER_PAGE];
+    return page ? page + (s % SECTORS_PER_PAGE) * VIRTIO_BLK_SECTOR_SIZE
+                : v->image + s * VIRTIO_BLK_SECTOR_SIZE;
+}
+
+/* Sector s made the VM's own (its page copied first): NULL without memory. */
+static uint8_t *sector_own(struct p4_virtio *v, uint64_t s)
+{
+    size_t p = s / SECTORS_PER_PAGE;
+    if (v->written[p] == NULL) {
+        paddr_t pa = page_alloc();
+        if (pa == 0)
+            return NULL;
+        v->written[p] = (uint8_t *)(uintptr_t)pa;
+        uint64_t first = p * SECTORS_PER_PAGE, n = v->sectors - first;
+        memcpy(v->written[p], v->image + first * VIRTIO_BLK_SECTOR_SIZE,
+               (n < SECTORS_PER_PAGE ? n : SECTORS_PER_PAGE) * VIRTIO_BLK_SECTOR_SIZE);
+    }
+    return v->written[p] + (s % SECTORS_PER_PAGE) * VIRTIO_BLK_SECTOR_SIZE;
 }
 
 static struct vmexit_result virtio_ctl_handle(struct vmexit_controller *self, struct vcpu_state *s,
@@ -100,12 +124,13 @@ enum kev_error virtio_controller_init(struct vmexit_controller *c, struct p4_vir
                "(project4/project.mk builds it)\n", P4_DISK_MODULE);
         return KEV_EINVAL;
     }
+    if (sectors > P4_DISK_PAGES_MAX * SECTORS_PER_PAGE) {
+        printk("p4: the disk image has %lu sectors, more than the %lu kevlab's device takes\n",
+               sectors, (uint64_t)P4_DISK_PAGES_MAX * SECTORS_PER_PAGE);
+        return KEV_EINVAL;
+    }
+    v->image = image;
     v->sectors = sectors;
-    paddr_t pa = pages_alloc(disk_pages(v));
-    if (pa == 0)
-        return KEV_ENOMEM;
-    v->disk = (uint8_t *)(uintptr_t)pa;
-    memcpy(v->disk, image, sectors * VIRTIO_BLK_SECTOR_SIZE);
     v->dev.capacity = sectors;
     v->apic = apic;
     *c = (struct vmexit_controller){.name = "virtio", .handle = virtio_ctl_handle, .data = v};
@@ -129,7 +154,8 @@ enum kev_error sys_vblk_disk_read(struct vcpu_state *s, uint64_t sector, void *b
     struct p4_virtio *v = disk_of(s, sector, n, "vblk_disk_read");
     if (v == NULL)
         return KEV_EINVAL;
-    memcpy(buf, v->disk + sector * VIRTIO_BLK_SECTOR_SIZE, n * VIRTIO_BLK_SECTOR_SIZE);
+    for (size_t i = 0; i < n; i++)
+        memcpy((uint8_t *)buf + i * VIRTIO_BLK_SECTOR_SIZE, sector_at(v, sector + i), VIRTIO_BLK_SECTOR_SIZE);
     return KEV_OK;
 }
 
@@ -138,6 +164,11 @@ enum kev_error sys_vblk_disk_write(struct vcpu_state *s, uint64_t sector, const 
     struct p4_virtio *v = disk_of(s, sector, n, "vblk_disk_write");
     if (v == NULL)
         return KEV_EINVAL;
-    memcpy(v->disk + sector * VIRTIO_BLK_SECTOR_SIZE, buf, n * VIRTIO_BLK_SECTOR_SIZE);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *to = sector_own(v, sector + i);
+        if (to == NULL)
+            return KEV_ENOMEM; /* the sectors before it are written */
+        memcpy(to, (const uint8_t *)buf + i * VIRTIO_BLK_SECTOR_SIZE, VIRTIO_BLK_SECTOR_SIZE);
+    }
     return KEV_OK;
 }
