@@ -521,6 +521,40 @@ def _timer_deadline_reads(c):
     return bool(want and got) and want.startswith("rdmsr(IA32_TSC_DEADLINE) = ") \
         and got.startswith("rdmsr(IA32_TSC_DEADLINE) = ") and want != got
 
+# --- project 4: the virtio device (guests/project4/virtio.asm: register reads and
+# interrupts logged, then dumps of the used ring, the status bytes and the data
+# read, each after a label line) ---
+
+def _virtio(c):
+    return c.test.startswith("p4_virtio")
+
+
+def _virtio_lines(c):
+    return _lines_at_difference(c) if _virtio(c) else (None, None)
+
+
+def _virtio_section(c):
+    """The label of the dump the first difference is in ("used ring",
+    "status bytes", "request "), or None."""
+    if not _virtio(c):
+        return None
+    got, want = c.data.get("capture"), c.data.get("expect.capture")
+    if got is None or want is None:
+        return None
+    i = next((k for k in range(min(len(got), len(want))) if got[k] != want[k]), min(len(got), len(want)))
+    best, label = -1, None
+    for name in (b"used ring", b"status bytes", b"request "):
+        k = want.rfind(name, 0, i)
+        if k > best:
+            best, label = k, name.decode()
+    return label
+
+
+def _virtio_register_wrong(c):
+    want, got = _virtio_lines(c)
+    return bool(want and got) and want.startswith("read 0x") and got.startswith("read 0x") and want != got
+
+
 HINTS = [
     Hint("register_changed", 2,
          "The guest found {reg} changed across the hypercall: only rax may change (does your "
@@ -926,6 +960,49 @@ HINTS += [
          "line): does cpuid_emulate() keep something from one exit to the next, or use something "
          "up (memory it never frees)?",
          lambda c: c.test.startswith("p2_cpuid") and 0xBAD1000 <= (c.int("exit_code") or 0) <= 0xBAD1FFF),
+    Hint("virtio_no_interrupt", 4,
+         "The guest waited in vain for the device's interrupt after a notification: vblk_notify "
+         "must serve the new avail entries and set VIRTIO_MMIO_INT_VRING in interrupt_status, "
+         "InterruptACK must clear it (else no later completion interrupts), and your "
+         "timer_deliver injects the interrupt.",
+         lambda c: _virtio(c) and "no interrupt came after the notification" in (_virtio_lines(c)[1] or "")),
+    Hint("virtio_register_wrong", 4,
+         "A register read back wrong (its offset is on the line): virtio_blk.h's table says what "
+         "each reads; DeviceFeatures shows the half DeviceFeaturesSel picks, Status keeps "
+         "FEATURES_OK only for offered features with VIRTIO_F_VERSION_1, write-only registers and "
+         "queues other than 0 read 0.",
+         _virtio_register_wrong),
+    Hint("virtio_used_ring", 4,
+         "The used ring differs: each chain served is one entry (id: its head descriptor, len: "
+         "the bytes written into it, the status byte included), at ring[used_idx % num], then "
+         "the new idx at offset 2; after a reset both indices start again from 0.",
+         lambda c: _virtio_section(c) == "used ring"),
+    Hint("virtio_status_byte", 4,
+         "A request's status byte differs (0xff: never written): OK 0; IOERR 1 for a bad "
+         "header, a data buffer in the wrong direction, not whole sectors or not memory the probe "
+         "lets you use, a sector range past the capacity; UNSUPP 2 for an unknown type or FLUSH "
+         "without VIRTIO_BLK_F_FLUSH negotiated.",
+         lambda c: _virtio_section(c) == "status bytes"),
+    Hint("virtio_data", 4,
+         "The data of a read differs (the label names the request): sector s is the disk's bytes "
+         "from s * 512; the data may be split over several descriptors (follow next, each "
+         "one's len), and an earlier write in the same VM changed what it reads.",
+         lambda c: _virtio_section(c) == "request "),
+    Hint("virtio_give_up", 4,
+         "The device had to give up: vm_stop(s->vm, KEV_EVIRTIO, ...) for a queue size that is "
+         "not a power of 2 up to QueueNumMax or rings not aligned (at QueueReady = 1), a chain "
+         "without a device-writable status byte or of one descriptor, a next past the table or "
+         "a loop, an avail idx more than num ahead, a ring the probe refuses.",
+         lambda c: _virtio(c) and c.text("expect.error") == "KEV_EVIRTIO" and c.text("error") != "KEV_EVIRTIO"),
+    Hint("virtio_emmio", 4,
+         "Every register is 4 bytes at an offset of virtio_blk.h's table: any other access (1 "
+         "byte, an offset with no register) is vm_stop(s->vm, KEV_EMMIO, ...).",
+         lambda c: _virtio(c) and c.text("expect.error") == "KEV_EMMIO" and c.text("error") != "KEV_EMMIO"),
+    Hint("virtio_wrong_vector", 4,
+         "An interrupt or exception reached the guest with a vector other than VBLK_VECTOR: the "
+         "controller makes VBLK_VECTOR pending in your timer's APIC and timer_deliver injects it "
+         "as an external interrupt.",
+         lambda c: _virtio(c) and "vector other than the device's" in (_virtio_lines(c)[1] or "")),
 ]
 
 

@@ -52,7 +52,10 @@
     X(KEV_EMMIO, "the guest accessed a device's memory-mapped registers the wrong way " \
                  "(a size other than the register's, or an address with no register)") \
     X(KEV_ENOTSUP, "the guest asked for something this virtual hardware does not emulate " \
-                   "(the message says what)")                                      \
+                   "(the message says what)")                                        \
+    X(KEV_EVIRTIO, "the guest's virtio driver broke a rule the virtio spec lets a device "  \
+                   "give up on (a virtqueue that is not one, a chain with no status byte: "  \
+                   "the message says which)")                                     \
     X(KEV_EELF, "the file is not an ELF executable that can be loaded (the message says " \
                 "what is wrong with it)")
 

@@ -137,25 +137,45 @@ enum kev_error probe_copy_to_guest(struct vcpu_state *s, gva_t dst, const void *
     return copy(s, dst, (uint8_t *)(uintptr_t)src, n, true);
 }
 
-enum kev_error probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size_t n)
+/* Both guest-physical copies: page by page, each page checked first (a
+ * write also needs the EPT to allow writes there, as the guest's own store
+ * would). */
+static enum kev_error copy_gpa(struct vm *vm, gpa_t gpa, uint8_t *host_buf, size_t n, bool to_guest)
 {
-    uint8_t *out = dst;
     if (n == 0)
         return KEV_OK;
-    if (src.addr + (n - 1) < src.addr)
+    if (gpa.addr + (n - 1) < gpa.addr)
         return KEV_EOVERFLOW;
     while (n > 0) {
-        size_t chunk = PAGE_SIZE - (src.addr & (PAGE_SIZE - 1));
+        size_t chunk = PAGE_SIZE - (gpa.addr & (PAGE_SIZE - 1));
         if (chunk > n)
             chunk = n;
         void *p;
-        enum kev_error e = probe_gpa_to_host(vm, src, chunk, &p);
+        enum kev_error e = probe_gpa_to_host(vm, gpa, chunk, &p);
+        if (e == KEV_OK && to_guest && vm->ept) {
+            struct ept_walk w;
+            if (kev_ept_walk(vm->ept, gpa, &w) != KEV_OK || !(w.perm & EPT_W))
+                e = KEV_EREADONLY;
+        }
         if (e != KEV_OK)
             return e;
-        memcpy(out, p, chunk);
-        out += chunk;
-        src.addr += chunk;
+        if (to_guest)
+            memcpy(p, host_buf, chunk);
+        else
+            memcpy(host_buf, p, chunk);
+        host_buf += chunk;
+        gpa.addr += chunk;
         n -= chunk;
     }
     return KEV_OK;
+}
+
+enum kev_error probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size_t n)
+{
+    return copy_gpa(vm, src, dst, n, false);
+}
+
+enum kev_error probe_copy_to_gpa(struct vm *vm, gpa_t dst, const void *src, size_t n)
+{
+    return copy_gpa(vm, dst, (uint8_t *)(uintptr_t)src, n, true);
 }

@@ -60,5 +60,9 @@ enum kev_error probe_copy_to_guest(struct vcpu_state *s, gva_t dst, const void *
  * KEV_ENOTGUESTMEM when a page is not the VM's memory; n = 0 is KEV_OK.
  */
 enum kev_error probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size_t n);
+/* The other way: n bytes from src into guest-physical dst. The same errors,
+ * and KEV_EREADONLY when the VM's EPT does not allow writes to a page of
+ * the range (nothing is written to that page or past it). */
+enum kev_error probe_copy_to_gpa(struct vm *vm, gpa_t dst, const void *src, size_t n);
 
 #endif

@@ -97,6 +97,11 @@ enum kev_error sys_probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size
     return probe_copy_from_gpa(vm, dst, src, n);
 }
 
+enum kev_error sys_probe_copy_to_gpa(struct vm *vm, gpa_t dst, const void *src, size_t n)
+{
+    return probe_copy_to_gpa(vm, dst, src, n);
+}
+
 void sys_ulib_vm_stop(struct vm *vm, enum kev_error error, const char *msg)
 {
     if ((unsigned)error >= KEV_ERROR_COUNT)

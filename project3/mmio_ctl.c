@@ -23,10 +23,12 @@
  *      Exits Due to Instruction Execution").
  *
  * Violations elsewhere, and instruction fetches from the page, pass: kev
- * stops the VM with its own description of the violation.
+ * stops the VM with its own description of the violation. Steps 1, 2 and 4
+ * are mmio_exit_decode and mmio_exit_finish (mmio_exit.h), which project
+ * 4's virtio device reuses for its own page.
  */
 #include "project3/vm.h"
-#include "project3/mmio_insn.h"
+#include "project3/mmio_exit.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "kev/upcall.h"
@@ -118,21 +120,20 @@ static enum kev_error put_register(struct vcpu_state *s, const struct mmio_insn 
     return KEV_OK;
 }
 
-static struct vmexit_result mmio_controller_handle(struct vmexit_controller *self,
-                                                   struct vcpu_state *s, union exit_reason reason)
+struct vmexit_result mmio_exit_decode(struct vcpu_state *s, union exit_reason reason, uint64_t base,
+                                     struct mmio_exit *x)
 {
     if (reason.basic != EXIT_REASON_EPT_VIOLATION)
         return vmexit_pass();
-    struct mmio_state *st = self->data;
     uint64_t gpa, qual, rip, gla = 0;
     enum kev_error e;
     if ((e = vmcs_read64(&s->vmcs, GUEST_PHYSICAL_ADDRESS, &gpa)) ||
         (e = vmcs_exit_qualification(&s->vmcs, &qual)) || (e = vmcs_readl(&s->vmcs, GUEST_RIP, &rip)) ||
         ((qual & EPTQ_GLA_VALID) && (e = vmcs_readl(&s->vmcs, GUEST_LINEAR_ADDRESS, &gla))))
         return vm_stop(s->vm, e, "reading the EPT violation's exit information: %s", kev_strerror(e));
-    if (ALIGN_DOWN(gpa, PAGE_SIZE) != MMIO_PRINTER_BASE || (qual & EPTQ_FETCH) ||
+    if (ALIGN_DOWN(gpa, PAGE_SIZE) != base || (qual & EPTQ_FETCH) ||
         ((qual & EPTQ_GLA_VALID) && !(qual & EPTQ_GLA_ACCESS)))
-        return vmexit_pass(); /* not a data access to the printer's page */
+        return vmexit_pass(); /* not a data access to the device's page */
 
     uint8_t bytes[MMIO_INSN_MAX];
     size_t n;
@@ -140,10 +141,10 @@ static struct vmexit_result mmio_controller_handle(struct vmexit_controller *sel
     if (e != KEV_OK)
         return vm_stop(s->vm, e, "an access to the MMIO page at guest-physical 0x%lx: reading the "
                        "instruction at guest RIP 0x%lx: %s", gpa, rip, kev_strerror(e));
-    struct mmio_insn in;
-    const char *why = mmio_insn_decode(bytes, n, &in);
+    struct mmio_insn *in = &x->in;
+    const char *why = mmio_insn_decode(bytes, n, in);
     char text[3 * MMIO_INSN_MAX + 1];
-    hex(bytes, why ? n : in.len, text, sizeof(text));
+    hex(bytes, why ? n : in->len, text, sizeof(text));
     if (why)
         return vm_stop(s->vm, KEV_EUNHANDLED, "an access to the MMIO page at guest-physical 0x%lx "
                        "by the instruction at guest RIP 0x%lx (%s): %s; kev emulates MOV between "
@@ -152,25 +153,48 @@ static struct vmexit_result mmio_controller_handle(struct vmexit_controller *sel
     /* The decode must be the access the CPU reported. A MOV store
      * is a write only, a load a read only. */
     bool cpu_write = qual & EPTQ_WRITE;
-    uint64_t ea = linear_address(s, &in, rip);
+    uint64_t ea = linear_address(s, in, rip);
     uint64_t off = (qual & EPTQ_GLA_VALID) ? gla - ea : 0;
-    if (cpu_write != in.store || off >= in.size)
+    if (cpu_write != in->store || off >= in->size)
         return vm_stop(s->vm, KEV_EUNHANDLED, "kev's decode of the instruction at guest RIP 0x%lx "
                        "(%s: a %u-byte %s at guest-linear 0x%lx) is not the access the CPU "
                        "reported (a %s at guest-linear 0x%lx, guest-physical 0x%lx)", rip, text,
-                       in.size, in.store ? "store" : "load", ea, cpu_write ? "write" : "read", gla,
+                       in->size, in->store ? "store" : "load", ea, cpu_write ? "write" : "read", gla,
                        gpa);
 
-    struct mmio_request req = {
+    x->rip = rip;
+    x->req = (struct mmio_request){
         .gpa = GPA(gpa - off), /* an access that began in the page below starts there */
-        .size = in.size,
-        .write = in.store,
+        .size = in->size,
+        .write = in->store,
     };
-    if (in.store) {
-        uint64_t v = in.has_imm ? in.imm : reg_value(s, in.high8 ? in.reg - 4 : in.reg);
-        req.value = (in.high8 ? v >> 8 : v) & size_mask(in.size);
+    if (in->store) {
+        uint64_t v = in->has_imm ? in->imm : reg_value(s, in->high8 ? in->reg - 4 : in->reg);
+        x->req.value = (in->high8 ? v >> 8 : v) & size_mask(in->size);
     }
+    return vmexit_continue();
+}
 
+struct vmexit_result mmio_exit_finish(struct vcpu_state *s, const struct mmio_exit *x)
+{
+    enum kev_error e;
+    if (!x->in.store && (e = put_register(s, &x->in, x->req.value)) != KEV_OK)
+        return vm_stop(s->vm, e, "writing %s after the MMIO load at guest RIP 0x%lx: %s",
+                       mmio_reg_name(x->in.reg, x->in.size, x->in.high8), x->rip, kev_strerror(e));
+    e = vmcs_writel(&s->vmcs, GUEST_RIP, x->rip + x->in.len);
+    return e == KEV_OK ? vmexit_continue()
+                       : vm_stop(s->vm, e, "moving RIP past the MMIO access: %s", kev_strerror(e));
+}
+
+static struct vmexit_result mmio_controller_handle(struct vmexit_controller *self,
+                                                   struct vcpu_state *s, union exit_reason reason)
+{
+    struct mmio_state *st = self->data;
+    struct mmio_exit x;
+    struct vmexit_result r = mmio_exit_decode(s, reason, MMIO_PRINTER_BASE, &x);
+    if (r.action != VMEXIT_CONTINUE || vm_stopped(s->vm))
+        return r;
+    struct mmio_request req = x.req;
     user_frame_reset();
     uint64_t us = upcall_push_vcpu(s);
     uint64_t udev = user_push(&st->dev, sizeof(st->dev));
@@ -181,7 +205,7 @@ static struct vmexit_result mmio_controller_handle(struct vmexit_controller *sel
         return upcall_stopped(s, &u);
     user_pull(&st->dev, udev, sizeof(st->dev));
     user_pull(&req, ureq, sizeof(req));
-    struct vmexit_result r = vmexit_result_from(u.ret[0], u.ret[1]);
+    r = vmexit_result_from(u.ret[0], u.ret[1]);
     if (vm_stopped(s->vm))
         return r; /* mmio_handle stopped it (vm_stop): it stays stopped */
     if (r.action != VMEXIT_CONTINUE)
@@ -189,11 +213,8 @@ static struct vmexit_result mmio_controller_handle(struct vmexit_controller *sel
                        "vm_stop() for a %u-byte %s at guest-physical 0x%lx: action %d", req.size,
                        req.write ? "write" : "read", req.gpa.addr, (int)r.action);
     st->accesses++;
-    if (!in.store && (e = put_register(s, &in, req.value)) != KEV_OK)
-        return vm_stop(s->vm, e, "writing %s after the MMIO load at guest RIP 0x%lx: %s",
-                       mmio_reg_name(in.reg, in.size, in.high8), rip, kev_strerror(e));
-    e = vmcs_writel(&s->vmcs, GUEST_RIP, rip + in.len);
-    return e == KEV_OK ? r : vm_stop(s->vm, e, "moving RIP past the MMIO access: %s", kev_strerror(e));
+    x.req.value = req.value;
+    return mmio_exit_finish(s, &x);
 }
 
 void mmio_controller_init(struct vmexit_controller *c, struct mmio_state *st, struct printer *out)

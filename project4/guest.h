@@ -102,4 +102,56 @@ struct p4_params {
 };
 _Static_assert(sizeof(struct p4_params) == PAGE_SIZE, "the parameters fill one page");
 
+/*
+ * The virtio tests' guest (guests/project4/virtio.asm) runs on EPT
+ * (project4/vm.c, kev/ept.h), with the layout above and two more ranges:
+ *
+ *   P4_VIRTIO   one page, mapped in the guest's table to guest-physical
+ *               VBLK_MMIO_BASE, which the EPT leaves out: the device's
+ *               registers
+ *   P4_RAM      P4_RAM_PAGES writable pages at guest-physical == guest-
+ *               virtual P4_RAM: the virtqueue, the requests, their data,
+ *               filled by the test before the guest starts
+ *
+ * Every other guest page is at the guest-physical address equal to its
+ * guest-virtual one; the guest's page tables are guest pages from
+ * P4_TABLES up. The guest runs the case's script (struct p4v_params):
+ * register reads and writes, stores to its memory, notifications, dumps of
+ * its memory (printed), with a handler for VBLK_VECTOR that logs the
+ * interrupt, acknowledges it and writes EOI.
+ */
+#define P4_VIRTIO 0x900000UL
+#define P4_RAM 0x1000000UL
+#define P4_RAM_PAGES 12
+#define P4_TABLES 0x100000UL
+#define P4V_OPS_MAX 120
+/* Ticks a notification waits for its interrupt: far more than serving a
+ * batch of requests takes. */
+#define P4V_WAIT 3000000
+
+enum p4v_op {
+    P4V_OP_WRITE = 0,   /* a 4-byte store of b at register offset a */
+    P4V_OP_READ = 1,    /* a 4-byte load at register offset a, logged "read 0x070: 0x0000000f" */
+    P4V_OP_STORE16 = 2, /* a 2-byte store of b at guest address a (the avail ring's idx) */
+    P4V_OP_NOTIFY = 3,  /* QueueNotify = a, then a wait for the next interrupt (logged
+                         * "no interrupt came" and exit code 1 after P4V_WAIT ticks) */
+    P4V_OP_KICK = 4,    /* QueueNotify = a, no wait */
+    P4V_OP_DUMP = 5,    /* prints b bytes of guest memory at a */
+    P4V_OP_READ8 = 6,   /* a 1-byte load at register offset a (logged as READ) */
+    P4V_OP_MARK = 7,    /* notes the TSC (the benchmarks) */
+    P4V_OP_EXIT_TICKS = 8, /* exits with the TSC ticks since P4V_OP_MARK */
+    P4V_OP_COPY = 9,    /* copies c bytes of guest memory from b to a (a new round's
+                         * descriptors and avail ring entries, staged by the test) */
+    P4V_OP_COUNT
+};
+
+struct p4v_params {
+    uint64_t nops;
+    struct {
+        uint64_t op, a, b, c;
+    } ops[P4V_OPS_MAX];
+    uint8_t reserved[PAGE_SIZE - 8 - P4V_OPS_MAX * 32];
+};
+_Static_assert(sizeof(struct p4v_params) == PAGE_SIZE, "the parameters fill one page");
+
 #endif

@@ -1,5 +1,5 @@
 """Project 4's mutants and alternatives (tests/mutants/README.md): wrong
-timer functions a student would write, each of which must fail a public
+timer and virtio functions a student would write, each of which must fail a public
 test under every seed, and correct ones built another way, each of which
 must score every public point. Each entry is a list of exact text
 replacements in the student file, made in order on the reference solution;
@@ -10,6 +10,7 @@ each text to find must occur exactly once. `python3 tests/mutants/run.py
 from tests.mutants.mutation import Alternative, Mutant
 
 TIMER = "project4/timer.c"
+VIRTIO = "project4/virtio_blk.c"
 
 
 def M(name, bug, *replace):
@@ -18,6 +19,14 @@ def M(name, bug, *replace):
 
 def A(name, how, *replace):
     return Alternative(name, TIMER, list(replace), how)
+
+
+def VM(name, bug, *replace):
+    return Mutant(name, VIRTIO, list(replace), bug)
+
+
+def VA(name, how, *replace):
+    return Alternative(name, VIRTIO, list(replace), how)
 
 
 BLOCKED = "    if (!(rflags & RFLAGS_IF) || (blocking & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {\n"
@@ -106,6 +115,125 @@ MUTANTS = [
        "        *value = 0;\n        return vmexit_continue();\n")),
 ]
 
+MUTANTS += [
+    # --- the registers and the handshake ------------------------------------------------
+    VM("virtio_magic_swapped", "MagicValue with its bytes the other way round (\"triv\"): the "
+       "driver does not find a virtio device.",
+       ("        return VIRTIO_MMIO_MAGIC;\n", "        return 0x76697274;\n")),
+    VM("virtio_features_no_sel", "DeviceFeatures always shows bits 31:0, whatever "
+       "DeviceFeaturesSel says: VIRTIO_F_VERSION_1 (bit 32) is never offered.",
+       ("        return half(VBLK_FEATURES, dev->device_features_sel);\n",
+        "        return half(VBLK_FEATURES, 0);\n")),
+    VM("virtio_driver_features_halves_swapped", "DriverFeaturesSel 0 and 1 swapped: the driver's "
+       "features land in the wrong half, and FEATURES_OK is refused.",
+       ("            set_half(&dev->driver_features, dev->driver_features_sel == 1, value);\n",
+        "            set_half(&dev->driver_features, dev->driver_features_sel == 0, value);\n")),
+    VM("virtio_features_ok_always", "FEATURES_OK kept whatever the driver asked for, features "
+       "the device never offered included.",
+       ("    if ((value & VIRTIO_STATUS_FEATURES_OK) &&\n", "    if (false &&\n")),
+    VM("virtio_version_1_not_required", "FEATURES_OK kept for a driver that did not accept "
+       "VIRTIO_F_VERSION_1.",
+       ("        ((dev->driver_features & ~VBLK_FEATURES) || !(dev->driver_features & VIRTIO_F_VERSION_1)))\n",
+        "        (dev->driver_features & ~VBLK_FEATURES))\n")),
+    VM("virtio_capacity_high_is_low", "the capacity's high half reads the low half again.",
+       ("        return (uint32_t)(dev->capacity >> 32);\n", "        return (uint32_t)dev->capacity;\n")),
+    VM("virtio_mmio_size_unchecked", "a 1-byte access served as if it were 4 bytes, instead of "
+       "KEV_EMMIO.",
+       ("    if (req->size != 4 || !is_register(off))\n", "    if (!is_register(off))\n")),
+    VM("virtio_queue_size_not_power_of_2", "QueueReady accepts a queue size that is not a power "
+       "of 2 (or past QueueNumMax).",
+       ("        if (q->num == 0 || q->num > VBLK_QUEUE_NUM_MAX || (q->num & (q->num - 1)))\n",
+        "        if (q->num == 0)\n")),
+    VM("virtio_alignment_unchecked", "QueueReady accepts rings that are not aligned.",
+       ("        if (q->desc % VIRTQ_DESC_ALIGN || q->driver % VIRTQ_AVAIL_ALIGN || q->device % VIRTQ_USED_ALIGN)\n",
+        "        if (false)\n")),
+    VM("virtio_reset_keeps_queue", "a reset (Status = 0) clears the registers but keeps queue 0 "
+       "with its indices: the next setup's rings start where the old ones stopped.",
+       ("    uint64_t capacity = dev->capacity;\n    memset(dev, 0, sizeof(*dev));\n",
+        "    uint64_t capacity = dev->capacity;\n    struct vblk_queue q = dev->q;\n"
+        "    memset(dev, 0, sizeof(*dev));\n    dev->q = q;\n    dev->q.ready = 0;\n")),
+    VM("virtio_ack_ignored", "InterruptACK clears nothing: InterruptStatus stays set, and no "
+       "later completion raises an interrupt.",
+       ("        dev->interrupt_status &= ~value;\n", "        (void)value;\n")),
+
+    # --- the virtqueue -------------------------------------------------------------------
+    VM("virtio_no_interrupt_status", "requests served but VIRTIO_MMIO_INT_VRING never set: no "
+       "interrupt comes.",
+       ("        dev->interrupt_status |= VIRTIO_MMIO_INT_VRING;\n", "        (void)used;\n")),
+    VM("virtio_avail_ring_no_wrap", "the avail ring's slot is the free-running counter itself, "
+       "not modulo the queue's size: past num entries it reads past the ring.",
+       ("        uint64_t at = q->driver + 4 + 2 * (q->last_avail % q->num);\n",
+        "        uint64_t at = q->driver + 4 + 2 * (uint64_t)q->last_avail;\n")),
+    VM("virtio_used_ring_no_wrap", "the used ring's slot not taken modulo the queue's size.",
+       ("        at = q->device + 4 + 8 * (q->used_idx % q->num);\n",
+        "        at = q->device + 4 + 8 * (uint64_t)q->used_idx;\n")),
+    VM("virtio_used_idx_not_written", "the used ring's entries written but never its idx: the "
+       "driver sees nothing done.",
+       ("        if ((e = probe_copy_to_gpa(s->vm, GPA(q->device + 2), &q->used_idx, 2)) != KEV_OK)\n",
+        "        if (false)\n")),
+    VM("virtio_one_per_notify", "one avail entry served per notification: the rest of a batch "
+       "waits for a notification that never comes.",
+       ("        used = true;\n    }\n", "        used = true;\n        break;\n    }\n")),
+    VM("virtio_chain_consecutive", "the chain followed as consecutive descriptors (head, head + "
+       "1, ...) instead of through `next`.",
+       ("        i = x.next;\n", "        i = (uint16_t)(i + 1);\n")),
+    VM("virtio_used_len_no_status", "the used entry's len leaves out the status byte.",
+       ("    *written += 1;\n    return vmexit_continue();\n", "    return vmexit_continue();\n")),
+    VM("virtio_status_writable_unchecked", "a chain whose last descriptor is device-readable "
+       "taken as one with a status byte.",
+       ("    if (n < 2 || n > CHAIN_MAX || !(last->flags & VIRTQ_DESC_F_WRITE) || last->len < 1)\n",
+        "    if (n < 2 || n > CHAIN_MAX || last->len < 1)\n")),
+    VM("virtio_loop_unchecked", "a chain that loops is followed forever (the device never gives "
+       "up).",
+       ("        if (i >= dev->q.num || k == dev->q.num)\n", "        if (i >= dev->q.num)\n")),
+
+    # --- the requests --------------------------------------------------------------------
+    VM("virtio_direction_unchecked", "data buffers taken in either direction (a read into a "
+       "device-readable buffer served).",
+       ("        if (!!(d[k].flags & VIRTQ_DESC_F_WRITE) != to_guest || d[k].len % VIRTIO_BLK_SECTOR_SIZE)\n",
+        "        if (d[k].len % VIRTIO_BLK_SECTOR_SIZE)\n")),
+    VM("virtio_partial_sectors", "a data buffer that is not a whole number of sectors served "
+       "(rounded down) instead of IOERR.",
+       ("        if (!!(d[k].flags & VIRTQ_DESC_F_WRITE) != to_guest || d[k].len % VIRTIO_BLK_SECTOR_SIZE)\n",
+        "        if (!!(d[k].flags & VIRTQ_DESC_F_WRITE) != to_guest)\n")),
+    VM("virtio_header_writable_accepted", "a device-writable header read as if it were the "
+       "driver's.",
+       ("    if ((d[0].flags & VIRTQ_DESC_F_WRITE) || d[0].len < sizeof(h) ||\n",
+        "    if (d[0].len < sizeof(h) ||\n")),
+    VM("virtio_unknown_type_ioerr", "an unknown request type answered IOERR, not UNSUPP.",
+       ("    return VIRTIO_BLK_S_UNSUPP;\n}\n#endif", "    return VIRTIO_BLK_S_IOERR;\n}\n#endif")),
+    VM("virtio_flush_always", "FLUSH served OK without VIRTIO_BLK_F_FLUSH negotiated.",
+       ("        return dev->driver_features & VIRTIO_BLK_F_FLUSH ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_UNSUPP;\n",
+        "        return VIRTIO_BLK_S_OK;\n")),
+    VM("virtio_get_id_len", "GET_ID's used len counts the status byte only.",
+       ("        *written += VIRTIO_BLK_ID_BYTES;\n", "")),
+    VM("virtio_sector_not_advanced", "every step of a request moves the same sectors: a "
+       "transfer of more than one step repeats its first sectors.",
+       ("            sector += count;\n", "")),
+    VM("virtio_bad_buffer_ignored", "a data buffer the probe refuses skipped (status OK) "
+       "instead of IOERR.",
+       ("            if (e != KEV_OK)\n                return VIRTIO_BLK_S_IOERR;\n",
+        "            (void)e;\n")),
+]
+
+ALTERNATIVES_VIRTIO = [
+    VA("virtio_range_by_sum", "the sector range checked as sector + sectors <= capacity, with "
+       "the wrap-around checked apart.",
+       ("    return sector <= dev->capacity && sectors <= dev->capacity - sector;\n",
+        "    return sector + sectors >= sector && sector + sectors <= dev->capacity;\n")),
+    VA("virtio_used_idx_once", "the used ring's idx written once after the batch, not after "
+       "every entry.",
+       ("        if ((e = probe_copy_to_gpa(s->vm, GPA(q->device + 2), &q->used_idx, 2)) != KEV_OK)\n"
+        "            return ring_error(s, \"writing the used ring's idx\", q->device + 2, e);\n        used = true;\n    }\n",
+        "        used = true;\n    }\n"
+        "    if (used && (e = probe_copy_to_gpa(s->vm, GPA(q->device + 2), &q->used_idx, 2)) != KEV_OK)\n"
+        "        return ring_error(s, \"writing the used ring's idx\", q->device + 2, e);\n")),
+    VA("virtio_features_by_or", "the offered-features check as (features | offered) == offered.",
+       ("        ((dev->driver_features & ~VBLK_FEATURES) || !(dev->driver_features & VIRTIO_F_VERSION_1)))\n",
+        "        ((dev->driver_features | VBLK_FEATURES) != VBLK_FEATURES ||\n"
+        "         (dev->driver_features & VIRTIO_F_VERSION_1) == 0))\n")),
+]
+
 ALTERNATIVES = [
     A("blocking_low_bits", "the interruptibility state tested against 3, its two low bits, "
       "instead of the two names.",
@@ -119,3 +247,5 @@ ALTERNATIVES = [
        "    uint64_t rflags;\n    uint32_t blocking;\n    if ((e = vcpu_interrupt_window(s, true)))\n"
        "        return vm_stop(s->vm, e, \"opening the interrupt window failed\");\n")),
 ]
+
+ALTERNATIVES += ALTERNATIVES_VIRTIO

@@ -154,6 +154,12 @@ static struct vmexit_result timer_ctl_handle(struct vmexit_controller *self, str
     return vmexit_pass();
 }
 
+struct vmexit_result timer_raise(struct vcpu_state *s, struct p4_timer *pt, int vector)
+{
+    pt->t.pending = vector; /* one IRR bit: a second raise before delivery is the same one */
+    return deliver(s, pt);
+}
+
 void timer_controller_init(struct vmexit_controller *c, struct p4_timer *pt)
 {
     *pt = (struct p4_timer){

@@ -7,8 +7,14 @@
  *   P4_DATA     P4_DATA_PAGES writable pages (the guest's IDT, GDT, log)
  *   the stack   P4_STACK_PAGES writable pages below P4_STACK_TOP
  *
+ * A virtio VM (the virtio tests') is built on EPT instead (kev/ept.h: kev's
+ * own map, since project 3's EPT is not under test here), with the pages
+ * of project4/guest.h: P4_RAM, and the device's page P4_VIRTIO, which the
+ * guest's table maps to VBLK_MMIO_BASE and the EPT leaves out.
+ *
  * Its chain: the tests' own hypercalls (project 2's test_ctl.c), then the
- * timer's controller. Student code may write one VMCS field here,
+ * timer's controller, then (a virtio VM) the device's, which raises its
+ * interrupt through the timer's APIC. Student code may write one VMCS field here,
  * VM_ENTRY_INTR_INFO_FIELD: the interrupt it injects.
  */
 #include "project4/vm.h"
@@ -21,6 +27,8 @@
 struct p4_vm {
     struct p4_vm_config c;   /* with the spots' words */
     struct p4_timer timer;
+    struct p4_virtio virtio; /* a virtio VM's */
+    struct ept_space *sp;    /* a virtio VM's EPT */
 };
 
 /* The project-4 VM running now (one at a time), for p4_timer_of. */
@@ -33,6 +41,40 @@ static const char *const spot_words[P4_SPOT_COUNT] = {
 };
 
 static const uint32_t p4_writable[] = {VM_ENTRY_INTR_INFO_FIELD, VMCS_FIELD_END};
+
+/* A virtio VM's guest page: a fresh page of the EPT space with n bytes
+ * copied in, at guest-physical == guest-virtual gva. */
+static enum kev_error ept_page(struct p4_vm *v, struct gpt *g, uint64_t gva, uint64_t perm,
+                               uint64_t pte_flags, const void *bytes, size_t n)
+{
+    paddr_t page;
+    KEV_TRY(kev_ept_guest_page(v->sp, false, &page));
+    if (bytes)
+        memcpy((void *)(uintptr_t)page, bytes, n < PAGE_SIZE ? n : PAGE_SIZE);
+    KEV_TRY(kev_ept_map(v->sp, GPA(gva), page, perm));
+    return gpt_map(g, GVA(gva), GPA(gva), pte_flags);
+}
+
+static enum kev_error setup_virtio(struct p4_vm *v, struct vcpu_state *s, const struct guest_image *g)
+{
+    size_t size = (size_t)(g->end - g->start);
+    struct gpt t;
+    KEV_TRY(gpt_init(&t, v->sp, GPA(P4_TABLES), gpt_kev_map, v->sp));
+    for (size_t off = 0; off < size; off += PAGE_SIZE)
+        KEV_TRY(ept_page(v, &t, P4_CODE + off, EPT_R | EPT_X, 0, g->start + off, size - off));
+    KEV_TRY(ept_page(v, &t, P4_PARAMS, EPT_R, PTE_NX, &v->c.vparams, sizeof(v->c.vparams)));
+    for (unsigned i = 0; i < P4_DATA_PAGES; i++)
+        KEV_TRY(ept_page(v, &t, P4_DATA + i * PAGE_SIZE, EPT_R | EPT_W, PTE_W | PTE_NX, NULL, 0));
+    for (unsigned i = 0; i < P4_STACK_PAGES; i++)
+        KEV_TRY(ept_page(v, &t, P4_STACK_TOP - (i + 1) * PAGE_SIZE, EPT_R | EPT_W, PTE_W | PTE_NX, NULL, 0));
+    for (unsigned i = 0; i < P4_RAM_PAGES; i++)
+        KEV_TRY(ept_page(v, &t, P4_RAM + i * PAGE_SIZE, EPT_R | EPT_W, PTE_W | PTE_NX,
+                         v->c.ram ? v->c.ram + i * PAGE_SIZE : NULL, PAGE_SIZE));
+    /* The device's page: in the guest's table, not in the EPT. */
+    KEV_TRY(gpt_map(&t, GVA(P4_VIRTIO), GPA(VBLK_MMIO_BASE), PTE_W | PTE_NX));
+    KEV_TRY(kev_guest_setup_flat64(s, GVA(P4_CODE), GVA(P4_STACK_TOP)));
+    return vmcs_writel(&s->vmcs, GUEST_CR3, gpt_root(&t).addr);
+}
 
 static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
 {
@@ -48,6 +90,8 @@ static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
     size_t size = (size_t)(g->end - g->start);
     if (size > P4_CODE_MAX)
         return KEV_EINVAL;
+    if (v->sp)
+        return setup_virtio(v, s, g);
     KEV_TRY(kev_guest_load(vm, GVA(P4_CODE), g->start, size, 0));
     KEV_TRY(kev_guest_load(vm, GVA(P4_PARAMS), &v->c.params, sizeof(v->c.params), PTE_NX));
     KEV_TRY(kev_guest_alloc(vm, GVA(P4_DATA), P4_DATA_PAGES, PTE_W | PTE_NX, NULL));
@@ -63,16 +107,45 @@ struct p4_timer *p4_timer_of(struct vm *vm)
     return vm != NULL && vm == running ? &((struct p4_vm *)vm_data(vm))->timer : NULL;
 }
 
+struct p4_virtio *p4_virtio_of(struct vm *vm)
+{
+    struct p4_vm *v = vm != NULL && vm == running ? vm_data(vm) : NULL;
+    return v && v->sp ? &v->virtio : NULL;
+}
+
+static void failed(struct vm_outcome *outcome, enum kev_error e, const char *why)
+{
+    memset(outcome, 0, sizeof(*outcome));
+    outcome->kind = VM_FAILED;
+    outcome->error = e;
+    strlcpy(outcome->message, why, sizeof(outcome->message));
+}
+
 void p4_vm_run(const struct p4_vm_config *c, struct printer *out, struct vm_outcome *outcome)
 {
     static struct p4_vm v; /* a page and more: not on the kernel stack */
     v.c = *c;
     for (unsigned i = 0; i < P4_SPOT_COUNT; i++)
         strlcpy(v.c.params.spots[i], spot_words[i], P4_SPOT_WORDS_MAX);
-    struct vmexit_controller tests, timer;
+    struct vmexit_controller tests, timer, virtio;
     test_controller_init(&tests, out);
     timer_controller_init(&timer, &v.timer);
-    struct vmexit_controller *chain[] = {&tests, &timer, NULL};
+    struct vmexit_controller *chain[] = {&tests, &timer, NULL, NULL};
+    v.sp = NULL;
+    if (c->virtio) {
+        enum kev_error e = virtio_controller_init(&virtio, &v.virtio, &v.timer);
+        if (e != KEV_OK) {
+            failed(outcome, e, "no disk for the virtio device (the kernel's log says why)");
+            return;
+        }
+        v.sp = kev_ept_create(64);
+        if (v.sp == NULL) {
+            p4_virtio_free(&v.virtio);
+            failed(outcome, KEV_ENOMEM, "no memory for the VM's EPT");
+            return;
+        }
+        chain[2] = &virtio;
+    }
     struct vm_config config = {
         .name = c->guest,
         .ops = &p4_vm_ops,
@@ -83,7 +156,13 @@ void p4_vm_run(const struct p4_vm_config *c, struct printer *out, struct vm_outc
         /* A script makes a few exits an operation: a delivery that loops on
          * its exits (an interrupt delivered again and again) stops sooner. */
         .max_exits = 5000,
+        .ept = v.sp,
     };
     kev_run_vm(&config, outcome);
     running = NULL;
+    if (v.sp) {
+        kev_ept_destroy(v.sp);
+        p4_virtio_free(&v.virtio);
+        v.sp = NULL;
+    }
 }

@@ -7,6 +7,7 @@
  */
 #include "project4/guest.h"
 #include "project4/timer.h"
+#include "project4/virtio_blk.h"
 
 #define CONST(name, value) __asm__ volatile("\n@@asmoff " #name " %c0" ::"i"(value))
 #define OFFSET(name, type, member) CONST(name, offsetof(type, member))
@@ -48,4 +49,24 @@ void asm_offsets(void)
     OFFSET(P4_PARAM_NO_EOI, struct p4_params, no_eoi);
     OFFSET(P4_PARAM_QUIET, struct p4_params, quiet);
     OFFSET(P4_PARAM_SPOTS, struct p4_params, spots);
+    /* The virtio guest's. */
+    CONST(P4_VIRTIO, P4_VIRTIO);
+    CONST(P4V_WAIT, P4V_WAIT);
+    CONST(VBLK_VECTOR, VBLK_VECTOR);
+    CONST(VIRTIO_MMIO_INTERRUPT_STATUS, VIRTIO_MMIO_INTERRUPT_STATUS);
+    CONST(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INTERRUPT_ACK);
+    CONST(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_MMIO_QUEUE_NOTIFY);
+    OP(P4V_OP_WRITE);
+    OP(P4V_OP_READ);
+    OP(P4V_OP_STORE16);
+    OP(P4V_OP_NOTIFY);
+    OP(P4V_OP_KICK);
+    OP(P4V_OP_DUMP);
+    OP(P4V_OP_READ8);
+    OP(P4V_OP_MARK);
+    OP(P4V_OP_EXIT_TICKS);
+    OP(P4V_OP_COPY);
+    OP(P4V_OP_COUNT);
+    OFFSET(P4V_PARAM_NOPS, struct p4v_params, nops);
+    OFFSET(P4V_PARAM_OPS, struct p4v_params, ops);
 }

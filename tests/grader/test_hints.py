@@ -431,6 +431,44 @@ TABLE = {
                                           "guest RIP 0x400123)")),
         Case("p4_timer_eoi", data(error="KEV_ETIMEOUT", expect_exit_code=0,
                                   message="the guest ran for 20000000 TSC ticks"))),
+    # project 4's virtio device: its log lines, then labelled dumps
+    "virtio_no_interrupt": (
+        Case("p4_virtio_read", data(capture=b"no interrupt came after the notification\n",
+                                    expect_capture=b"interrupt: InterruptStatus 0x00000001\n")),
+        Case("p4_virtio_read", data(capture=b"interrupt: InterruptStatus 0x00000003\n",
+                                    expect_capture=b"interrupt: InterruptStatus 0x00000001\n"))),
+    "virtio_register_wrong": (
+        Case("p4_virtio_probe", data(capture=b"read 0x070: 0x0000000b\n",
+                                     expect_capture=b"read 0x070: 0x00000003\n")),
+        Case("p4_virtio_probe", data(capture=b"interrupt: InterruptStatus 0x00000001\n",
+                                     expect_capture=b"read 0x070: 0x00000003\n"))),
+    "virtio_used_ring": (
+        Case("p4_virtio_batch", data(capture=b"used ring (flags, idx, 16 entries):\n\x00\x00\x02\x00",
+                                     expect_capture=b"used ring (flags, idx, 16 entries):\n\x00\x00\x03\x00")),
+        Case("p4_virtio_batch", data(capture=b"status bytes of requests 0 to 2:\n\x00\x01",
+                                     expect_capture=b"status bytes of requests 0 to 2:\n\x00\x00"))),
+    "virtio_status_byte": (
+        Case("p4_virtio_ioerr", data(capture=b"status bytes of requests 0 to 2:\n\x00\x00",
+                                     expect_capture=b"status bytes of requests 0 to 2:\n\x00\x01")),
+        Case("p4_virtio_ioerr", data(capture=b"request 0: IN of 1 sectors from 3:\n\x03",
+                                     expect_capture=b"request 0: IN of 1 sectors from 3:\n\x04"))),
+    "virtio_data": (
+        Case("p4_virtio_read", data(capture=b"request 0: IN of 1 sectors from 3:\n\x03",
+                                    expect_capture=b"request 0: IN of 1 sectors from 3:\n\x04")),
+        Case("p4_virtio_read", data(capture=b"used ring (flags, idx, 4 entries):\n\x00\x00\x02",
+                                    expect_capture=b"used ring (flags, idx, 4 entries):\n\x00\x00\x03"))),
+    "virtio_give_up": (
+        Case("p4_virtio_giveup", data(exit_code=0, expect_error="KEV_EVIRTIO")),
+        Case("p4_virtio_giveup", data(error="KEV_EVIRTIO", expect_error="KEV_EVIRTIO"))),
+    "virtio_emmio": (
+        Case("p4_virtio_mmio_errors", data(exit_code=0, expect_error="KEV_EMMIO")),
+        Case("p4_virtio_mmio_errors", data(exit_code=0, expect_error="KEV_EVIRTIO"))),
+    "virtio_wrong_vector": (
+        Case("p4_virtio_read", data(capture=b"an interrupt or exception came with a vector other than "
+                                            b"the device's\n",
+                                    expect_capture=b"interrupt: InterruptStatus 0x00000001\n")),
+        Case("p4_virtio_read", data(capture=b"no interrupt came after the notification\n",
+                                    expect_capture=b"interrupt: InterruptStatus 0x00000001\n"))),
     # project 3: the first line of the script that differs
     "ept_fewer_perms": (
         Case("p3_ept_map", data(capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) = "
