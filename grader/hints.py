@@ -986,7 +986,8 @@ HINTS += [
     Hint("virtio_data", 4,
          "The data of a read differs (the label names the request): sector s is the disk's bytes "
          "from s * 512; the data may be split over several descriptors (follow next, each "
-         "one's len), and an earlier write in the same VM changed what it reads.",
+         "one's len), and an earlier write in the same VM changed what it reads; a GET_ID's data "
+         "is the 20 bytes of VBLK_ID.",
          lambda c: _virtio_section(c) == "request "),
     Hint("virtio_give_up", 4,
          "The device had to give up: vm_stop(s->vm, KEV_EVIRTIO, ...) for a queue size that is "

@@ -33,7 +33,7 @@
  *   e = probe_copy_to_gpa(s->vm, GPA(addr), &status, 1);
  *
  * and the disk through two syscalls, a sector or a few at a time:
- * vblk_disk_read(s, sector, buf, n) and vblk_disk_write(s, sector, buf, n).
+ * vblk_disk_read(s, sector, buf, nsectors) and vblk_disk_write(s, sector, buf, nsectors) (sectors, not bytes).
  * A guest address that is not guest memory is the probe's error, never a
  * crash: turn it into the status VIRTIO_BLK_S_IOERR, or give up with
  * KEV_EVIRTIO where the handout says so.
@@ -209,10 +209,14 @@ struct vmexit_result vblk_mmio(struct vcpu_state *s, struct vblk *dev, struct mm
      *     VIRTIO_MMIO_REGS, is KEV_EMMIO (say the offset and the size).
      *   - A load: one switch on the offset. DeviceFeatures shows half of
      *     VBLK_FEATURES, the half DeviceFeaturesSel chose (0: bits 31:0,
-     *     1: 63:32, anything else: 0). QueueNumMax and QueueReady are about
-     *     queue 0 only (QueueSel != 0 reads 0).
-     *   - A store: DriverFeatures sets one half of dev->driver_features;
-     *     the Queue* addresses are halves of 64-bit values too.
+     *     1: 63:32, anything else: 0; shifting a 64-bit value by 64 or
+     *     more is undefined in C, so test sel first). QueueNumMax and
+     *     QueueReady are about queue 0 only (QueueSel != 0 reads 0, and
+     *     stores to the queue's registers are ignored).
+     *   - A store: DriverFeatures sets one half of dev->driver_features
+     *     (DriverFeaturesSel 0 or 1; any other: ignored); the Queue*
+     *     addresses are halves of 64-bit values too, and take effect
+     *     whether the queue is ready or not.
      *   - Status: 0 resets (vblk_reset). FEATURES_OK is kept only when the
      *     driver's features are a subset of VBLK_FEATURES with
      *     VIRTIO_F_VERSION_1; otherwise store the value without it (the
@@ -312,7 +316,7 @@ struct vmexit_result vblk_notify(struct vcpu_state *s, struct vblk *dev)
 
 #ifdef SOLUTION
 /* The longest chain vblk_request follows: header, up to 6 data buffers,
- * status (a longer one is IOERR). */
+ * status (a longer one: KEV_EVIRTIO, the device gives up). */
 #define CHAIN_MAX 8
 
 static struct vmexit_result read_chain(struct vcpu_state *s, struct vblk *dev, uint16_t head,
@@ -443,14 +447,16 @@ struct vmexit_result vblk_request(struct vcpu_state *s, struct vblk *dev, uint16
      * Hints:
      *   - Follow the chain from head (VIRTQ_DESC_F_NEXT, next): a
      *     descriptor index past num, or more than num descriptors (a
-     *     loop), is KEV_EVIRTIO. Keep the descriptors in an array.
+     *     loop), is KEV_EVIRTIO. Keep the descriptors in an array of 8:
+     *     a chain longer than 8 is KEV_EVIRTIO too (kevlab's limit).
      *   - The last one holds the status byte (its first byte): it must be
      *     device-writable (VIRTQ_DESC_F_WRITE) with len >= 1, and the chain
      *     at least 2 long; else nothing can be reported: KEV_EVIRTIO.
      *   - The first is the header: device-readable, 16 bytes or more. A
      *     bad header, a data buffer in the wrong direction or not a whole
-     *     number of sectors, a sector range past capacity, or any guest
-     *     address the probe refuses: VIRTIO_BLK_S_IOERR. A type you do not
+     *     number of sectors, a sector range past capacity, or a header
+     *     or data buffer the probe refuses: VIRTIO_BLK_S_IOERR (the
+     *     descriptor table or the status byte refused: KEV_EVIRTIO). A type you do not
      *     know (or FLUSH without VIRTIO_BLK_F_FLUSH negotiated):
      *     VIRTIO_BLK_S_UNSUPP.
      *   - IN: disk -> guest; OUT: guest -> disk, through a buffer of your

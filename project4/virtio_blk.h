@@ -42,7 +42,11 @@
  * from VBLK_MMIO_BASE, every one 32 bits wide: X(name, offset, what).
  * Read-only registers ignore writes, write-only ones read 0 (kevlab's
  * rule: the spec leaves both undefined). An access of another size, or at
- * an offset no register has, stops the VM with KEV_EMMIO.
+ * an offset no register has, stops the VM with KEV_EMMIO. Writes to
+ * QueueNum and the Queue* addresses always take effect (QueueReady 1 or
+ * not); only QueueReady = 1 checks them. With QueueSel other than 0,
+ * queue registers read 0 and writes to them are ignored, as are writes
+ * to DriverFeatures with DriverFeaturesSel 2 or more.
  */
 #define VIRTIO_MMIO_REGS(X)                                                                      \
     X(VIRTIO_MMIO_MAGIC_VALUE, 0x000, "R: 0x74726976, \"virt\"")                                 \
@@ -71,6 +75,9 @@
     X(VIRTIO_MMIO_CONFIG_CAPACITY_LOW, 0x100, "R: the disk's size in sectors, bits 31:0")       \
     X(VIRTIO_MMIO_CONFIG_CAPACITY_HIGH, 0x104, "R: bits 63:32 (struct virtio_blk_config)")
 
+/* The VIRTIO_MMIO_* names of the table are offsets (VIRTIO_MMIO_MAGIC_VALUE
+ * is 0x000); the values a load returns are the constants below
+ * (VIRTIO_MMIO_MAGIC is 0x74726976). */
 enum virtio_mmio_reg {
 #define VIRTIO_MMIO_REG_ENUM(name, offset, what) name = offset,
     VIRTIO_MMIO_REGS(VIRTIO_MMIO_REG_ENUM)
@@ -120,7 +127,7 @@ struct virtq_desc {
 /* The available ring (2.6.6 "The Virtqueue Available Ring"): the driver
  * writes ring[idx % num] = a chain's first descriptor, then idx + 1. */
 struct virtq_avail {
-    uint16_t flags;
+    uint16_t flags;    /* ignored here: the device interrupts after every notification it used entries in */
     uint16_t idx;      /* free-running: wraps at 2^16, not at num */
     uint16_t ring[];   /* num entries (then used_event, unused here) */
 };
@@ -209,7 +216,8 @@ struct vblk {
  */
 struct vmexit_result vblk_mmio(struct vcpu_state *s, struct vblk *dev, struct mmio_request *req);
 
-/* The device after reset (a write of 0 to Status, section 2.1.2): every
+/* The device after reset (a write of 0 to Status, section 4.2.2, the
+ * Status row; 2.1.2 says what status reads after it): every
  * register 0, queue 0 unset, capacity kept. */
 void vblk_reset(struct vblk *dev);
 
@@ -234,17 +242,19 @@ struct vmexit_result vblk_request(struct vcpu_state *s, struct vblk *dev, uint16
                                   uint32_t *written);
 
 /*
- * Given (syscalls, project4/virtio_ctl.c): the VM's disk, n sectors from
- * `sector` into or out of your buffer. KEV_OK; KEV_EINVAL when sector + n
- * is past the disk's end (nothing moved) or n is more than
- * VBLK_DISK_IO_MAX; a write: KEV_ENOMEM when the host has no page for
- * the VM's copy of the disk.
+ * Given (syscalls, project4/virtio_ctl.c): the VM's disk, nsectors
+ * 512-byte sectors (not bytes) from `sector` into or out of your buffer
+ * of nsectors * VIRTIO_BLK_SECTOR_SIZE bytes. KEV_OK; KEV_EINVAL when
+ * sector + nsectors is past the disk's end (nothing moved) or nsectors is
+ * more than VBLK_DISK_IO_MAX; a write: KEV_ENOMEM when the host has no
+ * page for the VM's copy of the disk.
  */
 #define VBLK_DISK_IO_MAX 8
-enum kev_error vblk_disk_read(struct vcpu_state *s, uint64_t sector, void *buf, size_t n);
-enum kev_error vblk_disk_write(struct vcpu_state *s, uint64_t sector, const void *buf, size_t n);
-enum kev_error sys_vblk_disk_read(struct vcpu_state *s, uint64_t sector, void *buf, size_t n);
-enum kev_error sys_vblk_disk_write(struct vcpu_state *s, uint64_t sector, const void *buf, size_t n);
+enum kev_error vblk_disk_read(struct vcpu_state *s, uint64_t sector, void *buf, size_t nsectors);
+enum kev_error vblk_disk_write(struct vcpu_state *s, uint64_t sector, const void *buf, size_t nsectors);
+/* Not yours to call: the kernel's side of the two syscalls above. */
+enum kev_error sys_vblk_disk_read(struct vcpu_state *s, uint64_t sector, void *buf, size_t nsectors);
+enum kev_error sys_vblk_disk_write(struct vcpu_state *s, uint64_t sector, const void *buf, size_t nsectors);
 
 /* The device's interrupt vector (the platform's choice: virtio-mmio has one
  * interrupt line, section 4.2.3.4 "Notifications From The Device"). */
