@@ -384,6 +384,73 @@ def _mmio_where(c):
     return {"reg": "%s (after step #%d)" % (REGS.get(_mmio_reg(c), "rax"), c.int("exit_code") >> 24)}
 
 
+# --- project 3's loader (p3_loader_*: one line per call, minos's own lines) ---
+
+def _loader(c, *tests):
+    return c.test in tests if tests else c.test.startswith("p3_loader_")
+
+
+_FAULT_LINE = re.compile(r"^loader_fault\(.*\) = (KEV_[A-Z_]+); page 0x[0-9a-f]+: (.*)$")
+
+
+def _fault_lines(c):
+    """(expected, printed) regex matches of p3_loader_fault's first different line."""
+    want, got = _lines_at_difference(c) if _loader(c, "p3_loader_fault") else (None, None)
+    return _FAULT_LINE.match(want or ""), _FAULT_LINE.match(got or "")
+
+
+def _fault_error_wrong(c):
+    w, g = _fault_lines(c)
+    return bool(w and g) and w.group(1) != g.group(1)
+
+
+def _fault_bytes_wrong(c):
+    w, g = _fault_lines(c)
+    return bool(w and g) and w.group(1) == g.group(1) and w.group(2)[:3] == g.group(2)[:3] \
+        and w.group(2) != g.group(2)
+
+
+def _fault_perm_wrong(c):
+    w, g = _fault_lines(c)
+    return bool(w and g) and w.group(1) == g.group(1) and w.group(2)[:3] != g.group(2)[:3] \
+        and "not mapped" not in (w.group(2), g.group(2))
+
+
+def _fault_pages_wrong(c):
+    want, got = _lines_at_difference(c) if _loader(c, "p3_loader_fault", "p3_loader_boot") else (None, None)
+    return bool(want and got) and ("pages mapped: " in want or "pages of the image mapped" in want
+                                   or "EPT violations served" in want) and want != got
+
+
+def _bad_elf_accepted(c):
+    return _loader(c, "p3_loader_bad_elf") and b"loader_parse = KEV_OK" in c.data.get("capture", b"")
+
+
+def _bad_elf_fault(c):
+    m = re.search(r'fault="([^"]*)"', c.text("inputs") or "")
+    return {"fault": m.group(1) if m else "the fault this case names"}
+
+
+def _valid_elf_refused(c):
+    return _loader(c, "p3_loader_parse") and b"loader_parse = KEV_EELF" in c.data.get("capture", b"")
+
+
+def _segment_wrong(c):
+    want, got = _lines_at_difference(c) if _loader(c, "p3_loader_parse") else (None, None)
+    return bool(want and got) and (want.startswith("segment ") or want.startswith("entry ")) \
+        and want != got
+
+
+def _minos_test_failed(c):
+    m = re.search(rb"minos: test (\w+) FAILED", c.data.get("capture", b""))
+    return m is not None and _loader(c)
+
+
+def _minos_test(c):
+    m = re.search(rb"minos: test (\w+) FAILED", c.data.get("capture", b""))
+    return {"test": m.group(1).decode() if m else "?"}
+
+
 
 # --- project 4: the timer (guests/project4/timer.asm's log, one line per event) ---
 
@@ -666,6 +733,45 @@ HINTS = [
          "A doorbell that fails must print nothing: copy the whole buffer with "
          "probe_copy_from_gpa before you call printer_write.",
          lambda c: _mmio(c) and _printed_on_error(c)),
+    Hint("loader_bad_elf_accepted", 3,
+         "loader_parse accepted a malformed file ({fault}): check every field of loader.h's "
+         "list before you trust it, and every sum for wrapping (start <= size && n <= size - "
+         "start, never start + n <= size).",
+         _bad_elf_accepted, _bad_elf_fault),
+    Hint("loader_valid_elf_refused", 3,
+         "loader_parse refused a valid file: skip program headers that are not PT_LOAD or have "
+         "p_memsz 0 (they count for nothing, not even for the limit of 8), and two segments "
+         "overlap only if their bytes do (sharing a page is fine).",
+         _valid_elf_refused),
+    Hint("loader_segment_wrong", 3,
+         "A segment or the entry point is not the file's: p_paddr is at offset 24 of a program "
+         "header (p_vaddr, at 16, is not the loader's), p_filesz at 32, p_memsz at 40, p_offset "
+         "at 8; PF_R (4) is EPT_R, PF_W (2) EPT_W, PF_X (1) EPT_X.",
+         _segment_wrong),
+    Hint("loader_fault_wrong_error", 3,
+         "loader_fault returned the wrong result: KEV_EUNMAPPED when no segment overlaps the page, "
+         "then KEV_EREADONLY (a write) or KEV_ENOEXEC (a fetch) when none of its segments allows "
+         "it, and KEV_OK for a page mapped already (ept_map's KEV_EEXIST is not for the guest).",
+         _fault_error_wrong),
+    Hint("loader_page_bytes_wrong", 3,
+         "A page holds the wrong bytes: loader_page_alloc's page is not zeroed (clear it first); "
+         "copy only [p_paddr, p_paddr + p_filesz) from p_offset on, and a page two segments share "
+         "holds both segments' bytes.",
+         _fault_bytes_wrong),
+    Hint("loader_page_perm_wrong", 3,
+         "A page allows the wrong accesses: map it with the OR of the permissions of every segment "
+         "that overlaps it (a page shared by a read-only and a writable segment is writable).",
+         _fault_perm_wrong),
+    Hint("loader_page_count_wrong", 3,
+         "The number of pages mapped or violations served is wrong: map exactly the page of the "
+         "violation (demand paging: one page per violation, none ahead), and nothing for an "
+         "error or a page mapped already.",
+         _fault_pages_wrong),
+    Hint("loader_minos_test_failed", 3,
+         "minos's own test {test} failed: text and rodata must be the file's bytes, data the "
+         "file's bytes and writable, bss (past p_filesz) zeros; the page's permissions are its "
+         "segment's.",
+         _minos_test_failed, _minos_test),
     Hint("pio_rax_wrong", 2,
          "The guest found {reg} wrong: an 8- or 16-bit IN writes AL or AX and keeps the rest of "
          "RAX, a 32-bit IN writes EAX and clears bits 63:32; OUT, INS and OUTS leave RAX as it "

@@ -1,11 +1,13 @@
 ; Entering student code at CPL 3 and coming back (kernel/user.h).
 ;
-; user_enter(fn, user_rsp, a0, a1, a2, a3, a4) saves the kernel's callee-saved
+; user_enter(fn, a0, a1, a2, a3, a4) saves the kernel's callee-saved
 ; registers and its stack pointer, points the TSS's RSP0 just below (so a
 ; trap or syscall from ring 3 runs on this same kernel stack, under this
 ; frame), and IRETQs to fn at CPL 3 with the arguments in rdi, rsi, rdx,
 ; rcx, r8 and every other register cleared (no kernel value reaches ring 3).
-; user_rsp already holds the trampoline's address, fn's return address.
+; Its stack pointer is user_entry_rsp (a global: six arguments fit in
+; registers, seven would not), where the trampoline's address already is,
+; fn's return address.
 ;
 ; It returns in two ways, both through user_return, which restores the
 ; saved stack pointer and registers and returns rax:rdx to user_enter's
@@ -26,7 +28,7 @@ bits 64
 section .text
 
 global user_enter, user_upcall_returned, user_resume_stopped
-extern user_kernel_rsp, user_tss_rsp0
+extern user_kernel_rsp, user_tss_rsp0, user_entry_rsp
 
 user_enter:
     push rbp
@@ -40,15 +42,15 @@ user_enter:
     mov rax, [rel user_tss_rsp0]
     mov [rax], rsp
     push USER_DS                ; ss
-    push rsi                    ; rsp
+    push qword [rel user_entry_rsp] ; rsp
     push 0x202                  ; rflags: IF (the budget timer), bit 1; IOPL 0
     push USER_CS                ; cs
     push rdi                    ; rip
-    mov rdi, rdx
-    mov rsi, rcx
-    mov rdx, r8
-    mov rcx, r9
-    mov r8, [rbp + 16]          ; a4, the seventh argument (on the stack)
+    mov rdi, rsi
+    mov rsi, rdx
+    mov rdx, rcx
+    mov rcx, r8
+    mov r8, r9
     xor eax, eax
     xor ebx, ebx
     xor ebp, ebp                ; the student's backtrace ends here

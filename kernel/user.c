@@ -35,10 +35,10 @@ extern char __ulib_text_start[];
 struct user_ret {
     uint64_t rax, rdx;
 };
-struct user_ret user_enter(uint64_t fn, uint64_t rsp, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                           uint64_t a4);
+struct user_ret user_enter(uint64_t fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
 __noreturn void user_resume_stopped(void);
 uint64_t user_kernel_rsp;  /* the kernel's stack pointer inside user_enter */
+uint64_t user_entry_rsp;   /* the user stack pointer user_enter starts fn with */
 uint64_t *user_tss_rsp0;   /* the TSS's RSP0 field */
 
 #define CR4_SMEP (1UL << 20)
@@ -51,6 +51,7 @@ uint64_t user_calls;
 static bool smep, smap;
 static uint8_t *data_copy;           /* .user.data as the image had it */
 static paddr_t stack_pages[USER_STACK_PAGES];
+static uint64_t *top_slot; /* the stack's last word, where an upcall without arguments on the stack returns from */
 static paddr_t heap_pages[USER_HEAP_PAGES];
 static size_t heap_used;             /* pages mapped from USER_HEAP_BASE */
 static size_t window_used;           /* slots mapped from USER_WINDOW_BASE this upcall */
@@ -269,6 +270,7 @@ void user_init(void)
         map_or_panic(USER_STACK_TOP - (USER_STACK_PAGES - i) * PAGE_SIZE, stack_pages[i],
                      PTE_W | PTE_NX);
     }
+    top_slot = (uint64_t *)(uintptr_t)(stack_pages[USER_STACK_PAGES - 1] + PAGE_SIZE - 8);
 }
 
 void user_reset(void)
@@ -355,11 +357,6 @@ void user_pull(void *dst, uint64_t uaddr, size_t n)
 
 /* --- calling ---------------------------------------------------------------- */
 
-struct user_result user_call(const void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
-{
-    return user_call5(fn, a0, a1, a2, a3, 0);
-}
-
 struct user_result user_call5(const void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
                               uint64_t a4)
 {
@@ -369,11 +366,15 @@ struct user_result user_call5(const void *fn, uint64_t a0, uint64_t a1, uint64_t
         panic("user_call: %p is not a function of the user image", fn);
     /* The function returns into the trampoline: its address is the first
      * thing on the stack, which is 16-byte aligned plus 8 (the ABI's
-     * state right after a call). No syscall runs: AC is clear. */
+     * state right after a call). Written through the kernel's own map of
+     * the stack page (physical memory is identity-mapped), which needs no
+     * stac/clac under SMAP. */
     uint64_t rsp = ALIGN_DOWN(cur.frame, 16) - 8;
-    stac();
-    *(uint64_t *)(uintptr_t)rsp = (uint64_t)user_upcall_return;
-    clac();
+    uint64_t off = rsp - (USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE);
+    uint64_t *slot = __builtin_expect(rsp == USER_STACK_TOP - 8, 1)
+                         ? top_slot
+                         : (uint64_t *)(uintptr_t)(stack_pages[off / PAGE_SIZE] + off % PAGE_SIZE);
+    *slot = (uint64_t)user_upcall_return;
 
     cur.active = true;
     user_calls++;
@@ -391,14 +392,14 @@ struct user_result user_call5(const void *fn, uint64_t a0, uint64_t a1, uint64_t
         __asm__ volatile("sti; nop; cli");
     }
     lapic_timer_start(budget_counts);
-    struct user_ret r = user_enter((uint64_t)fn, rsp, a0, a1, a2, a3, a4);
+    user_entry_rsp = rsp;
+    struct user_ret r = user_enter((uint64_t)fn, a0, a1, a2, a3, a4);
     /* Gone off (0 left) without stopping the function: its interrupt came
      * in ring 0 on the way back, and is taken (and ignored) now. */
     if (__builtin_expect(lapic_timer_stop() == 0, 0))
         __asm__ volatile("sti; nop; cli");
     if (__builtin_expect(outer, 0)) /* gone off already: it goes off again at once */
         lapic_timer_start(outer_left ? outer_left : 1);
-    clac(); /* a syscall stopped midway leaves AC set */
     cur.active = false;
     syscall_frame = NULL;
     nbound = 0;
@@ -460,6 +461,7 @@ static __noreturn void stop(const struct trap_frame *tf, const char *details)
         printk("%s", details);
     user_backtrace(tf->rip, tf->rbp);
     cur.status = USER_STOPPED;
+    clac(); /* a syscall stopped midway leaves AC set */
     user_resume_stopped();
 }
 

@@ -55,7 +55,9 @@
                    "(the message says what)")                                        \
     X(KEV_EVIRTIO, "the guest's virtio driver broke a rule the virtio spec lets a device "  \
                    "give up on (a virtqueue that is not one, a chain with no status byte: "  \
-                   "the message says which)")
+                   "the message says which)")                                     \
+    X(KEV_EELF, "the file is not an ELF executable that can be loaded (the message says " \
+                "what is wrong with it)")
 
 enum kev_error {
 #define KEV_ERROR_ENUM(name, text) name,

@@ -499,7 +499,7 @@ static struct vmexit_result upcall_handle(struct vmexit_controller *self, struct
                                           union exit_reason r)
 {
     if (__builtin_expect(r.basic == EXIT_REASON_VMCALL && s->regs.rax == 1, 1)) {
-        user_frame_reset();
+        /* Nothing pushed: no user_frame_reset (kernel/user.h). */
         struct user_result u = user_call(ulib_bench_null, s->regs.rcx, 0, 0, 0);
         if (u.status != USER_RETURNED || u.ret[0] != s->regs.rcx + 1)
             return vm_stop(s->vm, KEV_EINVAL, "the null upcall returned %lu for %lu: %s", u.ret[0],

@@ -209,3 +209,93 @@ ALTERNATIVES += [
                   'r == REG_LENGTH ? (uint64_t)(int64_t)(int32_t)dev->length : 0xabcdef00;')],
                 "Loads leave garbage above the register's size (ignored)."),
 ]
+
+
+# --- the loader (project3/loader.c): loader_parse() and loader_fault() ------------
+
+LOADER = "project3/loader.c"
+
+
+def LM(name, bug, *replace):
+    return Mutant(name, LOADER, list(replace), bug)
+
+
+MUTANTS += [
+    LM("loader_no_magic", "any first four bytes taken for an ELF file.",
+       (" || file[0] != 0x7f || file[1] != 'E' || file[2] != 'L' || file[3] != 'F')",
+        ")")),
+    LM("loader_no_class", "a 32-bit (ELFCLASS32) file read as a 64-bit one.",
+       ("    if (file[4] != ELFCLASS64 || file[5] != ELFDATA2LSB)\n",
+        "    if (file[5] != ELFDATA2LSB)\n")),
+    LM("loader_no_machine", "an executable of another machine accepted.",
+       ("get16(file + 16) != ET_EXEC || get16(file + 18) != EM_X86_64)",
+        "get16(file + 16) != ET_EXEC)")),
+    LM("loader_phdrs_wrap", "the program headers' end computed with a sum that wraps past 2^64.",
+       ("!inside(phoff, (uint64_t)phnum * ELF_PHDR_SIZE, size)",
+        "phoff + (uint64_t)phnum * ELF_PHDR_SIZE > size")),
+    LM("loader_vaddr", "p_vaddr (offset 16) taken for the guest-physical address.",
+       ("        .gpa = get64(ph + 24),\n", "        .gpa = get64(ph + 16),\n")),
+    LM("loader_filesz_unchecked", "p_filesz > p_memsz accepted.",
+       ("    if (s.filesz > s.memsz)\n", "    if (false)\n")),
+    LM("loader_file_bytes_wrap", "a segment's file bytes checked with a sum that wraps.",
+       ("!inside(s.offset, s.filesz, size)", "s.offset + s.filesz > size")),
+    LM("loader_window_low", "memory below LOADER_IMAGE_START accepted.",
+       ("    if (s.gpa < LOADER_IMAGE_START || !inside", "    if (!inside")),
+    LM("loader_window_end", "a segment ending at LOADER_IMAGE_END exactly refused (>= for >), "
+       "and its end computed with a sum that wraps.",
+       ("!inside(s.gpa, s.memsz, LOADER_IMAGE_END)", "s.gpa + s.memsz >= LOADER_IMAGE_END")),
+    LM("loader_overlap_by_page", "segments that share a page refused as overlapping.",
+       ("        if (s.gpa < o->gpa + o->memsz && o->gpa < s.gpa + s.memsz)\n",
+        "        if (ALIGN_DOWN(s.gpa, PAGE_SIZE) < ALIGN_UP(o->gpa + o->memsz, PAGE_SIZE) &&\n"
+        "            ALIGN_DOWN(o->gpa, PAGE_SIZE) < ALIGN_UP(s.gpa + s.memsz, PAGE_SIZE))\n")),
+    LM("loader_no_overlap_check", "overlapping segments accepted.",
+       ("        if (s.gpa < o->gpa + o->memsz && o->gpa < s.gpa + s.memsz)\n", "        if (o == NULL)\n")),
+    LM("loader_unreadable", "a segment without PF_R accepted.",
+       ("    if (!(flags & PF_R))\n", "    if (false)\n")),
+    LM("loader_too_many", "a ninth PT_LOAD segment written past the array.",
+       ("    if (img->nsegments == LOADER_SEGMENTS_MAX)\n", "    if (img->nsegments > LOADER_SEGMENTS_MAX)\n")),
+    LM("loader_empty_load_kept", "a PT_LOAD with p_memsz 0 kept as a segment.",
+       ("    if (type != PT_LOAD || s.memsz == 0)\n", "    if (type != PT_LOAD)\n")),
+    LM("loader_entry_any_segment", "an entry point in a segment without PF_X accepted.",
+       ("        if ((s->perm & EPT_X) && img->entry >= s->gpa", "        if (img->entry >= s->gpa")),
+    LM("loader_no_zeroing", "the page from loader_page_alloc() not cleared: junk past the file's bytes.",
+       ("    memset(dst, 0, PAGE_SIZE);\n", "")),
+    LM("loader_copies_memsz", "p_memsz bytes copied from the file, not p_filesz: no bss.",
+       ("        uint64_t end = s->gpa + s->filesz,", "        uint64_t end = s->gpa + s->memsz,")),
+    LM("loader_first_segment_perm", "a page shared by two segments gets the first one's permissions.",
+       ("            perm |= s->perm;\n", "            perm = perm ? perm : s->perm;\n")),
+    LM("loader_remaps", "a page served already is mapped again (ept_map's KEV_EEXIST reaches the VM).",
+       ("    uint64_t now;\n    if (ept_translate(ept, GPA(page), &hpa, &now) == KEV_OK)\n        return KEV_OK; /* served already */\n", "")),
+    LM("loader_no_write_check", "a write to a read-only segment's page served.",
+       ("    if (access == GUEST_WRITE && !(perm & EPT_W))\n        return KEV_EREADONLY;\n", "")),
+    LM("loader_no_fetch_check", "a fetch from a segment without PF_X served.",
+       ("    if (access == GUEST_FETCH && !(perm & EPT_X))\n        return KEV_ENOEXEC;\n", "")),
+    LM("loader_write_check_first", "the access checked before the page is found in a segment: "
+       "a write outside the image is KEV_EREADONLY, not KEV_EUNMAPPED.",
+       ("    if (perm == 0)\n        return KEV_EUNMAPPED;\n    if (access == GUEST_WRITE && !(perm & EPT_W))\n"
+        "        return KEV_EREADONLY;\n",
+        "    if (access == GUEST_WRITE && !(perm & EPT_W))\n        return KEV_EREADONLY;\n"
+        "    if (perm == 0)\n        return KEV_EUNMAPPED;\n")),
+    LM("loader_never_maps", "the page filled but never mapped: KEV_OK, and the guest faults "
+       "on it again and again.",
+       ("    return ept_map(ept, GPA(page), hpa, perm);\n", "    return KEV_OK;\n")),
+    LM("loader_page_offset", "the file's bytes copied to the page's start, not at their offset in it.",
+       ("            memcpy(dst + (lo - page),", "            memcpy(dst,")),
+]
+
+ALTERNATIVES += [
+    Alternative("loader_alt_memcpy_fields", LOADER,
+                [("    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;\n",
+                  "    uint64_t v;\n    memcpy(&v, p, sizeof(v)); /* x86 is little-endian */\n    return v;\n")],
+                "Fields of 8 bytes read with memcpy (the file's order is the CPU's)."),
+    Alternative("loader_alt_overlap_negated", LOADER,
+                [("        if (s.gpa < o->gpa + o->memsz && o->gpa < s.gpa + s.memsz)\n",
+                  "        if (!(s.gpa >= o->gpa + o->memsz || o->gpa >= s.gpa + s.memsz))\n")],
+                "The overlap written as the negation of 'one ends before the other starts'."),
+    Alternative("loader_alt_eexist_is_served", LOADER,
+                [("    uint64_t now;\n    if (ept_translate(ept, GPA(page), &hpa, &now) == KEV_OK)\n        return KEV_OK; /* served already */\n", ""),
+                 ("    return ept_map(ept, GPA(page), hpa, perm);\n",
+                  "    enum kev_error e = ept_map(ept, GPA(page), hpa, perm);\n"
+                  "    return e == KEV_EEXIST ? KEV_OK : e; /* served already: a page spent for nothing */\n")],
+                "A page served already found by ept_map's KEV_EEXIST (a page allocated for nothing)."),
+]

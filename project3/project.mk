@@ -1,12 +1,16 @@
 # project3/: "Hardware virtualization". Its student files are compiled for
 # ring 3 into the user image (user/user.mk), -DSOLUTION when SOLUTION names
 # 3; every other .c file here is given kernel code.
-STUDENT_FILES_3 := project3/ept.c project3/mmio.c
+STUDENT_FILES_3 := project3/ept.c project3/mmio.c project3/loader.c
 # The student functions the framework calls (upcalls).
-ENTRIES_3 := ept_map ept_unmap ept_translate ept_gva_to_hpa mmio_handle
+ENTRIES_3 := ept_map ept_unmap ept_translate ept_gva_to_hpa mmio_handle loader_parse loader_fault
 # The headers student files may include (the autograder rejects others).
-ALLOWED_HEADERS_3 := project3/ept.h project3/mmio.h kev/kev.h kernel/types.h kernel/printk.h kernel/panic.h \
+ALLOWED_HEADERS_3 := project3/ept.h project3/mmio.h project3/loader.h kev/kev.h kernel/types.h kernel/printk.h kernel/panic.h \
                      kernel/string.h kernel/mm.h
+include guests/project3/os/os.mk
+# The loader's kernel, and what it prints booted natively (the loader
+# tests' expectation), as boot modules (kernel/module.h).
+MODULES += minos:$(MINOS_ELF) minos-native:guests/project3/os/native.txt
 KERNEL_C += $(filter-out $(STUDENT_FILES_3),$(wildcard project3/*.c))
 
 # The parts' benchmarks (KTEST_BENCH tests in project3/tests.c), as

@@ -53,6 +53,8 @@ static struct {
     bool execute_only;      /* struct ept's, for the student */
     struct ept_space *sp;   /* kev built it (translate, gva), or NULL: run makes a fresh one */
     bool vm;                /* a guest on the student's EPT (cs.vmc) */
+    /* A loader case: runs itself (loader tests, at the end of this file). */
+    void (*run)(struct printer *out, struct vm_outcome *o);
     struct p3_vm_config vmc;
     uint8_t pages[P3_DATA_PAGES][PAGE_SIZE];
 } cs;
@@ -402,6 +404,10 @@ static void run_script(struct printer *out, struct vm_outcome *oc)
 
 static void p3_run(const struct gtest *t, struct gtest_case *c, struct printer *out, struct vm_outcome *o)
 {
+    if (cs.run) {
+        cs.run(out, o);
+        return;
+    }
     if (cs.vm) {
         p3_vm_run(&cs.vmc, out, o);
         return;
@@ -420,6 +426,7 @@ static void reset_case(void)
     cs.execute_only = false;
     cs.sp = NULL;
     cs.vm = false;
+    cs.run = NULL;
     memset(&cs.vmc, 0, sizeof(cs.vmc));
     model.n = 0;
     memset(&tables.n, 0, sizeof(tables.n));
@@ -431,7 +438,7 @@ static enum ktest_result p3_prepare(struct gtest_case *c, p3_prepare_fn fn)
 {
     reset_case();
     enum ktest_result r = fn(c);
-    if (r == KTEST_PASS && !cs.vm) {
+    if (r == KTEST_PASS && !cs.vm && !cs.run) {
         for (size_t i = 0; i < cs.nops; i++)
             expect_op(c, &cs.ops[i]);
         gtest_expect_exit(c, 0);
@@ -1465,5 +1472,583 @@ KTEST(p3_bench_mmio, KTEST_BENCH)
     printk("p3_bench_mmio: %d MMIO writes in %ld ticks (RDTSC in the guest)\n", BENCH_MMIO_WRITES,
            o.exit_code);
     ktest_data("figure", buf, (size_t)n);
+    return KTEST_PASS;
+}
+
+/* --- the loader (part 3) -------------------------------------------------------------
+ *
+ * p3_loader_boot boots minos (guests/project3/os/) from its file through
+ * the student's loader and compares what it prints with its native boot's
+ * transcript; the others test loader_parse and loader_fault apart, on ELF
+ * files the test writes (valid ones drawn at random: segments anywhere in
+ * the image's window, any size, any permissions, pages shared between
+ * segments, program headers of other types between them; malformed ones
+ * each with one fault of loader.h's list). Expectations come from the
+ * test's own reading of the file it made.
+ */
+
+#define ELF_BUF_SIZE (LOADER_FILE_PAGES_MAX * PAGE_SIZE)
+#define LD_OPS_MAX 28
+#define PT_NOTE 4
+#define PT_GNU_STACK 0x6474e551u
+
+static uint8_t elf_buf[ELF_BUF_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+static struct {
+    const uint8_t *file;
+    size_t size;
+    struct loader_image img; /* the model's */
+    const uint8_t *native;
+    size_t native_size;
+    bool refault;
+    struct {
+        uint64_t gpa;
+        uint8_t access;
+    } ops[LD_OPS_MAX];
+    unsigned nops;
+} ld;
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)v);
+    put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint64_t get64le(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* A page's bytes in one number (FNV-1a over 8-byte words: cheap under Bochs). */
+static uint64_t fnv64(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i + 8 <= n; i += 8)
+        h = (h ^ *(const uint64_t *)(p + i)) * 0x100000001b3ULL; /* pages: aligned */
+    return h;
+}
+
+/* The model's reading of a file known to be valid (minos, or one the test made). */
+static void model_parse(const uint8_t *f, struct loader_image *img)
+{
+    memset(img, 0, sizeof(*img));
+    img->entry = get64le(f + 24);
+    uint64_t phoff = get64le(f + 32);
+    unsigned phnum = (unsigned)(f[56] | f[57] << 8);
+    for (unsigned i = 0; i < phnum; i++) {
+        const uint8_t *ph = f + phoff + (uint64_t)i * ELF_PHDR_SIZE;
+        uint32_t type = (uint32_t)get64le(ph), flags = (uint32_t)(get64le(ph) >> 32);
+        uint64_t memsz = get64le(ph + 40);
+        if (type != PT_LOAD || memsz == 0 || img->nsegments == LOADER_SEGMENTS_MAX)
+            continue;
+        img->segment[img->nsegments++] = (struct loader_segment){
+            .gpa = get64le(ph + 24), .offset = get64le(ph + 8), .filesz = get64le(ph + 32),
+            .memsz = memsz,
+            .perm = (flags & PF_R ? EPT_R : 0) | (flags & PF_W ? EPT_W : 0) | (flags & PF_X ? EPT_X : 0),
+        };
+    }
+}
+
+/* What the page at `page` must allow (0: no segment) and hold. */
+static uint64_t model_page(const struct loader_image *img, const uint8_t *file, uint64_t page,
+                           uint8_t *bytes)
+{
+    uint64_t perm = 0;
+    if (bytes)
+        memset(bytes, 0, PAGE_SIZE);
+    for (unsigned k = 0; k < img->nsegments; k++) {
+        const struct loader_segment *s = &img->segment[k];
+        if (!(page < s->gpa + s->memsz && s->gpa < page + PAGE_SIZE))
+            continue;
+        perm |= s->perm;
+        uint64_t from = s->gpa > page ? s->gpa : page, end = s->gpa + s->filesz;
+        uint64_t to = end < page + PAGE_SIZE ? end : page + PAGE_SIZE;
+        if (bytes && from < to)
+            memcpy(bytes + (from - page), file + s->offset + (from - s->gpa), to - from);
+    }
+    return perm;
+}
+
+static unsigned model_image_pages(const struct loader_image *img)
+{
+    unsigned n = 0;
+    for (uint64_t p = LOADER_IMAGE_START; p < LOADER_IMAGE_END; p += PAGE_SIZE)
+        n += model_page(img, NULL, p, NULL) != 0;
+    return n;
+}
+
+/* "page 0x101000: r-x WB, bytes 0x..." or "not mapped", as the CPU reads the EPT. */
+static void loader_page_state(struct ept_space *sp, uint64_t page, char *buf, size_t size)
+{
+    struct ept_walk w;
+    enum kev_error e = kev_ept_walk(sp, GPA(page), &w);
+    char p[4];
+    kev_ept_perm_name(w.perm, p);
+    if (e == KEV_OK && kev_ept_is_guest(sp, ALIGN_DOWN(w.hpa, PAGE_SIZE)))
+        snprintf(buf, size, "%s %s, bytes 0x%016lx", p, w.memtype == 6 ? "WB" : "not WB",
+                 fnv64((const uint8_t *)(uintptr_t)ALIGN_DOWN(w.hpa, PAGE_SIZE), PAGE_SIZE));
+    else if (e == KEV_OK)
+        strlcpy(buf, "mapped to a page that is not the VM's", size);
+    else if (e == KEV_EUNMAPPED)
+        strlcpy(buf, "not mapped", size);
+    else
+        strlcpy(buf, w.problem, size);
+}
+
+static void model_page_state(uint64_t page, bool mapped, char *buf, size_t size)
+{
+    static uint8_t bytes[PAGE_SIZE];
+    if (!mapped) {
+        strlcpy(buf, "not mapped", size);
+        return;
+    }
+    char p[4];
+    kev_ept_perm_name(model_page(&ld.img, ld.file, page, bytes), p);
+    snprintf(buf, size, "%s WB, bytes 0x%016lx", p, fnv64(bytes, PAGE_SIZE));
+}
+
+/* --- files the test writes ----------------------------------------------------------- */
+
+/* A valid ELF file in elf_buf with nload PT_LOAD segments (the model's
+ * image in ld.img); returns its size. With at_end, the last segment ends
+ * at LOADER_IMAGE_END exactly (the window's edge). */
+static size_t gen_elf_at(struct gtest_case *c, unsigned nload, bool at_end)
+{
+    memset(elf_buf, 0, sizeof(elf_buf));
+    /* Other headers: the first an empty PT_LOAD (a loader keeps none), then any type. */
+    unsigned nother = (unsigned)rng_range(&c->rng, 1, 3), phnum = nload + nother, skipped = 0;
+    uint64_t phoff = ELF_EHDR_SIZE + 8 * rng_range(&c->rng, 0, 4);
+    uint64_t off = phoff + (uint64_t)phnum * ELF_PHDR_SIZE + rng_range(&c->rng, 0, 64);
+    uint64_t gpa = LOADER_IMAGE_START + rng_range(&c->rng, 0, 15) * PAGE_SIZE;
+    if (rng_range(&c->rng, 0, 1))
+        gpa += rng_range(&c->rng, 0, PAGE_SIZE - 1);
+    memcpy(elf_buf, "\x7f" "ELF", 4);
+    elf_buf[4] = ELFCLASS64;
+    elf_buf[5] = ELFDATA2LSB;
+    elf_buf[6] = 1; /* EV_CURRENT */
+    put16(elf_buf + 16, ET_EXEC);
+    put16(elf_buf + 18, EM_X86_64);
+    put32(elf_buf + 20, 1);
+    put64(elf_buf + 32, phoff);
+    put16(elf_buf + 52, ELF_EHDR_SIZE);
+    put16(elf_buf + 54, ELF_PHDR_SIZE);
+    put16(elf_buf + 56, (uint16_t)phnum);
+    unsigned exec = (unsigned)rng_range(&c->rng, 0, nload - 1), l = 0;
+    for (unsigned i = 0; i < phnum; i++) {
+        uint8_t *ph = elf_buf + phoff + (uint64_t)i * ELF_PHDR_SIZE;
+        bool load = l < nload && (nload - l == phnum - i || rng_range(&c->rng, 0, 2) != 0);
+        if (!load) { /* a header to skip: another type, or a PT_LOAD of no memory */
+            static const uint32_t other[] = {PT_NOTE, 0, PT_GNU_STACK, PT_LOAD};
+            put32(ph, skipped++ == 0 ? PT_LOAD : other[rng_range(&c->rng, 0, 3)]);
+            put32(ph + 4, PF_R);
+            put64(ph + 8, rng_u64(&c->rng));
+            put64(ph + 24, rng_u64(&c->rng));
+            continue;
+        }
+        uint64_t memsz = rng_range(&c->rng, 1, 3 * PAGE_SIZE);
+        if (at_end && l == nload - 1)
+            gpa = LOADER_IMAGE_END - memsz;
+        uint64_t filesz = rng_range(&c->rng, 0, 3) == 0 ? 0 : rng_range(&c->rng, 0, memsz);
+        uint32_t flags = PF_R | (rng_range(&c->rng, 0, 1) ? PF_W : 0) |
+                         (l == exec || rng_range(&c->rng, 0, 2) == 0 ? PF_X : 0);
+        put32(ph, PT_LOAD);
+        put32(ph + 4, flags);
+        put64(ph + 8, off);
+        put64(ph + 16, gpa + 0xffff800000000000ULL); /* p_vaddr: not the loader's concern */
+        put64(ph + 24, gpa);
+        put64(ph + 32, filesz);
+        put64(ph + 40, memsz);
+        put64(ph + 48, PAGE_SIZE);
+        rng_bytes(&c->rng, elf_buf + off, filesz);
+        if (l == exec)
+            put64(elf_buf + 24, gpa + rng_range(&c->rng, 0, memsz - 1));
+        off += filesz + rng_range(&c->rng, 0, 32);
+        /* The next one right after (sharing a page: always after the first), or past a gap. */
+        gpa += memsz + (l == 0 || rng_range(&c->rng, 0, 2) == 0 ? 0 : rng_range(&c->rng, 0, 2 * PAGE_SIZE));
+        l++;
+    }
+    model_parse(elf_buf, &ld.img);
+    return off;
+}
+
+static size_t gen_elf(struct gtest_case *c, unsigned nload)
+{
+    return gen_elf_at(c, nload, false);
+}
+
+static void loader_file_input(struct gtest_case *c, const char *what)
+{
+    gtest_input(c, "file=%s size=%lu segments=%u entry=0x%lx", what, ld.size, ld.img.nsegments,
+                ld.img.entry);
+    for (unsigned k = 0; k < ld.img.nsegments; k++) {
+        const struct loader_segment *s = &ld.img.segment[k];
+        char p[4];
+        kev_ept_perm_name(s->perm, p);
+        gtest_input(c, "seg%u=0x%lx+0x%lx(file 0x%lx+0x%lx,%s)", k, s->gpa, s->memsz, s->offset,
+                    s->filesz, p);
+    }
+}
+
+/* --- booting minos ------------------------------------------------------------------- */
+
+static void loader_after(struct ept_space *sp, const struct loader_image *img, struct printer *out)
+{
+    static uint8_t want[PAGE_SIZE];
+    (void)img; /* the student's; the checks use the model's */
+    unsigned mapped = 0;
+    for (uint64_t p = LOADER_IMAGE_START; p < LOADER_IMAGE_END; p += PAGE_SIZE) {
+        uint64_t perm = model_page(&ld.img, ld.file, p, want);
+        struct ept_walk w;
+        if (perm == 0 || kev_ept_walk(sp, GPA(p), &w) != KEV_OK)
+            continue;
+        mapped++;
+        char have[96], should[96];
+        loader_page_state(sp, p, have, sizeof(have));
+        model_page_state(p, true, should, sizeof(should));
+        if (perm & EPT_W) /* the guest wrote it: its permissions only */
+            have[6] = should[6] = '\0';
+        if (strcmp(have, should) != 0)
+            out_line(out, "loader: page 0x%lx is %s, not %s\n", p, have, should);
+    }
+    out_line(out, "loader: %u pages of the image mapped\n", mapped);
+}
+
+static void loader_boot_run(struct printer *out, struct vm_outcome *o)
+{
+    struct p3_loader_config lc = {
+        .file = ld.file, .size = ld.size, .refault = ld.refault, .after = loader_after,
+    };
+    struct p3_loader_stats st;
+    uint64_t t0 = rdtsc();
+    p3_loader_run(&lc, out, o, &st);
+    /* The figure for the handout and notes (Bochs: a tick is an instruction). */
+    printk("p3: minos booted through the loader in %lu ticks (loader_parse, the VM, %u violations)\n",
+           rdtsc() - t0, st.served);
+    if (o->kind == VM_EXITED)
+        out_line(out, "loader: %u EPT violations served\n", st.served);
+}
+
+static enum ktest_result loader_boot(struct gtest_case *c, bool refault)
+{
+    if (!p3_minos(&ld.file, &ld.size, &ld.native, &ld.native_size))
+        return ktest_fail("GRUB loaded no module \"minos\" or \"minos-native\" (project3/project.mk's MODULES)");
+    model_parse(ld.file, &ld.img);
+    ld.refault = refault;
+    cs.run = loader_boot_run;
+    loader_file_input(c, "minos");
+    unsigned pages = model_image_pages(&ld.img);
+    gtest_expect_print(c, ld.native, ld.native_size);
+    expect_line(c, "loader: %u pages of the image mapped\n", pages);
+    expect_line(c, "loader: %u EPT violations served\n", refault ? 2 * pages : pages);
+    gtest_expect_exit(c, 0);
+    return KTEST_PASS;
+}
+
+P3_TEST(p3_loader_boot, "Loader", 12, 1,
+        "minos, the course's guest OS, boots from its ELF file on demand paging: it must print "
+        "what it prints booted natively (guests/project3/os/native.txt) and end with HaltCpu(0); "
+        "each page of its image is then mapped once, with its segments' bytes and permissions, "
+        "after one EPT violation")
+{
+    return loader_boot(c, false);
+}
+
+#ifdef KEVLAB_HIDDEN
+P3_TEST_HIDDEN(p3_loader_refault, "Loader", 3, 1,
+               "minos boots with every EPT violation reported twice (as a second vCPU would): "
+               "the second, for a page already served, must succeed and map nothing")
+{
+    return loader_boot(c, true);
+}
+#endif
+
+/* --- loader_parse ----------------------------------------------------------------------- */
+
+static void loader_parse_run(struct printer *out, struct vm_outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->kind = VM_EXITED;
+    static struct loader_image img;
+    struct loader_call r = p3_call_parse(ld.file, ld.size, &img);
+    if (r.error == KEV_ESTUDENT) {
+        o->kind = VM_FAILED;
+        o->error = KEV_ESTUDENT;
+        snprintf(o->message, sizeof(o->message), "loader_parse stopped: %s", r.why);
+        return;
+    }
+    out_line(out, "loader_parse = %s\n", kev_error_name(r.error));
+    if (r.error == KEV_EELF)
+        printk("p3: loader_parse says: %s\n", img.why);
+    if (r.error != KEV_OK)
+        return;
+    out_line(out, "entry 0x%lx, %u segments\n", img.entry, img.nsegments);
+    for (unsigned k = 0; k < img.nsegments && k < LOADER_SEGMENTS_MAX; k++) {
+        const struct loader_segment *s = &img.segment[k];
+        char p[24];
+        perm_text(s->perm, p, sizeof(p));
+        out_line(out, "segment %u: gpa 0x%lx offset 0x%lx filesz 0x%lx memsz 0x%lx %s\n", k, s->gpa,
+                 s->offset, s->filesz, s->memsz, p);
+    }
+}
+
+static void expect_parse_ok(struct gtest_case *c)
+{
+    expect_line(c, "loader_parse = KEV_OK\n");
+    expect_line(c, "entry 0x%lx, %u segments\n", ld.img.entry, ld.img.nsegments);
+    for (unsigned k = 0; k < ld.img.nsegments; k++) {
+        const struct loader_segment *s = &ld.img.segment[k];
+        char p[4];
+        kev_ept_perm_name(s->perm, p);
+        expect_line(c, "segment %u: gpa 0x%lx offset 0x%lx filesz 0x%lx memsz 0x%lx %s\n", k, s->gpa,
+                    s->offset, s->filesz, s->memsz, p);
+    }
+    gtest_expect_exit(c, 0);
+}
+
+P3_TEST(p3_loader_parse, "Loader", 7, 8,
+        "loader_parse reads ELF files: minos's, then files with 1 to 8 PT_LOAD segments anywhere "
+        "in the image's window, of any size and permissions (bss, pages shared), between program "
+        "headers of other types and empty PT_LOADs; the entry point and every segment must be "
+        "the file's")
+{
+    cs.run = loader_parse_run;
+    if (c->index == 0) {
+        const uint8_t *native;
+        size_t n;
+        if (!p3_minos(&ld.file, &ld.size, &native, &n))
+            return ktest_fail("GRUB loaded no module \"minos\" (project3/project.mk's MODULES)");
+        model_parse(ld.file, &ld.img);
+        loader_file_input(c, "minos");
+    } else {
+        unsigned nload = c->index == 1 ? LOADER_SEGMENTS_MAX : c->index == 2 ? 1
+                         : (unsigned)rng_range(&c->rng, 1, LOADER_SEGMENTS_MAX);
+        ld.size = gen_elf_at(c, nload, c->index == 2); /* case 2: its one segment at the window's end */
+        ld.file = elf_buf;
+        loader_file_input(c, "drawn");
+    }
+    expect_parse_ok(c);
+    return KTEST_PASS;
+}
+
+/* One fault of loader.h's list, in a file otherwise valid. */
+enum bad_elf {
+    BAD_SHORT, BAD_MAGIC, BAD_CLASS, BAD_DATA, BAD_TYPE, BAD_MACHINE, BAD_PHENTSIZE, BAD_PHDRS,
+    BAD_PHDRS_WRAP, BAD_FILESZ, BAD_FILE_BYTES, BAD_FILE_WRAP, BAD_BELOW, BAD_ABOVE, BAD_GPA_WRAP,
+    BAD_OVERLAP, BAD_NOT_READABLE, BAD_TOO_MANY, BAD_NO_LOAD, BAD_ENTRY, BAD_COUNT
+};
+static const char *const bad_names[BAD_COUNT] = {
+    "shorter than the header", "no ELF magic", "not ELFCLASS64", "not little-endian",
+    "not ET_EXEC", "not EM_X86_64", "e_phentsize not 56", "program headers past the end",
+    "e_phoff + size wraps", "p_filesz > p_memsz", "file bytes past the end",
+    "p_offset + p_filesz wraps", "memory below the window", "memory past the window",
+    "p_paddr + p_memsz wraps", "overlapping segments", "a segment without PF_R",
+    "nine PT_LOAD segments", "no PT_LOAD", "entry outside executable segments",
+};
+
+/* Program header of the k-th PT_LOAD with memory (the model's order). */
+static uint8_t *load_phdr(unsigned k)
+{
+    uint64_t phoff = get64le(elf_buf + 32);
+    unsigned phnum = (unsigned)(elf_buf[56] | elf_buf[57] << 8);
+    for (unsigned i = 0; i < phnum; i++) {
+        uint8_t *ph = elf_buf + phoff + (uint64_t)i * ELF_PHDR_SIZE;
+        if ((uint32_t)get64le(ph) == PT_LOAD && get64le(ph + 40) != 0 && k-- == 0)
+            return ph;
+    }
+    return NULL;
+}
+
+P3_TEST(p3_loader_bad_elf, "Loader", 6, BAD_COUNT,
+        "loader_parse refuses, with KEV_EELF, files with one fault each: too short, no magic, "
+        "32-bit, big-endian, not an x86-64 executable, program headers outside the file or "
+        "wrapping, p_filesz > p_memsz, file bytes outside the file or wrapping, memory outside "
+        "the window or wrapping, overlapping segments, a segment not readable, more than 8 "
+        "segments, none, an entry point outside the executable ones")
+{
+    cs.run = loader_parse_run;
+    enum bad_elf k = (enum bad_elf)(c->index % BAD_COUNT);
+    unsigned nload = k == BAD_TOO_MANY ? LOADER_SEGMENTS_MAX + 1
+                     : (unsigned)rng_range(&c->rng, k == BAD_OVERLAP ? 2 : 1, LOADER_SEGMENTS_MAX);
+    ld.size = gen_elf(c, nload);
+    ld.file = elf_buf;
+    unsigned victim = (unsigned)rng_range(&c->rng, k == BAD_OVERLAP ? 1 : 0, nload - 1);
+    if (k == BAD_TOO_MANY)
+        victim = 0;
+    uint8_t *ph = load_phdr(victim);
+    const struct loader_segment *s = &ld.img.segment[victim < LOADER_SEGMENTS_MAX ? victim : 0];
+    uint64_t phnum = elf_buf[56] | elf_buf[57] << 8;
+    switch (k) {
+    case BAD_SHORT: ld.size = rng_range(&c->rng, 0, ELF_EHDR_SIZE - 1); break;
+    case BAD_MAGIC: elf_buf[rng_range(&c->rng, 0, 3)] ^= (uint8_t)(1u << rng_range(&c->rng, 0, 7)); break;
+    case BAD_CLASS: elf_buf[4] = rng_range(&c->rng, 0, 1) ? 1 : 0; break;
+    case BAD_DATA: elf_buf[5] = 2; break;
+    case BAD_TYPE: put16(elf_buf + 16, rng_range(&c->rng, 0, 1) ? 3 /* ET_DYN */ : 1 /* ET_REL */); break;
+    case BAD_MACHINE: put16(elf_buf + 18, rng_range(&c->rng, 0, 1) ? 3 /* EM_386 */ : 183 /* AArch64 */); break;
+    case BAD_PHENTSIZE: put16(elf_buf + 54, rng_range(&c->rng, 0, 1) ? 32 : 64); break;
+    case BAD_PHDRS: put64(elf_buf + 32, ld.size - phnum * ELF_PHDR_SIZE + rng_range(&c->rng, 1, 55)); break;
+    case BAD_PHDRS_WRAP: put64(elf_buf + 32, 0 - 8 * rng_range(&c->rng, 1, 7)); break;
+    case BAD_FILESZ: put64(ph + 32, s->memsz + rng_range(&c->rng, 1, PAGE_SIZE)); break;
+    case BAD_FILE_BYTES:
+        put64(ph + 32, s->memsz);
+        put64(ph + 8, ld.size - s->memsz + rng_range(&c->rng, 1, 64));
+        break;
+    case BAD_FILE_WRAP:
+        put64(ph + 32, s->memsz);
+        put64(ph + 8, 0 - rng_range(&c->rng, 1, s->memsz));
+        break;
+    case BAD_BELOW: put64(ph + 24, LOADER_IMAGE_START - rng_range(&c->rng, 1, s->memsz < 0x1000 ? s->memsz : 0x1000) - (rng_range(&c->rng, 0, 1) ? 0 : rng_range(&c->rng, 0, 0x80000))); break;
+    case BAD_ABOVE: put64(ph + 24, LOADER_IMAGE_END - s->memsz + rng_range(&c->rng, 1, s->memsz)); break;
+    case BAD_GPA_WRAP: put64(ph + 24, 0 - rng_range(&c->rng, 1, s->memsz)); break;
+    case BAD_OVERLAP: {
+        const struct loader_segment *e = &ld.img.segment[rng_range(&c->rng, 0, victim - 1)];
+        put64(ph + 24, e->gpa + rng_range(&c->rng, 0, e->memsz - 1));
+        break;
+    }
+    case BAD_NOT_READABLE: {
+        /* PF_X kept: the entry point stays in an executable segment. */
+        put32(ph + 4, PF_X | (rng_range(&c->rng, 0, 1) ? PF_W : 0));
+        break;
+    }
+    case BAD_TOO_MANY: break;
+    case BAD_NO_LOAD:
+        for (unsigned i = 0; i < nload; i++) {
+            uint8_t *p = load_phdr(0);
+            if (rng_range(&c->rng, 0, 1))
+                put32(p, PT_NOTE);
+            else
+                put64(p + 40, 0);
+        }
+        break;
+    case BAD_ENTRY: /* the victim loses PF_X and gets the entry point: no other holds it */
+        put32(ph + 4, PF_R | (rng_range(&c->rng, 0, 1) ? PF_W : 0));
+        put64(elf_buf + 24, s->gpa + rng_range(&c->rng, 0, s->memsz - 1));
+        break;
+    default: break;
+    }
+    gtest_input(c, "fault=\"%s\"", bad_names[k]);
+    loader_file_input(c, "drawn");
+    expect_line(c, "loader_parse = KEV_EELF\n");
+    gtest_expect_exit(c, 0);
+    return KTEST_PASS;
+}
+
+/* --- loader_fault ----------------------------------------------------------------------- */
+
+static void loader_fault_run(struct printer *out, struct vm_outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->kind = VM_EXITED;
+    struct ept_space *sp = kev_ept_create(64);
+    if (sp == NULL) {
+        o->kind = VM_FAILED;
+        o->error = KEV_ENOMEM;
+        strlcpy(o->message, "no memory for the case's EPT", sizeof(o->message));
+        return;
+    }
+    struct ept ept = p3_ept_of(sp);
+    for (unsigned i = 0; i < ld.nops; i++) {
+        uint64_t gpa = ld.ops[i].gpa, page = ALIGN_DOWN(gpa, PAGE_SIZE);
+        struct loader_call r = p3_call_fault(&ept, &ld.img, ld.file, ld.size, GPA(gpa),
+                                             (enum guest_access)ld.ops[i].access);
+        if (r.error == KEV_ESTUDENT) {
+            o->kind = VM_FAILED;
+            o->error = KEV_ESTUDENT;
+            snprintf(o->message, sizeof(o->message), "loader_fault(gpa 0x%lx, %s) stopped: %s", gpa,
+                     access_names[ld.ops[i].access], r.why);
+            break;
+        }
+        char state[96];
+        loader_page_state(sp, page, state, sizeof(state));
+        out_line(out, "loader_fault(gpa 0x%lx, %s) = %s; page 0x%lx: %s\n", gpa,
+                 access_names[ld.ops[i].access], kev_error_name(r.error), page, state);
+    }
+    /* Pages mapped in all: from below the first segment to past the last. */
+    uint64_t lo = LOADER_IMAGE_END, hi = 0;
+    for (unsigned k = 0; k < ld.img.nsegments; k++) {
+        const struct loader_segment *s = &ld.img.segment[k];
+        lo = s->gpa < lo ? s->gpa : lo;
+        hi = s->gpa + s->memsz > hi ? s->gpa + s->memsz : hi;
+    }
+    unsigned mapped = 0;
+    for (uint64_t p = ALIGN_DOWN(lo, PAGE_SIZE) - PAGE_SIZE; o->kind == VM_EXITED && p <= hi; p += PAGE_SIZE) {
+        struct ept_walk w;
+        mapped += kev_ept_walk(sp, GPA(p), &w) == KEV_OK;
+    }
+    if (o->kind == VM_EXITED)
+        out_line(out, "pages mapped: %u\n", mapped);
+    kev_ept_destroy(sp);
+}
+
+P3_TEST(p3_loader_fault, "Loader", 7, 6,
+        "loader_fault serves violations on drawn images: reads, writes and fetches in every "
+        "segment, pages two segments share, pages past a segment's file bytes, a page served "
+        "again, addresses no segment holds, and writes or fetches its segments do not allow; "
+        "each page must hold the file's bytes and zeros, with its segments' permissions")
+{
+    cs.run = loader_fault_run;
+    ld.size = gen_elf(c, (unsigned)rng_range(&c->rng, 1, LOADER_SEGMENTS_MAX));
+    ld.file = elf_buf;
+    loader_file_input(c, "drawn");
+    static uint64_t served[LD_OPS_MAX];
+    unsigned nserved = 0;
+    ld.nops = LD_OPS_MAX;
+    for (unsigned i = 0; i < ld.nops; i++) {
+        uint64_t gpa;
+        unsigned how = i < 2 ? 10 : (unsigned)rng_range(&c->rng, 0, 9);
+        if (how == 10) /* first a write, then a fetch, below the window: no segment's */
+            gpa = rng_range(&c->rng, 0, LOADER_IMAGE_START - 1);
+        else if (how == 0) /* anywhere in the window, or below it */
+            gpa = rng_range(&c->rng, 0, LOADER_IMAGE_END - 1);
+        else if (how == 1 && nserved) /* a page served already */
+            gpa = served[rng_range(&c->rng, 0, nserved - 1)] + rng_range(&c->rng, 0, PAGE_SIZE - 1);
+        else { /* in a segment, often its first or last page */
+            const struct loader_segment *s = &ld.img.segment[rng_range(&c->rng, 0, ld.img.nsegments - 1)];
+            unsigned where = (unsigned)rng_range(&c->rng, 0, 2);
+            gpa = where == 0 ? s->gpa : where == 1 ? s->gpa + s->memsz - 1
+                                                   : s->gpa + rng_range(&c->rng, 0, s->memsz - 1);
+        }
+        uint64_t page = ALIGN_DOWN(gpa, PAGE_SIZE);
+        uint64_t perm = model_page(&ld.img, ld.file, page, NULL);
+        /* Mostly accesses the segments allow (the guest's own), some not. */
+        unsigned access = i < 2 ? (i == 0 ? GUEST_WRITE : GUEST_FETCH) : (unsigned)rng_range(&c->rng, 0, 2);
+        if (i >= 2 && perm != 0 && rng_range(&c->rng, 0, 3) != 0) {
+            while ((access == GUEST_WRITE && !(perm & EPT_W)) || (access == GUEST_FETCH && !(perm & EPT_X)))
+                access = (unsigned)rng_range(&c->rng, 0, 2);
+        }
+        ld.ops[i].gpa = gpa;
+        ld.ops[i].access = (uint8_t)access;
+        bool mapped = false;
+        for (unsigned k = 0; k < nserved; k++)
+            mapped |= served[k] == page;
+        enum kev_error e = perm == 0 ? KEV_EUNMAPPED
+                           : access == GUEST_WRITE && !(perm & EPT_W) ? KEV_EREADONLY
+                           : access == GUEST_FETCH && !(perm & EPT_X) ? KEV_ENOEXEC
+                                                                      : KEV_OK;
+        if (e == KEV_OK && !mapped) {
+            served[nserved++] = page;
+            mapped = true;
+        }
+        char state[96];
+        model_page_state(page, mapped, state, sizeof(state));
+        expect_line(c, "loader_fault(gpa 0x%lx, %s) = %s; page 0x%lx: %s\n", gpa, access_names[access],
+                    kev_error_name(e), page, state);
+    }
+    expect_line(c, "pages mapped: %u\n", nserved);
+    gtest_expect_exit(c, 0);
     return KTEST_PASS;
 }

@@ -63,6 +63,35 @@ struct ept_call p3_call_unmap(const struct ept *e, gpa_t gpa);
 struct ept_call p3_call_translate(const struct ept *e, gpa_t gpa);
 struct ept_call p3_call_gva(const struct ept *e, uint64_t cr3, gva_t gva, enum guest_access access);
 
+/* The loader's VM (loader_ctl.c): boots the ELF kernel file on demand
+ * paging through the student's loader_parse and loader_fault. */
+#include "project3/loader.h"
+#define LOADER_FILE_PAGES_MAX 48 /* the largest file it lends to ring 3 */
+struct p3_loader_config {
+    const uint8_t *file;
+    size_t size;
+    bool refault;       /* every violation served twice (a second violation for a served page) */
+    size_t max_tables;  /* the EPT's table pages; 0: 64 */
+    /* Called after the VM, before its EPT is freed (the test's checks). */
+    void (*after)(struct ept_space *sp, const struct loader_image *img, struct printer *out);
+};
+struct p3_loader_stats {
+    unsigned served; /* EPT violations loader_fault served (KEV_OK) */
+};
+void p3_loader_run(const struct p3_loader_config *c, struct printer *out, struct vm_outcome *o,
+                   struct p3_loader_stats *stats);
+/* The student's loader functions through upcalls (the file lent read-only). */
+struct loader_call {
+    enum kev_error error;
+    const char *why; /* KEV_ESTUDENT: what stopped the code; KEV_EELF: the student's img.why */
+};
+struct loader_call p3_call_parse(const uint8_t *file, size_t size, struct loader_image *img);
+struct loader_call p3_call_fault(const struct ept *ept, const struct loader_image *img,
+                                 const uint8_t *file, size_t size, gpa_t gpa, enum guest_access access);
+/* minos's file and its native transcript (the boot modules "minos" and
+ * "minos-native"); false when GRUB loaded them not. */
+bool p3_minos(const uint8_t **file, size_t *size, const uint8_t **native, size_t *native_size);
+
 /* The struct ept for a space (its root; execute-only as the CPU has it). */
 struct ept p3_ept_of(struct ept_space *sp);
 

@@ -43,8 +43,14 @@ def tests_table(build, n):
 
 
 def hints_list(n):
-    return "".join("- %s\n" % h.text.replace("{reg}", "a register")
-                   for h in hints.HINTS if h.project == n)
+    # A hint's {fields} are the failed case's; the handout names them in words.
+    words = {"{reg}": "a register", "{fault}": "the fault the case names", "{test}": "(its name)"}
+    def text(h):
+        t = h.text
+        for field, w in words.items():
+            t = t.replace(field, w)
+        return t
+    return "".join("- %s\n" % text(h) for h in hints.HINTS if h.project == n)
 
 
 def render(text, build):

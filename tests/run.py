@@ -25,6 +25,8 @@ SUITES = [
      ["make", "-s", "host-tests"]),
     ("decoder", "project 3's MMIO decoder against objdump -d of every guest encoding",
      ["make", "-s", "PROJECT=3", "mmio-decoder-test"]),
+    ("minos", "minos booted natively under Bochs prints guests/project3/os/native.txt",
+     ["make", "-s", "PROJECT=3", "minos-native"]),
     ("kernel", "kernel self-tests and crash reports, booted under Bochs and QEMU",
      [PY, "tests/e2e/kernel.py"]),
     ("grader", "the grader's unit tests",

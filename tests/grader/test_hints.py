@@ -1,6 +1,7 @@
 """The hints under a failure (grader/hints.py): each fires on the case it is
 written for and not on one just beside it; project 2's hints are in its
 handout word for word."""
+import collections
 import os
 import re
 import string
@@ -279,6 +280,51 @@ TABLE = {
                                              capture_len=30, expect_capture_len=1)),
         Case("p3_mmio_doorbell_errors", data(error="KEV_ENOMEM", expect_error="KEV_ENOMEM",
                                              capture_len=1, expect_capture_len=1))),
+    # project 3's loader: one line per call, minos's own lines
+    "loader_bad_elf_accepted": (
+        Case("p3_loader_bad_elf", data(inputs='fault="p_filesz > p_memsz" file=drawn',
+                                       capture=b"loader_parse = KEV_OK\nentry 0x100000\n",
+                                       expect_capture=b"loader_parse = KEV_EELF\n")),
+        Case("p3_loader_bad_elf", data(capture=b"loader_parse = KEV_EELF\n",
+                                       expect_capture=b"loader_parse = KEV_EELF\n"))),
+    "loader_valid_elf_refused": (
+        Case("p3_loader_parse", data(capture=b"loader_parse = KEV_EELF\n",
+                                     expect_capture=b"loader_parse = KEV_OK\nentry 0x1\n")),
+        Case("p3_loader_parse", data(capture=b"loader_parse = KEV_OK\nentry 0x2\n",
+                                     expect_capture=b"loader_parse = KEV_OK\nentry 0x1\n"))),
+    "loader_segment_wrong": (
+        Case("p3_loader_parse", data(
+            capture=b"loader_parse = KEV_OK\nsegment 0: gpa 0xffff800000100000 offset 0x0\n",
+            expect_capture=b"loader_parse = KEV_OK\nsegment 0: gpa 0x100000 offset 0x0\n")),
+        Case("p3_loader_parse", data(capture=b"loader_parse = KEV_EELF\n",
+                                     expect_capture=b"loader_parse = KEV_OK\nentry 0x1\n"))),
+    "loader_fault_wrong_error": (
+        Case("p3_loader_fault", data(
+            capture=b"loader_fault(gpa 0x101000, read) = KEV_EEXIST; page 0x101000: r-- WB, bytes 0x1\n",
+            expect_capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: r-- WB, bytes 0x1\n")),
+        Case("p3_loader_fault", data(
+            capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: r-- WB, bytes 0x2\n",
+            expect_capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: r-- WB, bytes 0x1\n"))),
+    "loader_page_bytes_wrong": (
+        Case("p3_loader_fault", data(
+            capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: r-- WB, bytes 0x2\n",
+            expect_capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: r-- WB, bytes 0x1\n")),
+        Case("p3_loader_fault", data(
+            capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: rw- WB, bytes 0x1\n",
+            expect_capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: r-- WB, bytes 0x1\n"))),
+    "loader_page_perm_wrong": (
+        Case("p3_loader_fault", data(
+            capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: r-- WB, bytes 0x1\n",
+            expect_capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: rw- WB, bytes 0x1\n")),
+        Case("p3_loader_fault", data(
+            capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: not mapped\n",
+            expect_capture=b"loader_fault(gpa 0x101000, read) = KEV_OK; page 0x101000: rw- WB, bytes 0x1\n"))),
+    "loader_page_count_wrong": (
+        Case("p3_loader_fault", data(capture=b"pages mapped: 9\n", expect_capture=b"pages mapped: 3\n")),
+        Case("p3_loader_fault", data(capture=b"pages mapped: 3\n", expect_capture=b"pages mapped: 3\n"))),
+    "loader_minos_test_failed": (
+        Case("p3_loader_boot", data(capture=b"minos: test bss FAILED\n", expect_capture=b"minos: test bss ok\n")),
+        Case("p3_loader_boot", data(capture=b"minos: test bss ok\n", expect_capture=b"minos: test bss ok\n"))),
     # project 4: the timer's log, one line per event
     "timer_inject_if_clear": (
         Case("p4_timer_cli", data(error="KEV_EENTRY", expect_exit_code=0,
@@ -672,7 +718,7 @@ class Handout(unittest.TestCase):
 
     def test_every_hint_is_found_in_a_wrapped_bullet(self):
         for h in hints.HINTS:
-            text = h.text.format(reg="rbx")
+            text = h.text.format_map(collections.defaultdict(lambda: "rbx"))  # any {field}
             bullet = textwrap.fill(text, 72, initial_indent="- ", subsequent_indent="  ")
             self.assertTrue(pattern(h).search("Common causes:\n\n" + bullet + "\n"), h.name)
             self.assertFalse(pattern(h).search(bullet[:len(bullet) // 2]), h.name)
