@@ -31,10 +31,8 @@
 
 #define EPTQ_WRITE (1ULL << 1)
 #define EPTQ_FETCH (1ULL << 2)
-#define MB2_BOOT_MAGIC 0x36d76289
+#define MB2_TAG_CMDLINE 1
 #define MB2_TAG_LOADER_NAME 2
-#define LOADER_INFO_GPA 0x8000UL    /* the multiboot2 information */
-#define LOADER_TABLES_GPA 0x10000UL /* the guest page tables, from here up */
 #define PRINT_CHUNK 256
 /* minos takes about 40 exits (a violation a page, a Print a line); a
  * loader that serves a violation without mapping its page loops on it:
@@ -154,6 +152,22 @@ static struct vmexit_result print(struct vcpu_state *s, struct printer *out)
     return e == KEV_OK ? vmexit_continue() : vm_stop(s->vm, e, "moving RIP past vmcall failed");
 }
 
+/* minos's two hypercalls, for a VM of a later project that boots it. */
+static struct vmexit_result hypercalls_handle(struct vmexit_controller *self, struct vcpu_state *s,
+                                              union exit_reason reason)
+{
+    if (reason.basic == EXIT_REASON_VMCALL && s->regs.rax == HC_HALT_CPU)
+        return vm_exit(s->vm, (int64_t)s->regs.rdi);
+    if (reason.basic == EXIT_REASON_VMCALL && s->regs.rax == HC_PRINT)
+        return print(s, self->data);
+    return vmexit_pass();
+}
+
+void p3_minos_hypercalls_init(struct vmexit_controller *c, struct printer *out)
+{
+    *c = (struct vmexit_controller){.name = "minos-hypercalls", .handle = hypercalls_handle, .data = out};
+}
+
 static const char *const access_names[] = {"read", "write", "fetch"};
 
 static struct vmexit_result loader_ctl_handle(struct vmexit_controller *self, struct vcpu_state *s,
@@ -191,20 +205,38 @@ static struct vmexit_result loader_ctl_handle(struct vmexit_controller *self, st
 /* --- the VM -------------------------------------------------------------------------- */
 
 /* The multiboot2 information (Multiboot2 spec, 3.6 "Boot information
- * format"): total size, reserved, the boot loader name tag, the end tag. */
-static void build_info(uint8_t *page)
+ * format"): total size, reserved, the boot command line tag (3.6.2; only
+ * with a command line), the boot loader name tag (3.6.3), the end tag; each
+ * tag starts 8-aligned. KEV_EINVAL for a command line that does not fit. */
+static uint32_t put_tag(uint8_t *page, uint32_t at, uint32_t type, const char *text, size_t n)
+{
+    uint32_t *w = (uint32_t *)(page + at);
+    w[0] = type;
+    w[1] = (uint32_t)(8 + n + 1);
+    memcpy(page + at + 8, text, n);
+    page[at + 8 + n] = '\0';
+    return ALIGN_UP(at + 8 + (uint32_t)n + 1, 8);
+}
+
+enum kev_error p3_boot_info(uint8_t *page, const char *cmdline)
 {
     static const char name[] = "kev";
-    uint32_t *w = (uint32_t *)page;
-    uint32_t name_tag = 8 + sizeof(name), name_room = ALIGN_UP(name_tag, 8);
-    w[0] = 8 + name_room + 8;
-    w[1] = 0;
-    w[2] = MB2_TAG_LOADER_NAME;
-    w[3] = name_tag;
-    memcpy(page + 16, name, sizeof(name));
-    uint32_t *end = (uint32_t *)(page + 8 + name_room);
+    memset(page, 0, PAGE_SIZE);
+    uint32_t at = 8;
+    if (cmdline) {
+        size_t n = strlen(cmdline);
+        if (n > PAGE_SIZE / 2)
+            return KEV_EINVAL;
+        at = put_tag(page, at, MB2_TAG_CMDLINE, cmdline, n);
+    }
+    at = put_tag(page, at, MB2_TAG_LOADER_NAME, name, sizeof(name) - 1);
+    uint32_t *end = (uint32_t *)(page + at);
     end[0] = 0;
     end[1] = 8;
+    uint32_t *w = (uint32_t *)page;
+    w[0] = at + 8;
+    w[1] = 0;
+    return KEV_OK;
 }
 
 static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
@@ -212,7 +244,7 @@ static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
     struct loader_vm *v = vm_data(vm);
     paddr_t info;
     KEV_TRY(kev_ept_guest_page(v->sp, false, &info));
-    build_info((uint8_t *)(uintptr_t)info);
+    KEV_TRY(p3_boot_info((uint8_t *)(uintptr_t)info, NULL));
     KEV_TRY(kev_ept_map(v->sp, GPA(LOADER_INFO_GPA), info, EPT_R));
     struct gpt g;
     KEV_TRY(gpt_init(&g, v->sp, GPA(LOADER_TABLES_GPA), gpt_kev_map, v->sp));

@@ -92,6 +92,21 @@ struct loader_call p3_call_fault(const struct ept *ept, const struct loader_imag
  * "minos-native"); false when GRUB loaded them not. */
 bool p3_minos(const uint8_t **file, size_t *size, const uint8_t **native, size_t *native_size);
 
+/* How the loader's VM boots minos: EAX the multiboot2 boot magic
+ * (Multiboot2 spec, 3.3), EBX the information's guest-physical address, the
+ * guest page tables kev enters it on from LOADER_TABLES_GPA up. */
+#define MB2_BOOT_MAGIC 0x36d76289
+#define LOADER_INFO_GPA 0x8000UL
+#define LOADER_TABLES_GPA 0x10000UL
+
+/* For a later project's VM that boots minos (project 4's): the multiboot2
+ * information the loader's VM gives it, in a zeroed page, with the boot
+ * command line `cmdline` (tag 1; NULL: none; KEV_EINVAL past half a page)
+ * before the boot loader name "kev"; and a controller serving minos's
+ * HaltCpu and Print hypercalls (Print to out), as the loader's VM does. */
+enum kev_error p3_boot_info(uint8_t *page, const char *cmdline);
+void p3_minos_hypercalls_init(struct vmexit_controller *c, struct printer *out);
+
 /* The struct ept for a space (its root; execute-only as the CPU has it). */
 struct ept p3_ept_of(struct ept_space *sp);
 

@@ -18,6 +18,7 @@ struct p4_timer {
     struct vtimer t;
     bool gp;              /* timer_inject_gp() injected #GP(0) for the next entry */
     uint64_t deliveries;  /* timer_deliver() calls (statistics) */
+    uint64_t injected;    /* the calls that injected the pending interrupt (statistics) */
 };
 
 /* Resets *pt (the timer after reset) and makes c its controller. */

@@ -2,7 +2,7 @@
 # compiled for ring 3 into the user image (user/user.mk), -DSOLUTION when
 # SOLUTION names 4; every other .c file here is given kernel code.
 #
-#   make bench-p4 [CPU=model]       project 4 under Bochs with the reference solution: the timer's interrupts per emulated second and injection latency, virtio-blk sectors per emulated second (one request and a batch a notification), the suite against a bare boot
+#   make bench-p4 [CPU=model]       project 4 under Bochs with the reference solution: the timer's interrupts per emulated second and injection latency, virtio-blk sectors per emulated second (one request and a batch a notification), minos on both (its VM's instructions, exits, interrupts), the suite against a bare boot
 STUDENT_FILES_4 := project4/timer.c project4/virtio_blk.c
 # The student functions the framework calls (upcalls).
 ENTRIES_4 := timer_wrmsr timer_rdmsr timer_expired timer_deliver vblk_mmio
@@ -27,7 +27,7 @@ KERNEL_C += $(filter-out $(STUDENT_FILES_4),$(wildcard project4/*.c))
 # `@@ test data <test> figure <words>`, printed here with the project's
 # suite timed against a bare boot (grader/bench.py). Figures are printed,
 # never asserted.
-P4_BENCHES := p4_bench_rate p4_bench_latency p4_bench_virtio_single p4_bench_virtio_batch
+P4_BENCHES := p4_bench_rate p4_bench_latency p4_bench_virtio_single p4_bench_virtio_batch p4_bench_minos
 .PHONY: bench-p4
 bench-p4:
 	@$(MAKE) --no-print-directory PROJECT=4 SOLUTION=all all

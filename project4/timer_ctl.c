@@ -57,10 +57,12 @@ static struct vmexit_result deliver(struct vcpu_state *s, struct p4_timer *pt)
     user_frame_reset();
     uint64_t us = upcall_push_vcpu(s);
     uint64_t ut = user_push(&pt->t, sizeof(pt->t));
+    int pending = pt->t.pending;
     struct user_result u = user_call(timer_deliver, us, ut, 0, 0);
     if (u.status == USER_RETURNED)
         user_pull(&pt->t, ut, sizeof(pt->t));
     pt->deliveries++;
+    pt->injected += pending != TIMER_NONE && pt->t.pending == TIMER_NONE;
     return answer(s, &u, "timer_deliver()");
 }
 

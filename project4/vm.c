@@ -12,6 +12,11 @@
  * of project4/guest.h: P4_RAM, and the device's page P4_VIRTIO, which the
  * guest's table maps to VBLK_MMIO_BASE and the EPT leaves out.
  *
+ * A minos VM is a virtio VM whose guest is minos, project 3's guest OS: its
+ * ELF file's segments mapped up front (setup_minos: kev's own map, since
+ * project 3's loader is not under test here), a multiboot2 information with
+ * a boot command line that turns minos's timer and disk drivers on.
+ *
  * Its chain: the tests' own hypercalls (project 2's test_ctl.c), then the
  * timer's controller, then (a virtio VM) the device's, which raises its
  * interrupt through the timer's APIC. Student code may write one VMCS field here,
@@ -22,6 +27,7 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "project2/controller.h"
+#include "project3/vm.h"
 #include "project4/controller.h"
 
 struct p4_vm {
@@ -33,6 +39,79 @@ struct p4_vm {
 
 /* The project-4 VM running now (one at a time), for p4_timer_of. */
 static struct vm *running;
+
+/* --- a minos VM ------------------------------------------------------------------------- */
+
+static uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* minos's PT_LOAD segments (the ELF specification, "Program Header"), each
+ * page copied from the file and mapped with the segment's permissions. minos
+ * is the course's own file, but its bytes are still checked: each segment
+ * starts on a page and lies inside the file and [LOADER_IMAGE_START,
+ * LOADER_IMAGE_END). */
+static enum kev_error map_minos(struct p4_vm *v, const uint8_t *f, size_t size, uint64_t *entry)
+{
+    if (size < ELF_EHDR_SIZE || memcmp(f, "\x7f" "ELF", 4) != 0 || f[4] != ELFCLASS64 ||
+        rd64(f + 54) % 0x10000 != ELF_PHDR_SIZE) {
+        printk("p4: the module \"minos\" is not a 64-bit ELF file\n");
+        return KEV_EELF;
+    }
+    uint64_t phoff = rd64(f + 32);
+    unsigned phnum = (unsigned)(rd64(f + 56) & 0xffff);
+    if (phoff > size || (size - phoff) / ELF_PHDR_SIZE < phnum)
+        return KEV_EELF;
+    for (unsigned i = 0; i < phnum; i++) {
+        const uint8_t *ph = f + phoff + (size_t)i * ELF_PHDR_SIZE;
+        uint32_t type = (uint32_t)rd64(ph), flags = (uint32_t)(rd64(ph) >> 32);
+        uint64_t off = rd64(ph + 8), gpa = rd64(ph + 24), filesz = rd64(ph + 32), memsz = rd64(ph + 40);
+        if (type != PT_LOAD || memsz == 0)
+            continue;
+        if (gpa % PAGE_SIZE || filesz > memsz || off > size || filesz > size - off ||
+            gpa < LOADER_IMAGE_START || gpa > LOADER_IMAGE_END || memsz > LOADER_IMAGE_END - gpa) {
+            printk("p4: minos's segment %u (0x%lx, 0x%lx bytes) is not one the VM maps\n", i, gpa, memsz);
+            return KEV_EELF;
+        }
+        uint64_t perm = (flags & PF_R ? EPT_R : 0) | (flags & PF_W ? EPT_W : 0) | (flags & PF_X ? EPT_X : 0);
+        for (uint64_t at = 0; at < memsz; at += PAGE_SIZE) {
+            paddr_t page;
+            KEV_TRY(kev_ept_guest_page(v->sp, false, &page));
+            if (at < filesz)
+                memcpy((void *)(uintptr_t)page, f + off + at, filesz - at < PAGE_SIZE ? filesz - at : PAGE_SIZE);
+            KEV_TRY(kev_ept_map(v->sp, GPA(gpa + at), page, perm));
+        }
+    }
+    *entry = rd64(f + 24);
+    return KEV_OK;
+}
+
+static enum kev_error setup_minos(struct p4_vm *v, struct vcpu_state *s)
+{
+    const uint8_t *file, *native;
+    size_t size, native_size;
+    if (!p3_minos(&file, &size, &native, &native_size)) {
+        printk("p4: GRUB loaded no module \"minos\" (project3/project.mk's MODULES)\n");
+        return KEV_EINVAL;
+    }
+    uint64_t entry;
+    KEV_TRY(map_minos(v, file, size, &entry));
+    paddr_t info;
+    KEV_TRY(kev_ept_guest_page(v->sp, false, &info));
+    KEV_TRY(p3_boot_info((uint8_t *)(uintptr_t)info, v->c.cmdline));
+    KEV_TRY(kev_ept_map(v->sp, GPA(LOADER_INFO_GPA), info, EPT_R));
+    struct gpt g;
+    KEV_TRY(gpt_init(&g, v->sp, GPA(LOADER_TABLES_GPA), gpt_kev_map, v->sp));
+    for (uint64_t a = 0; a < LOADER_IMAGE_END; a += PAGE_SIZE)
+        KEV_TRY(gpt_map(&g, GVA(a), GPA(a), PTE_W));
+    KEV_TRY(kev_guest_setup_flat64(s, GVA(entry), GVA(0)));
+    s->regs.rax = MB2_BOOT_MAGIC; /* booted as project 3's loader boots it */
+    s->regs.rbx = LOADER_INFO_GPA;
+    return vmcs_writel(&s->vmcs, GUEST_CR3, gpt_root(&g).addr);
+}
 
 static const char *const spot_words[P4_SPOT_COUNT] = {
 #define P4_SPOT_WORDS(name, words) [name] = words,
@@ -80,6 +159,8 @@ static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
 {
     struct p4_vm *v = vm_data(vm);
     running = vm;
+    if (v->c.minos)
+        return v->sp ? setup_minos(v, s) : KEV_EINVAL;
     char name[64];
     snprintf(name, sizeof(name), "project4/%s", v->c.guest);
     const struct guest_image *g = guest_find(name);
@@ -127,10 +208,14 @@ void p4_vm_run(const struct p4_vm_config *c, struct printer *out, struct vm_outc
     v.c = *c;
     for (unsigned i = 0; i < P4_SPOT_COUNT; i++)
         strlcpy(v.c.params.spots[i], spot_words[i], P4_SPOT_WORDS_MAX);
-    struct vmexit_controller tests, timer, virtio;
+    struct vmexit_controller tests, timer, virtio, minos;
     test_controller_init(&tests, out);
     timer_controller_init(&timer, &v.timer);
-    struct vmexit_controller *chain[] = {&tests, &timer, NULL, NULL};
+    struct vmexit_controller *chain[] = {&tests, &timer, NULL, NULL, NULL};
+    if (c->minos) {
+        p3_minos_hypercalls_init(&minos, out);
+        chain[3] = &minos;
+    }
     v.sp = NULL;
     if (c->virtio) {
         enum kev_error e = virtio_controller_init(&virtio, &v.virtio, &v.timer);
@@ -160,6 +245,11 @@ void p4_vm_run(const struct p4_vm_config *c, struct printer *out, struct vm_outc
     };
     kev_run_vm(&config, outcome);
     running = NULL;
+    if (c->stats)
+        *c->stats = (struct p4_vm_stats){
+            .exits = outcome->exits, .deliveries = v.timer.deliveries, .injected = v.timer.injected,
+            .device_interrupts = v.virtio.interrupts, .device_accesses = v.virtio.accesses,
+        };
     if (v.sp) {
         kev_ept_destroy(v.sp);
         p4_virtio_free(&v.virtio);

@@ -23,6 +23,22 @@ struct p4_vm_config {
     bool virtio;
     struct p4v_params vparams;
     const uint8_t *ram;
+    /* A minos VM (with virtio): the guest is minos (project 3's guest OS,
+     * the boot module "minos"), its segments mapped up front with kev's own
+     * map, booted as project 3's loader boots it (EAX the multiboot2 magic,
+     * EBX its information, with `cmdline` as the boot command line) and its
+     * hypercalls served by project 3's given controller. */
+    bool minos;
+    const char *cmdline;
+    struct p4_vm_stats *stats; /* NULL, or filled after the run (the benchmarks) */
+};
+
+struct p4_vm_stats {
+    uint64_t exits;             /* VM exits handled */
+    uint64_t deliveries;        /* timer_deliver() calls */
+    uint64_t injected;          /* interrupts injected (the timer's and the device's) */
+    uint64_t device_interrupts; /* the virtio device's raised */
+    uint64_t device_accesses;   /* its register accesses served */
 };
 
 /* Runs the guest of c in a fresh VM with output to `out` (started by the

@@ -469,6 +469,13 @@ TABLE = {
                                     expect_capture=b"interrupt: InterruptStatus 0x00000001\n")),
         Case("p4_virtio_read", data(capture=b"no interrupt came after the notification\n",
                                     expect_capture=b"interrupt: InterruptStatus 0x00000001\n"))),
+    "minos_driver": (
+        Case("p4_minos", data(capture=b"minos: 5 of 5 tests passed\nminos: timer: 2 ticks of vector 0x40 every "
+                                      b"20000 TSC ticks, 1 early\n",
+                              expect_capture=b"minos: 5 of 5 tests passed\nminos: timer: 2 ticks of vector "
+                                             b"0x40 every 20000 TSC ticks, 0 early\n")),
+        Case("p4_minos", data(capture=b"minos: test data FAILED\n",
+                              expect_capture=b"minos: test data ok\n"))),
     # project 3: the first line of the script that differs
     "ept_fewer_perms": (
         Case("p3_ept_map", data(capture=b"ept_map(gpa 0x000000001000, hpa 0x00000000ab000, rw-) = "

@@ -157,6 +157,7 @@ boot_pml4: resb 4096
 boot_pdpt: resb 4096
 boot_pd:   resb 4096
 os_pml4:   resb 4096
+global os_pdpt
 os_pdpt:   resb 4096
 os_pd:     resb 4096
 os_pt:     resb 8192
