@@ -95,87 +95,79 @@ enum kev_error probe_gva_to_host(struct vcpu_state *s, gva_t gva, size_t len, vo
     return e != KEV_OK ? e : probe_gpa_to_host(s->vm, gpa, len, host);
 }
 
-/* Both copies: split at guest page boundaries, translate, check, copy. */
-static enum kev_error copy(struct vcpu_state *s, gva_t gva, uint8_t *host_buf, size_t n, bool to_guest)
+/* The host address of `chunk` bytes of guest memory at addr (inside one
+ * page), checked for a copy in that direction. */
+typedef enum kev_error (*page_fn)(void *ctx, uint64_t addr, size_t chunk, bool to_guest, void **p);
+
+/* Every copy: split at guest page boundaries, each page resolved and
+ * checked before a byte of it moves. */
+static enum kev_error copy_pages(page_fn page, void *ctx, uint64_t addr, uint8_t *host_buf, size_t n,
+                                 bool to_guest)
 {
     if (n == 0)
         return KEV_OK;
-    if (gva.addr + (n - 1) < gva.addr)
+    if (addr + (n - 1) < addr)
         return KEV_EOVERFLOW;
     while (n > 0) {
-        size_t chunk = PAGE_SIZE - (gva.addr & (PAGE_SIZE - 1));
+        size_t chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
         if (chunk > n)
             chunk = n;
-        gpa_t gpa;
-        uint64_t flags;
         void *p;
-        enum kev_error e = probe_gva_to_gpa(s, gva, &gpa, &flags);
-        if (e == KEV_OK && to_guest && !(flags & PTE_W))
-            e = KEV_EREADONLY; /* read-only for the guest: not for the probe either */
-        if (e == KEV_OK)
-            e = probe_gpa_to_host(s->vm, gpa, chunk, &p);
-        if (e != KEV_OK)
-            return e;
+        KEV_TRY(page(ctx, addr, chunk, to_guest, &p));
         if (to_guest)
             memcpy(p, host_buf, chunk);
         else
             memcpy(host_buf, p, chunk);
         host_buf += chunk;
-        gva.addr += chunk;
+        addr += chunk;
         n -= chunk;
     }
     return KEV_OK;
 }
 
+/* A guest-virtual page: through the guest's page tables; a write needs
+ * them to allow it (read-only for the guest: not for the probe either). */
+static enum kev_error gva_page(void *ctx, uint64_t addr, size_t chunk, bool to_guest, void **p)
+{
+    struct vcpu_state *s = ctx;
+    gpa_t gpa;
+    uint64_t flags;
+    KEV_TRY(probe_gva_to_gpa(s, GVA(addr), &gpa, &flags));
+    if (to_guest && !(flags & PTE_W))
+        return KEV_EREADONLY;
+    return probe_gpa_to_host(s->vm, gpa, chunk, p);
+}
+
 enum kev_error probe_copy_from_guest(struct vcpu_state *s, void *dst, gva_t src, size_t n)
 {
-    return copy(s, src, dst, n, false);
+    return copy_pages(gva_page, s, src.addr, dst, n, false);
 }
 
 enum kev_error probe_copy_to_guest(struct vcpu_state *s, gva_t dst, const void *src, size_t n)
 {
-    return copy(s, dst, (uint8_t *)(uintptr_t)src, n, true);
+    return copy_pages(gva_page, s, dst.addr, (uint8_t *)(uintptr_t)src, n, true);
 }
 
-/* Both guest-physical copies: page by page, each page checked first (a
- * write also needs the EPT to allow writes there, as the guest's own store
- * would). */
-static enum kev_error copy_gpa(struct vm *vm, gpa_t gpa, uint8_t *host_buf, size_t n, bool to_guest)
+/* A guest-physical page: a write also needs the EPT to allow writes there,
+ * as the guest's own store would. */
+static enum kev_error gpa_page(void *ctx, uint64_t addr, size_t chunk, bool to_guest, void **p)
 {
-    if (n == 0)
-        return KEV_OK;
-    if (gpa.addr + (n - 1) < gpa.addr)
-        return KEV_EOVERFLOW;
-    while (n > 0) {
-        size_t chunk = PAGE_SIZE - (gpa.addr & (PAGE_SIZE - 1));
-        if (chunk > n)
-            chunk = n;
-        void *p;
-        enum kev_error e = probe_gpa_to_host(vm, gpa, chunk, &p);
-        if (e == KEV_OK && to_guest && vm->ept) {
-            struct ept_walk w;
-            if (kev_ept_walk(vm->ept, gpa, &w) != KEV_OK || !(w.perm & EPT_W))
-                e = KEV_EREADONLY;
-        }
-        if (e != KEV_OK)
-            return e;
-        if (to_guest)
-            memcpy(p, host_buf, chunk);
-        else
-            memcpy(host_buf, p, chunk);
-        host_buf += chunk;
-        gpa.addr += chunk;
-        n -= chunk;
+    struct vm *vm = ctx;
+    KEV_TRY(probe_gpa_to_host(vm, GPA(addr), chunk, p));
+    if (to_guest && vm->ept) {
+        struct ept_walk w;
+        if (kev_ept_walk(vm->ept, GPA(addr), &w) != KEV_OK || !(w.perm & EPT_W))
+            return KEV_EREADONLY;
     }
     return KEV_OK;
 }
 
 enum kev_error probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size_t n)
 {
-    return copy_gpa(vm, src, dst, n, false);
+    return copy_pages(gpa_page, vm, src.addr, dst, n, false);
 }
 
 enum kev_error probe_copy_to_gpa(struct vm *vm, gpa_t dst, const void *src, size_t n)
 {
-    return copy_gpa(vm, dst, (uint8_t *)(uintptr_t)src, n, true);
+    return copy_pages(gpa_page, vm, dst.addr, (uint8_t *)(uintptr_t)src, n, true);
 }
