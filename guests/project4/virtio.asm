@@ -96,20 +96,7 @@ set_gate:
     mov rdi, rcx
     shl rdi, 4
     add rdi, IDT
-    mov rdx, rax
-    and edx, 0xffff                   ; offset 15:0
-    or rdx, 0x08 << 16                ; selector
-    mov r8, 0x8e
-    shl r8, 40
-    or rdx, r8                        ; P, DPL 0, interrupt gate
-    mov r8, rax
-    shr r8, 16
-    and r8, 0xffff
-    shl r8, 48
-    or rdx, r8                        ; offset 31:16
-    mov [rdi], rdx
-    shr rax, 32
-    mov [rdi + 8], rax                ; offset 63:32
+    IDT_GATE
     ret
 
 op_write:
