@@ -35,16 +35,7 @@ org P4_CODE
 %define LATE (P4_DATA + 0x1130)        ; ticks past their deadlines, summed
 
 start:
-    ; The GDT: null, 64-bit code (0x08), data (0x10): the selectors kev's
-    ; flat guest runs with, which interrupt delivery and IRETQ load.
-    mov qword [abs GDT], 0
-    mov rax, 0x00209b0000000000
-    mov [abs GDT + 8], rax
-    mov rax, 0x00cf93000000ffff
-    mov [abs GDT + 16], rax
-    mov word [abs GDTR], 23
-    mov qword [abs GDTR + 2], GDT
-    lgdt [abs GDTR]
+    FLAT_GDT GDT, GDTR
     ; The IDT: gate v -> stub v, 64-bit interrupt gates (type 14, P, DPL 0,
     ; selector 0x08), Vol. 3A, 7.14.1 "64-Bit Mode IDT".
     xor ecx, ecx
@@ -58,9 +49,7 @@ start:
     inc ecx
     cmp ecx, 256
     jb .gate
-    mov word [abs IDTR], 256 * 16 - 1
-    mov qword [abs IDTR + 2], IDT
-    lidt [abs IDTR]
+    LOAD_IDT IDT, IDTR
     sti
     nop
     xor ebx, ebx                      ; rbx: the operation's index

@@ -33,16 +33,7 @@ org P4_CODE
 %define LOG (P4_DATA + 0x2000)
 
 start:
-    ; The GDT: null, 64-bit code (0x08), data (0x10): what kev's flat
-    ; guest runs with, which interrupt delivery and IRETQ load.
-    mov qword [abs GDT], 0
-    mov rax, 0x00209b0000000000
-    mov [abs GDT + 8], rax
-    mov rax, 0x00cf93000000ffff
-    mov [abs GDT + 16], rax
-    mov word [abs GDTR], 23
-    mov qword [abs GDTR + 2], GDT
-    lgdt [abs GDTR]
+    FLAT_GDT GDT, GDTR
     ; The IDT: every vector to `unexpected` but VBLK_VECTOR, 64-bit
     ; interrupt gates (Vol. 3A, 7.14.1 "64-Bit Mode IDT").
     xor ecx, ecx
@@ -56,9 +47,7 @@ start:
     inc ecx
     cmp ecx, 256
     jb .gate
-    mov word [abs IDTR], 256 * 16 - 1
-    mov qword [abs IDTR + 2], IDT
-    lidt [abs IDTR]
+    LOAD_IDT IDT, IDTR
     sti
     xor ebx, ebx                      ; rbx: the operation's index
 next_op:
