@@ -210,8 +210,8 @@ static struct vmexit_result mmio_controller_handle(struct vmexit_controller *sel
         return r; /* mmio_handle stopped it (vm_stop): it stays stopped */
     if (r.action != VMEXIT_CONTINUE)
         return vm_stop(s->vm, KEV_EINVAL, "mmio_handle() returned neither vmexit_continue() nor "
-                       "vm_stop() for a %u-byte %s at guest-physical 0x%lx: action %d", req.size,
-                       req.write ? "write" : "read", req.gpa.addr, (int)r.action);
+                       "vm_stop() for a %u-byte %s at guest-physical 0x%lx, but %s", req.size,
+                       req.write ? "write" : "read", req.gpa.addr, vmexit_action_name(r.action));
     st->accesses++;
     x.req.value = req.value;
     return mmio_exit_finish(s, &x);

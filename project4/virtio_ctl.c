@@ -103,8 +103,8 @@ static struct vmexit_result virtio_ctl_handle(struct vmexit_controller *self, st
         return r; /* vblk_mmio stopped it (vm_stop): it stays stopped */
     if (r.action != VMEXIT_CONTINUE)
         return vm_stop(s->vm, KEV_EINVAL, "vblk_mmio() returned neither vmexit_continue() nor "
-                       "vm_stop() for a %u-byte %s at guest-physical 0x%lx: action %d", req.size,
-                       req.write ? "write" : "read", req.gpa.addr, (int)r.action);
+                       "vm_stop() for a %u-byte %s at guest-physical 0x%lx, but %s", req.size,
+                       req.write ? "write" : "read", req.gpa.addr, vmexit_action_name(r.action));
     v->accesses++;
     x.req.value = req.value;
     r = mmio_exit_finish(s, &x);
