@@ -10,9 +10,28 @@
 
 static char line[CMDLINE_MAX + 1];
 
+/* Where each word starts and how long it is, found once: the grader's list
+ * of tests makes the line a few thousand bytes, and kev reads its flags for
+ * every VM a test makes, so a lookup must not scan the line. */
+#define WORDS_MAX (CMDLINE_MAX / 2 + 1)
+static uint16_t word_at[WORDS_MAX], word_len[WORDS_MAX];
+static size_t nwords;
+
 void cmdline_init(const char *raw)
 {
     strlcpy(line, raw ? raw : "", sizeof(line));
+    nwords = 0;
+    for (const char *p = line; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        if (p > w) {
+            word_at[nwords] = (uint16_t)(w - line);
+            word_len[nwords++] = (uint16_t)(p - w);
+        }
+    }
 }
 
 const char *cmdline_raw(void) { return line; }
@@ -50,15 +69,11 @@ long percent_decode(const char *src, size_t n, char *dst, size_t cap)
 static bool find(const char *key, const char **val, size_t *n)
 {
     size_t klen = strlen(key);
-    for (const char *p = line; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *w = p;
-        while (*p && *p != ' ')
-            p++;
-        if ((size_t)(p - w) > klen && strncmp(w, key, klen) == 0 && w[klen] == '=') {
+    for (size_t i = 0; i < nwords; i++) {
+        const char *w = line + word_at[i];
+        if (word_len[i] > klen && w[klen] == '=' && strncmp(w, key, klen) == 0) {
             *val = w + klen + 1;
-            *n = (size_t)(p - *val);
+            *n = word_len[i] - klen - 1;
             return true;
         }
     }

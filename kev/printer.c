@@ -5,6 +5,7 @@
  * and every console line the guest causes starts with "guest| ".
  */
 #include "kev/printer.h"
+#include "kernel/cmdline.h"
 #include "kernel/mm.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
@@ -16,7 +17,11 @@ static uint8_t *spare;
 
 enum kev_error printer_start(struct printer *p, size_t capacity)
 {
-    *p = (struct printer){.capacity = capacity ? capacity : PRINTER_CAPACITY};
+    static int echo = -1; /* the command line's kev.echo, read once */
+    if (echo < 0)
+        echo = cmdline_get_int("kev.echo", 1) != 0;
+    *p = (struct printer){.capacity = capacity ? capacity : PRINTER_CAPACITY,
+                          .echo_max = echo ? PRINTER_ECHO_MAX : 0};
     if (p->capacity > PRINTER_CAPACITY)
         return KEV_EINVAL;
     p->capture = spare ? spare : kmalloc(PRINTER_CAPACITY);
@@ -66,14 +71,14 @@ enum kev_error printer_write(struct printer *p, const void *bytes, size_t n)
         return KEV_ENOMEM;
     }
     const uint8_t *b = bytes;
-    if (p->len >= PRINTER_ECHO_MAX) { /* past the echo: only the capture */
+    if (p->len >= p->echo_max) { /* past the echo: only the capture */
         memcpy(p->capture + p->len, b, n);
         p->len += n;
         return KEV_OK;
     }
     for (size_t i = 0; i < n; i++) {
         p->capture[p->len++] = b[i];
-        if (p->len > PRINTER_ECHO_MAX)
+        if (p->len > p->echo_max)
             continue;
         if (b[i] == '\n') {
             echo_line(p);
@@ -95,9 +100,9 @@ const uint8_t *printer_finish(struct printer *p, size_t *n)
 {
     if (p->line_len > 0)
         echo_line(p);
-    if (p->len > PRINTER_ECHO_MAX)
-        printk("guest| [the echo stopped after %d bytes; the capture holds all %zu]\n",
-               PRINTER_ECHO_MAX, p->len);
+    if (p->echo_max && p->len > p->echo_max)
+        printk("guest| [the echo stopped after %zu bytes; the capture holds all %zu]\n",
+               p->echo_max, p->len);
     *n = p->len;
     return p->capture;
 }

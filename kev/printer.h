@@ -4,9 +4,13 @@
  * line prefixed "guest| " and escaped (so no guest can forge a "@@ " frame
  * of docs/protocol.md), and appends them to a capture that the tests compare
  * with what the guest should have printed. The echo stops after
- * PRINTER_ECHO_MAX bytes, so a flooding guest cannot drown the log. Output
- * that bypasses it (a printk in a handler) is invisible to the tests and the
- * grader.
+ * PRINTER_ECHO_MAX bytes, so a flooding guest cannot drown the log, and is
+ * off when the command line says kev.echo=0: `make grade` does, since a
+ * failing case's report carries the capture around its first difference,
+ * and under Bochs the echo was a fifth of what project 2's passing suite
+ * adds to a bare boot (3.2M of 16.7M emulated instructions: each character
+ * is about 87 of UART). Output that bypasses the proxy (a printk in a
+ * handler) is invisible to the tests and the grader.
  *
  *   struct printer out;
  *   printer_start(&out, 0);
@@ -33,6 +37,7 @@
 struct printer {
     uint8_t *capture;
     size_t len, capacity;
+    size_t echo_max; /* PRINTER_ECHO_MAX, or 0 with kev.echo=0 */
     bool full; /* a write did not fit */
     uint8_t line[PRINTER_LINE_MAX]; /* the echo's unfinished line */
     size_t line_len;

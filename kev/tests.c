@@ -13,6 +13,7 @@
 #include "kernel/string.h"
 #include "kernel/cmdline.h"
 #include "kev/internal.h"
+#include "kev/printer.h"
 #include "kernel/user.h"
 
 #define GUEST_DECL(n) extern const uint8_t kev_tg_##n[], kev_tg_##n##_end[];
@@ -462,6 +463,29 @@ KTEST(kev_vmcs_fields, 0)
     KTEST_CHECK(strcmp(kev_error_name(KEV_ENOVMX), "KEV_ENOVMX") == 0);
     union exit_reason r = {.full = 0x80000021};
     KTEST_CHECK(r.failed_vmentry && r.basic == EXIT_REASON_INVALID_STATE);
+    return KTEST_PASS;
+}
+
+/* The PrinterProxy without a guest: every byte captured; the echo, when
+ * on (kev.echo, kev/printer.h), a console line of its own, escaped, up to
+ * PRINTER_ECHO_MAX bytes (tests/e2e/kernel.py reads the console both ways). */
+KTEST(kev_printer, 0)
+{
+    struct printer out;
+    KTEST_CHECK(printer_start(&out, 300) == KEV_OK);
+    static const char line[] = "printer self-test\n@@ not a frame\x01\n";
+    KTEST_CHECK(printer_write(&out, line, sizeof(line) - 1) == KEV_OK);
+    uint8_t more[200];
+    for (size_t i = 0; i < sizeof(more); i++)
+        more[i] = (uint8_t)('a' + i % 26);
+    KTEST_CHECK(printer_write(&out, more, sizeof(more)) == KEV_OK);
+    KTEST_CHECK(printer_write(&out, more, 100) == KEV_ENOMEM && printer_full(&out));
+    size_t n;
+    const uint8_t *got = printer_finish(&out, &n);
+    bool ok = n == sizeof(line) - 1 + sizeof(more) && memcmp(got, line, sizeof(line) - 1) == 0 &&
+              memcmp(got + sizeof(line) - 1, more, sizeof(more)) == 0;
+    printer_free(&out);
+    KTEST_CHECK(ok);
     return KTEST_PASS;
 }
 

@@ -136,6 +136,9 @@ def main():
                                                      "%s-%s" % (name, test))))
         jobs.append(("triple", (name,), (backend, iso, "test=crash_triple_fault", tmp,
                                          name + "-triple")))
+        for echo in ("", " kev.echo=0"):
+            jobs.append(("echo", (name, echo), (backend, iso, "test=kev_printer" + echo, tmp,
+                                                "%s-echo%s" % (name, echo.strip()))))
         if name == "bochs":
             jobs.append(("budget", (name,), (backend, iso, "test=crash_hang", tmp,
                                              name + "-hang", 200_000_000)))
@@ -168,6 +171,19 @@ def main():
                 c.check("%s: kev's guest budget without the VMX-preemption timer" % name,
                         res.outcome.ok and "fail" not in ends
                         and len(ends) == len(FALLBACK_TESTS.split(",")), text[-2000:])
+            elif chk == "echo":
+                text = serial_text(res)
+                lines = [l.rstrip("\r") for l in text.split("\n") if l.startswith("guest| ")]
+                # kev/tests.c's kev_printer: 34 bytes of two lines, then 200 letters,
+                # of which the echo shows what fits in PRINTER_ECHO_MAX (128).
+                want = [] if cargs[1] else [
+                    "guest| printer self-test", "guest| @@ not a frame\\x01",
+                    "guest| " + ("abcdefghijklmnopqrstuvwxyz" * 4)[:128 - 34],
+                    "guest| [the echo stopped after 128 bytes; the capture holds all 234]"]
+                c.check("%s: kev_printer passes%s, and the console shows %s" % (
+                    name, " with" + cargs[1] if cargs[1] else "", "no echo" if cargs[1] else "its echo, escaped and cut at 128 bytes"),
+                    re.search(r"@@ test end kev_printer pass", text) and lines == want,
+                    "echo lines %r, expected %r; log:\n%s" % (lines, want, text[-1500:]))
             elif chk == "timeout":
                 c.check("%s: a hang ends at the wall-clock limit" % name,
                         res.outcome.kind == oc.TIMEOUT, res.outcome.describe())

@@ -243,8 +243,9 @@ class Program(unittest.TestCase):
                          ["passed", "passed", "failed", "failed", "failed"])
         self.assertEqual(res["tests"][4]["visibility"], "after_published")
         self.assertTrue(os.path.exists(os.path.join(self.out, "junit.xml")))
-        with open(os.path.join(self.out, "boot-01", "cmdline")) as f:
-            self.assertEqual(f.read(), "test=t_pass,t_other,t_wrong,t_todo_a,t_todo_b seed=4\n")
+        with open(os.path.join(self.out, "boot-01", "cmdline")) as f:  # no echo (kev/printer.h)
+            self.assertEqual(f.read(),
+                             "test=t_pass,t_other,t_wrong,t_todo_a,t_todo_b seed=4 kev.echo=0\n")
         self.assertFalse(os.path.exists(os.path.join(self.out, "boot-02")))  # one boot
 
     def test_every_test_passing_exits_0(self):

@@ -72,3 +72,35 @@ HOST_TEST(cmdline_lookup)
     cmdline_init(NULL);
     CHECK_EQ_STR(cmdline_raw(), "");
 }
+
+/* The word index cmdline_init builds: spaces anywhere, empty values, a key
+ * that is a whole word without '=', the last word of a line that fills
+ * CMDLINE_MAX, and a line of the most words it can hold. */
+HOST_TEST(cmdline_lookup_word_index)
+{
+    char buf[64];
+    cmdline_init("   lead=1   empty= noval trail=x   ");
+    CHECK(cmdline_flag("lead"));
+    CHECK(cmdline_get_str("empty", buf, sizeof(buf)) && CHECK_EQ_STR(buf, ""));
+    CHECK_EQ_INT(cmdline_get("noval", buf, sizeof(buf)), -1);
+    CHECK(cmdline_get_str("trail", buf, sizeof(buf)) && CHECK_EQ_STR(buf, "x"));
+
+    static char line[4097];
+    memset(line, 'a', 4000);
+    memcpy(line, "test=", 5);
+    strlcpy(line + 4000, " seed=7 last=ok", sizeof(line) - 4000);
+    memset(line + strlen(line), 'z', 4096 - strlen(line)); /* "last=okzzz...": cut at 4096 */
+    cmdline_init(line);
+    CHECK_EQ_INT(cmdline_get_int("seed", 0), 7);
+    CHECK_EQ_INT(cmdline_get("test", buf, sizeof(buf)), -1); /* 3995 bytes: does not fit */
+    CHECK_EQ_INT(cmdline_get("last", line, sizeof(line)), 4096 - 4013);
+
+    for (size_t i = 0; i < 4096; i += 2)
+        line[i] = 'k', line[i + 1] = ' ';
+    line[4094] = 'x', line[4095] = '\0';
+    memcpy(line + 4090, "y=5", 3);
+    cmdline_init(line);
+    CHECK_EQ_INT(cmdline_get_int("y", 0), 5);
+    CHECK(!cmdline_flag("k"));
+    cmdline_init(NULL);
+}

@@ -45,6 +45,49 @@ HOST_TEST(string_memcmp)
     CHECK_EQ_INT(memcmp("abc", "xyz", 0), 0);
 }
 
+/* The sign of the first differing byte, a byte at a time: what memcmp's
+ * 8-byte steps must agree with. */
+static int sign_of_first_difference(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return a[i] < b[i] ? -1 : 1;
+    return 0;
+}
+
+static int sign(int v)
+{
+    return (v > 0) - (v < 0);
+}
+
+/* Every length to 40, every alignment of either side, a difference at every
+ * position (up and down, 0x00 against 0xff too), or none. */
+HOST_TEST(string_memcmp_every_length_and_position)
+{
+    unsigned char a[64], b[64];
+    for (size_t n = 0; n <= 40; n++)
+        for (size_t ao = 0; ao < 8; ao++)
+            for (size_t bo = 0; bo < 8; bo += 3) {
+                for (size_t i = 0; i < n; i++)
+                    a[ao + i] = b[bo + i] = (unsigned char)(i * 37 + 1);
+                CHECK_EQ_INT(memcmp(a + ao, b + bo, n), 0);
+                for (size_t d = 0; d < n; d++) {
+                    static const unsigned char pairs[][2] = {{1, 2}, {2, 1}, {0x00, 0xff}, {0xff, 0x00}};
+                    for (size_t p = 0; p < 4; p++) {
+                        unsigned char ka = a[ao + d], kb = b[bo + d];
+                        a[ao + d] = pairs[p][0], b[bo + d] = pairs[p][1];
+                        if (d + 1 < n) /* a later difference the other way must not win */
+                            b[bo + n - 1] ^= 0x80;
+                        CHECK_EQ_INT(sign(memcmp(a + ao, b + bo, n)),
+                                     sign_of_first_difference(a + ao, b + bo, n));
+                        if (d + 1 < n)
+                            b[bo + n - 1] ^= 0x80;
+                        a[ao + d] = ka, b[bo + d] = kb;
+                    }
+                }
+            }
+}
+
 HOST_TEST(string_strlen)
 {
     CHECK_EQ_UINT(strlen(""), 0);
