@@ -11,6 +11,8 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
+#include "kernel/user.h"
+#include "kernel/user_layout.h"
 #include "kernel/x86.h"
 
 static enum ktest_result expect_fmt(const char *want, const char *fmt, ...) __printf(2, 3);
@@ -114,6 +116,35 @@ KTEST(backtrace_symbols, 0)
 }
 
 /* --- Tests that end the boot on purpose (make test checks their reports). --- */
+
+/* user_string, which checks every string a syscall takes (kernel/user.c):
+ * user_push's blocks sit at the top of the student's stack, right below
+ * its guard page. */
+KTEST(user_strings, 0)
+{
+    static char text[6000];
+    user_frame_reset();
+    uint64_t top = user_push("0123456789abcdef", 16); /* no NUL before the guard page */
+    KTEST_CHECK(top + 16 == USER_STACK_TOP);
+    KTEST_CHECK(user_string(top, 4096) == -1);
+    KTEST_CHECK(user_string(top, 16) == -1);
+    memset(text, 'x', sizeof(text));
+    text[5000] = '\0';
+    uint64_t u = user_push(text, sizeof(text)); /* across a page boundary */
+    KTEST_CHECK((u & ~(uint64_t)(PAGE_SIZE - 1)) != ((u + 5000) & ~(uint64_t)(PAGE_SIZE - 1)));
+    KTEST_CHECK(user_string(u, 8192) == 5000);
+    KTEST_CHECK(user_string(u, 5001) == 5000);
+    KTEST_CHECK(user_string(u, 5000) == -1); /* the NUL is byte 5001 */
+    KTEST_CHECK(user_string(u + 4999, 10) == 1);
+    KTEST_CHECK(user_string(u + 5000, 1) == 0);
+    KTEST_CHECK(user_string(u, 0) == -1);
+    KTEST_CHECK(user_string((uint64_t)(uintptr_t)text, 100) == -1); /* kernel memory */
+    KTEST_CHECK(user_string(0, 100) == -1);
+    KTEST_CHECK(user_string(~0ULL - 2, 100) == -1); /* wraps around */
+    KTEST_CHECK(user_string(USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE - 1, 2) == -1);
+    user_frame_reset();
+    return KTEST_PASS;
+}
 
 KTEST(crash_assert, KTEST_CRASH)
 {

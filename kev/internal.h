@@ -72,6 +72,7 @@ struct vm {
     struct ept_space *ept;    /* vm_config's: guest-physical -> host, or NULL */
     uint64_t ept_seen;        /* user_calls when the EPT was last checked */
     bool tables_lost;         /* a table page could not be recorded: walk the tables to free them */
+    paddr_t tables_recorded[3]; /* the last path's PDPT, PD, PT, in the memory map already */
     struct mem_region *mem;   /* sorted by gpa, not overlapping */
     size_t nmem, capmem;
 };
