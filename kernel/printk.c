@@ -10,22 +10,26 @@
 
 static bool line_start = true;
 
-static void console_emit(char c, void *arg)
+static void console_putc(char c)
 {
-    (void)arg;
     if (c == '\n')
         serial_putc('\r');
     serial_putc(c);
     line_start = c == '\n';
 }
 
+static void console_emit(const char *s, size_t n, void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < n; i++)
+        console_putc(s[i]);
+}
+
 int printk_frame(const char *fmt, ...)
 {
     if (!line_start)
-        console_emit('\n', NULL);
-    console_emit('@', NULL);
-    console_emit('@', NULL);
-    console_emit(' ', NULL);
+        console_putc('\n');
+    console_emit("@@ ", 3, NULL);
     va_list ap;
     va_start(ap, fmt);
     int n = vprintk(fmt, ap);
@@ -38,15 +42,13 @@ void printk_user(const char *buf, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)buf[i];
         if (line_start && c == '@')
-            console_emit(' ', NULL); /* a line of student output is never a frame */
+            console_putc(' '); /* a line of student output is never a frame */
         if (c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f)) {
-            console_emit((char)c, NULL);
+            console_putc((char)c);
         } else {
             static const char hex[] = "0123456789abcdef";
-            console_emit('\\', NULL);
-            console_emit('x', NULL);
-            console_emit(hex[c >> 4], NULL);
-            console_emit(hex[c & 15], NULL);
+            const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            console_emit(esc, 4, NULL);
         }
     }
 }
@@ -72,12 +74,15 @@ void printk_escaped(const void *data, size_t n)
         printk("\\e");
         return;
     }
+    static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '\\')
-            printk("\\\\");
-        else if (p[i] > 0x20 && p[i] < 0x7f)
-            console_emit((char)p[i], NULL);
-        else
-            printk("\\x%02x", p[i]);
+        if (p[i] == '\\') {
+            console_emit("\\\\", 2, NULL);
+        } else if (p[i] > 0x20 && p[i] < 0x7f) {
+            console_putc((char)p[i]);
+        } else {
+            const char esc[4] = {'\\', 'x', hex[p[i] >> 4], hex[p[i] & 15]};
+            console_emit(esc, 4, NULL);
+        }
     }
 }

@@ -10,8 +10,10 @@
 
 #include "kernel/types.h"
 
-/* Calls emit(c, arg) for every output byte; returns the number of bytes. */
-int kvformat(void (*emit)(char c, void *arg), void *arg, const char *fmt, va_list ap);
+/* Calls emit(s, n, arg) for every run of n output bytes (n > 0), in order;
+ * returns the number of bytes. */
+typedef void (*kvformat_emit_fn)(const char *s, size_t n, void *arg);
+int kvformat(kvformat_emit_fn emit, void *arg, const char *fmt, va_list ap);
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);

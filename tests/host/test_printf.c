@@ -120,6 +120,26 @@ HOST_TEST(printf_truncation)
     CHECK_EQ_INT(snprintf(NULL, 0, "%lld", (long long)INT64_MIN), 20);
 }
 
+/* Every buffer size, so a cut falls inside each run (literal text, padding,
+ * digits, a string): the result is the whole output's prefix, terminated,
+ * and nothing past the buffer is written. */
+HOST_TEST(printf_truncation_every_size)
+{
+    char full[64], buf[64];
+    int len = snprintf(full, sizeof(full), "ab%5dcd%-3sx%%%08lx.", 42, "q", 0xbeefUL);
+    CHECK_EQ_STR(full, "ab   42cdq  x%0000beef.");
+    for (int size = 0; size <= len + 2; size++) {
+        memset(buf, '#', sizeof(buf));
+        CHECK_EQ_INT(snprintf(buf, (size_t)size, "ab%5dcd%-3sx%%%08lx.", 42, "q", 0xbeefUL), len);
+        int kept = size == 0 ? -1 : size - 1 < len ? size - 1 : len;
+        if (kept >= 0) {
+            CHECK(memcmp(buf, full, (size_t)kept) == 0);
+            CHECK_EQ_INT(buf[kept], '\0');
+        }
+        CHECK_EQ_INT(buf[kept + 1], '#');
+    }
+}
+
 static int vs(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 static int vs(char *buf, size_t size, const char *fmt, ...)
 {
@@ -139,15 +159,17 @@ HOST_TEST(printf_vsnprintf)
 
 struct counter {
     char text[64];
-    int n;
+    int n, calls;
 };
 
-static void count_emit(char c, void *arg)
+static void count_emit(const char *s, size_t n, void *arg)
 {
     struct counter *k = arg;
-    if (k->n < (int)sizeof(k->text) - 1)
-        k->text[k->n] = c;
-    k->n++;
+    CHECK(n > 0); /* a run is never empty */
+    for (size_t i = 0; i < n; i++, k->n++)
+        if (k->n < (int)sizeof(k->text) - 1)
+            k->text[k->n] = s[i];
+    k->calls++;
 }
 
 static int kv(struct counter *k, const char *fmt, ...) __printf(2, 3);
@@ -162,8 +184,14 @@ static int kv(struct counter *k, const char *fmt, ...)
 
 HOST_TEST(printf_kvformat_emits_each_byte)
 {
-    struct counter k = {{0}, 0};
+    struct counter k = {{0}, 0, 0};
     CHECK_EQ_INT(kv(&k, "%s:%04x", "id", 0xbeu), 7);
     CHECK_EQ_INT(k.n, 7);
     CHECK_EQ_STR(k.text, "id:00be");
+    /* In runs: "id", ":", the zeros, "be". */
+    CHECK_EQ_INT(k.calls, 4);
+    struct counter w = {{0}, 0, 0};
+    CHECK_EQ_INT(kv(&w, "%-40s|%%", "x"), 42); /* padding longer than a run of 16 */
+    CHECK_EQ_INT(w.n, 42);
+    CHECK_EQ_STR(w.text, "x" "                                       " "|%"); /* 39 spaces */
 }
