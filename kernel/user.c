@@ -305,10 +305,17 @@ void user_reset(void)
     nbound = 0;
 }
 
+/* Kinds are string literals, mostly the very same one (the generated
+ * syscall table's): the pointers are compared before the strings. */
+static bool same_kind(const char *a, const char *b)
+{
+    return a == b || strcmp(a, b) == 0;
+}
+
 uint64_t user_handle(void *object, const char *kind)
 {
     for (size_t i = 0; i < nhandles; i++)
-        if (handles[i].object == object && strcmp(handles[i].kind, kind) == 0)
+        if (handles[i].object == object && same_kind(handles[i].kind, kind))
             return handles[i].key;
     if (nhandles == HANDLES_MAX)
         panic("user: more than %d handles at once", HANDLES_MAX);
@@ -327,7 +334,7 @@ void user_bind(uint64_t uaddr, void *object, const char *kind)
 static void *find(const struct handle *t, size_t n, uint64_t key, const char *kind)
 {
     for (size_t i = 0; i < n; i++)
-        if (t[i].key == key && strcmp(t[i].kind, kind) == 0)
+        if (t[i].key == key && same_kind(t[i].kind, kind))
             return t[i].object;
     return NULL;
 }
