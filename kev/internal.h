@@ -123,5 +123,9 @@ const struct mem_region *mem_find(const struct vm *vm, uint64_t gpa);
 /* Frees the VM's pages; with tables, its page-table pages too (kev records
  * every one it makes, unless tables_lost says a record failed). */
 void mem_free_all(struct vm *vm, bool tables);
+/* probe.c: probe_gva_to_host that also gives the guest-physical address it
+ * walked to (the probe's syscall maps the page for student code by it). */
+enum kev_error probe_gva_to_host_gpa(struct vcpu_state *s, gva_t gva, size_t len, void **host,
+                                     gpa_t *gpa);
 
 #endif

@@ -86,13 +86,19 @@ enum kev_error probe_gva_to_gpa(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uin
     return KEV_EUNMAPPED; /* not reached */
 }
 
-enum kev_error probe_gva_to_host(struct vcpu_state *s, gva_t gva, size_t len, void **host)
+enum kev_error probe_gva_to_host_gpa(struct vcpu_state *s, gva_t gva, size_t len, void **host,
+                                     gpa_t *gpa)
 {
     if (len > PAGE_SIZE - (gva.addr & (PAGE_SIZE - 1)))
         return KEV_EINVAL; /* crosses a page: use the copies */
+    enum kev_error e = probe_gva_to_gpa(s, gva, gpa, NULL);
+    return e != KEV_OK ? e : probe_gpa_to_host(s->vm, *gpa, len, host);
+}
+
+enum kev_error probe_gva_to_host(struct vcpu_state *s, gva_t gva, size_t len, void **host)
+{
     gpa_t gpa;
-    enum kev_error e = probe_gva_to_gpa(s, gva, &gpa, NULL);
-    return e != KEV_OK ? e : probe_gpa_to_host(s->vm, gpa, len, host);
+    return probe_gva_to_host_gpa(s, gva, len, host, &gpa);
 }
 
 /* The host address of `chunk` bytes of guest memory at addr (inside one

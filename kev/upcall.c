@@ -76,9 +76,7 @@ enum kev_error sys_probe_gva_to_host(struct vcpu_state *s, gva_t gva, size_t len
 {
     gpa_t gpa;
     void *p;
-    enum kev_error e = probe_gva_to_host(s, gva, len, &p);
-    if (e == KEV_OK)
-        e = probe_gva_to_gpa(s, gva, &gpa, NULL);
+    enum kev_error e = probe_gva_to_host_gpa(s, gva, len, &p, &gpa); /* one walk for both */
     return e != KEV_OK ? e : window(s->vm, gpa.addr, p, len, host);
 }
 
