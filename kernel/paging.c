@@ -169,6 +169,22 @@ int pt_take_dirty(paddr_t pml4, uint64_t va)
     return 1;
 }
 
+int pt_clear_accessed(paddr_t pml4, uint64_t va)
+{
+    uint64_t *leaf;
+    int err = present_4k(pml4, va, &leaf);
+    if (err < 0)
+        return err;
+    uint64_t *t = table(pml4);
+    for (int l = 4; l > 1; l--) {
+        uint64_t *e = &t[index_at(va, l)];
+        *e &= ~(PTE_A | PTE_D);
+        t = table(*e & PTE_ADDR_MASK);
+    }
+    *leaf &= ~(PTE_A | PTE_D);
+    return 0;
+}
+
 int pt_walk(paddr_t pml4, uint64_t va, paddr_t *pa, uint64_t *flags)
 {
     if (!canonical(va))

@@ -60,6 +60,13 @@ int pt_walk(paddr_t pml4, uint64_t va, paddr_t *pa, uint64_t *flags);
  * Flags").
  */
 int pt_take_dirty(paddr_t pml4, uint64_t va);
+/*
+ * Clears the accessed and dirty flags of every entry on the path to the
+ * 4 KiB page at va, as they were when the path was made: 0, or
+ * PAGING_ENOENT / PAGING_EINVAL as pt_unmap. For a table no CPU is using
+ * (a guest's, between two runs): it flushes nothing.
+ */
+int pt_clear_accessed(paddr_t pml4, uint64_t va);
 const char *paging_strerror(int err);
 /* Maps the 2 MiB page at va (2 MiB-aligned, as pa) with flags; PS is added. */
 int pt_map_2m(paddr_t pml4, uint64_t va, paddr_t pa, uint64_t flags);

@@ -101,6 +101,13 @@ enum kev_error kev_guest_unmap(struct vm *vm, gva_t gva)
     return from_paging(pt_unmap(vm->pml4, gva.addr));
 }
 
+enum kev_error kev_guest_clear_accessed(struct vm *vm, gva_t gva)
+{
+    if (vm->pml4 == 0)
+        return KEV_ESTOPPED;
+    return from_paging(pt_clear_accessed(vm->pml4, gva.addr));
+}
+
 paddr_t kev_guest_pml4(struct vm *vm)
 {
     return vm->pml4;

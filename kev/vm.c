@@ -110,18 +110,13 @@ static enum kev_error create_vcpu(struct vm *vm, unsigned id)
     return KEV_OK;
 }
 
-static void setup(struct vm *vm, const struct vm_config *c)
+static bool setup_memory(struct vm *vm, const struct vm_config *c)
 {
-    enum kev_error e = kev_vmx_enable();
-    if (e != KEV_OK) {
-        vm_fail(vm, e, "%s", kev_strerror(e));
-        return;
-    }
     if (c->ept) {
         const char *why = vmx_ept_missing();
         if (why) {
             vm_fail(vm, KEV_ECONTROL, "VM %s runs on EPT, but %s", vm->name, why);
-            return;
+            return false;
         }
         vm->ept = c->ept;
     }
@@ -129,7 +124,7 @@ static void setup(struct vm *vm, const struct vm_config *c)
         const char *why = vmx_timer_missing();
         if (why) {
             vm_fail(vm, KEV_ECONTROL, "VM %s needs a timer for its guest, but %s", vm->name, why);
-            return;
+            return false;
         }
         vm->timer = true;
     }
@@ -137,8 +132,14 @@ static void setup(struct vm *vm, const struct vm_config *c)
     if (vm->pml4 == 0 || mem_add(vm, vm->pml4, PAGE_SIZE, vm->pml4, MEM_TABLE) != KEV_OK) {
         vm->tables_lost = vm->pml4 != 0;
         vm_fail(vm, KEV_ENOMEM, "no memory for the guest page table");
-        return;
+        return false;
     }
+    return true;
+}
+
+static void setup_vcpus(struct vm *vm, const struct vm_config *c, bool kept)
+{
+    enum kev_error e;
     size_t n = 0;
     for (struct vmexit_controller *const *p = c->controllers; p && *p; p++) {
         if (n == KEV_MAX_CONTROLLERS) {
@@ -165,11 +166,42 @@ static void setup(struct vm *vm, const struct vm_config *c)
         vm_fail(vm, KEV_EVMFAIL, "VMPTRLD of the bootstrap vCPU's VMCS failed");
         return;
     }
-    if (vm->ops && vm->ops->setup_bsp) {
-        e = vm->ops->setup_bsp(vm, &bsp->state);
+    enum kev_error (*bsp_fn)(struct vm *, struct vcpu_state *) =
+        vm->ops ? (kept ? vm->ops->refresh_bsp : vm->ops->setup_bsp) : NULL;
+    if (bsp_fn) {
+        e = bsp_fn(vm, &bsp->state);
         if (e != KEV_OK)
-            vm_fail(vm, e, "the VM's setup_bsp callback failed: %s", kev_strerror(e));
+            vm_fail(vm, e, "the VM's %s callback failed: %s", kept ? "refresh_bsp" : "setup_bsp",
+                    kev_strerror(e));
     }
+}
+
+/* Makes the VM's vCPUs and its bootstrap vCPU's state: on a new VM (kept
+ * false) with its page table, on a kept one with what it has. */
+static void setup(struct vm *vm, const struct vm_config *c, bool kept)
+{
+    enum kev_error e = kev_vmx_enable();
+    if (e != KEV_OK) {
+        vm_fail(vm, e, "%s", kev_strerror(e));
+        return;
+    }
+    if (!kept && !setup_memory(vm, c))
+        return;
+    setup_vcpus(vm, c, kept);
+}
+
+/* What a VM takes from its config (a kept VM takes it again). */
+static void configure(struct vm *vm, const struct vm_config *config)
+{
+    kev_trace = cmdline_flag("kev.trace");
+    vm->name = config->name ? config->name : "vm";
+    vm->ops = config->ops;
+    vm->data = config->data;
+    vm->user_writable = config->user_writable;
+    vm->controls = config->controls ? *config->controls : (struct vm_controls){0};
+    vm->budget_ticks = config->budget_ticks ? config->budget_ticks : KEV_GUEST_BUDGET_TICKS;
+    vm->max_exits = config->max_exits ? config->max_exits : KEV_GUEST_MAX_EXITS;
+    vm->first_vcpu_id = config->first_vcpu_id;
 }
 
 struct vm *vm_create(const struct vm_config *config)
@@ -177,17 +209,8 @@ struct vm *vm_create(const struct vm_config *config)
     struct vm *vm = kzalloc(sizeof(*vm));
     if (vm == NULL)
         return NULL;
-    kev_trace = cmdline_flag("kev.trace");
-    vm->name = config->name ? config->name : "vm";
-    vm->ops = config->ops;
-    vm->data = config->data;
-    vm->user_writable = config->user_writable;
-    if (config->controls)
-        vm->controls = *config->controls;
-    vm->budget_ticks = config->budget_ticks ? config->budget_ticks : KEV_GUEST_BUDGET_TICKS;
-    vm->max_exits = config->max_exits ? config->max_exits : KEV_GUEST_MAX_EXITS;
-    vm->first_vcpu_id = config->first_vcpu_id;
-    setup(vm, config);
+    configure(vm, config);
+    setup(vm, config, false);
     return vm;
 }
 
@@ -197,20 +220,32 @@ void vm_run(struct vm *vm)
         vcpu_run(vm->vcpus[0]);
 }
 
-void vm_join(struct vm *vm, struct vm_outcome *out)
+static void collect(struct vm *vm, struct vm_outcome *out)
 {
     *out = vm->outcome;
     out->exits = 0;
+    for (unsigned id = 0; id < KEV_MAX_VCPUS; id++)
+        if (vm->vcpus[id])
+            out->exits += vm->vcpus[id]->exits;
+}
+
+static void free_vcpus(struct vm *vm)
+{
     for (unsigned id = 0; id < KEV_MAX_VCPUS; id++) {
         struct vcpu *v = vm->vcpus[id];
         if (v == NULL)
             continue;
-        out->exits += v->exits;
         if (vm->ops && vm->ops->vcpu_destroy && v->state.data)
             vm->ops->vcpu_destroy(vm, id, v->state.data);
         vmcs_free(&v->vmcs);
         kfree(v);
+        vm->vcpus[id] = NULL;
     }
+}
+
+static void vm_free(struct vm *vm)
+{
+    free_vcpus(vm);
     if (vm->ops && vm->ops->destroy)
         vm->ops->destroy(vm);
     /* Every table page is in the memory map (MEM_TABLE): freeing them from
@@ -221,18 +256,90 @@ void vm_join(struct vm *vm, struct vm_outcome *out)
     kfree(vm);
 }
 
+void vm_join(struct vm *vm, struct vm_outcome *out)
+{
+    collect(vm, out);
+    vm_free(vm);
+}
+
+static void no_memory(struct vm_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->kind = VM_FAILED;
+    out->error = KEV_ENOMEM;
+    strlcpy(out->message, "no memory for the VM", sizeof(out->message));
+}
+
 void kev_run_vm(const struct vm_config *config, struct vm_outcome *out)
 {
     struct vm *vm = vm_create(config);
     if (vm == NULL) {
-        memset(out, 0, sizeof(*out));
-        out->kind = VM_FAILED;
-        out->error = KEV_ENOMEM;
-        strlcpy(out->message, "no memory for the VM", sizeof(out->message));
+        no_memory(out);
         return;
     }
     vm_run(vm);
     vm_join(vm, out);
+}
+
+static bool keepable(const struct vm_config *c)
+{
+    const struct vm_state_ops *ops = c->ops;
+    return ops && ops->refresh_bsp && !ops->vcpu_create && !ops->vcpu_destroy && !ops->destroy &&
+           !c->ept && !c->timer && c->nvcpus <= 1;
+}
+
+/* A kept VM starts over but for its memory: what vm_create's kzalloc and
+ * configure give a new one. */
+static void restart(struct vm *vm, const struct vm_config *config)
+{
+    free_vcpus(vm);
+    memset(vm->chain, 0, sizeof(vm->chain));
+    vm->nvcpus = 0;
+    vm->flags = 0;
+    vm->timer = false;
+    vm->stopped = false;
+    vm->outcome = (struct vm_outcome){0};
+    vm->ept_seen = 0;
+    configure(vm, config);
+    setup(vm, config, true);
+}
+
+void kev_run_vm_kept(const struct vm_config *config, uint64_t layout, struct vm_keep *keep,
+                     struct vm_outcome *out)
+{
+    static int keeping = -1; /* kev.keep=0 on the command line: every VM new */
+    if (keeping < 0)
+        keeping = cmdline_get_int("kev.keep", 1) != 0;
+    struct vm *vm = keep->vm;
+    keep->vm = NULL;
+    if (vm && (keep->layout != layout || !keepable(config) || !keeping)) {
+        vm_free(vm);
+        vm = NULL;
+    }
+    if (vm) {
+        restart(vm, config);
+    } else if ((vm = vm_create(config)) == NULL) {
+        no_memory(out);
+        return;
+    }
+    vm_run(vm);
+    collect(vm, out);
+    /* Kept only if it ran (its memory was all set up) and no table page
+     * went unrecorded. */
+    if (keeping && out->exits > 0 && !vm->tables_lost && keepable(config)) {
+        free_vcpus(vm);
+        keep->vm = vm;
+        keep->layout = layout;
+    } else {
+        vm_free(vm);
+    }
+}
+
+void vm_keep_release(struct vm_keep *keep)
+{
+    if (keep->vm)
+        vm_free(keep->vm);
+    keep->vm = NULL;
 }
 
 void vm_outcome_describe(const struct vm_outcome *o, char *buf, size_t size)

@@ -41,6 +41,10 @@ struct vm_state_ops {
     void (*vcpu_destroy)(struct vm *vm, unsigned id, void *data);
     /* Sets up the bootstrap vCPU: guest memory, RIP, RSP (see kev/guest.h). */
     enum kev_error (*setup_bsp)(struct vm *vm, struct vcpu_state *s);
+    /* On a VM kept from an earlier run (kev_run_vm_kept): sets the bootstrap
+     * vCPU up again on the memory setup_bsp made, undoing all the guest and
+     * its handlers may have changed there since. NULL: the VM is never kept. */
+    enum kev_error (*refresh_bsp)(struct vm *vm, struct vcpu_state *s);
     /* Frees the per-VM state (vm_data) when the VM is freed. */
     void (*destroy)(struct vm *vm);
 };
@@ -117,6 +121,34 @@ void vm_run(struct vm *vm);
 void vm_join(struct vm *vm, struct vm_outcome *out);
 /* vm_create + vm_run + vm_join. */
 void kev_run_vm(const struct vm_config *config, struct vm_outcome *out);
+
+/*
+ * A VM kept from one run for the next, for a test whose cases share one
+ * layout: building a VM's memory and page table is most of what a short
+ * case costs (under Bochs some 9,000 of its 24,000 emulated instructions).
+ * kev_run_vm_kept runs `config` on keep's VM when `layout` names the layout
+ * it was built for and it ran whole; otherwise on a new VM, as kev_run_vm.
+ * A kept VM keeps its memory map and guest page table (the accessed and
+ * dirty flags are the refresh's to clear); everything else starts over:
+ * new vCPUs with new VMCSs, the outcome, the chain, the config's fields,
+ * and ops->refresh_bsp instead of setup_bsp. The layout is the caller's
+ * exact name for what setup_bsp would build (same guest, same addresses);
+ * VMs with vCPU state of their own, a destroy callback, EPT or a timer are
+ * never kept, and none with kev.keep=0 on the command line (which must
+ * change no verdict: tests/e2e/projects.py compares).
+ *
+ *   static struct vm_keep keep;
+ *   kev_run_vm_kept(&config, layout, &keep, &out);   each case
+ *   vm_keep_release(&keep);                          the test's end
+ */
+struct vm_keep {
+    struct vm *vm;
+    uint64_t layout;
+};
+void kev_run_vm_kept(const struct vm_config *config, uint64_t layout, struct vm_keep *keep,
+                     struct vm_outcome *out);
+/* Frees the kept VM, if there is one. */
+void vm_keep_release(struct vm_keep *keep);
 
 /* Whether the VM has stopped (its outcome is final). */
 bool vm_stopped(const struct vm *vm);

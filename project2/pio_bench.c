@@ -38,6 +38,7 @@ static enum ktest_result run(bool rep, uint64_t count, const char *what, const c
         return ktest_fail("no memory for the printer");
     struct vm_outcome o;
     p2_vm_run(&c, &out, &o);
+    p2_vm_release();
     size_t n;
     printer_finish(&out, &n);
     printer_free(&out);

@@ -55,7 +55,9 @@ static void p2_run(const struct gtest *t, struct gtest_case *c, struct printer *
     graded(id, 2, category, weight, description)                                         \
     {                                                                                     \
         static const struct gtest t = {#id, ncases, NULL, p2_wrap_##id, p2_run};          \
-        return gtest_run(&t);                                                             \
+        enum ktest_result r = gtest_run(&t);                                              \
+        p2_vm_release();                                                                  \
+        return r;                                                                         \
     }                                                                                     \
     static enum ktest_result p2_prep_##id(struct gtest_case *c, struct p2_vm_config *v)
 #define P2_TEST(...) P2_TEST_AS(KTEST_GRADED, __VA_ARGS__)
@@ -630,6 +632,7 @@ static enum ktest_result bench_run(struct vm_outcome *o)
     if (printer_start(&out, 0) != KEV_OK)
         return ktest_fail("no memory for the PrinterProxy");
     p2_vm_run(&config, &out, o);
+    p2_vm_release();
     printer_free(&out);
     if (o->kind != VM_EXITED) {
         char how[KEV_MESSAGE_MAX + 64];

@@ -19,6 +19,48 @@
 #include "project2/entry.h"
 #include "kev/upcall.h"
 
+#define PARAMS_PAGES ((sizeof(struct guest_params) + PAGE_SIZE - 1) / PAGE_SIZE)
+_Static_assert(GUEST_PARAMS + PARAMS_PAGES * PAGE_SIZE <= GUEST_BUF, "the parameters reach GUEST_BUF");
+
+/*
+ * A test's cases mostly run one guest at one layout, and building a VM's
+ * memory is most of what a short case costs: the VM of the last case is
+ * kept (kev_run_vm_kept) while the layout stays, and refresh_bsp sets it up
+ * again by rewriting every page the guest or student code can change (the
+ * parameters, the buffer, the stack) and clearing the accessed and dirty
+ * flags of every mapping; the code and the page table are read-only to
+ * both. `pages` are the host pages of the VM setup_bsp built last, `owner`.
+ */
+static struct {
+    struct vm_keep keep;
+    uint64_t layouts;  /* layouts seen: the kept VM's is number layouts */
+    char guest[48];
+    uint64_t code_gva;
+    size_t entry_offset;
+    int hole;
+    const struct vm *owner;
+    size_t code_pages;
+    uint8_t *params[PARAMS_PAGES], *buf[GUEST_BUF_PAGES], *stack;
+} kept;
+
+/* GUEST_BUF's image (c->buf's bytes [buf_off, buf_off + buf_len)) into its
+ * pages (host[i] NULL: the hole). */
+static enum kev_error fill_buffer(uint8_t *const host[GUEST_BUF_PAGES], const struct p2_vm_config *c)
+{
+    for (size_t at = 0; at < c->buf_len;) {
+        size_t off = c->buf_off + at, page = off / PAGE_SIZE;
+        size_t n = PAGE_SIZE - off % PAGE_SIZE;
+        if (n > c->buf_len - at)
+            n = c->buf_len - at;
+        if (page >= GUEST_BUF_PAGES)
+            return KEV_EINVAL;
+        if (host[page])
+            memcpy(host[page] + off % PAGE_SIZE, c->buf + off, n);
+        at += n;
+    }
+    return KEV_OK;
+}
+
 /*
  * The GUEST_BUF pages, allocated last page first: the page allocator hands
  * out the lowest free page, so each page ends up above the next and never
@@ -26,7 +68,8 @@
  */
 static enum kev_error map_buffer(struct vm *vm, const struct p2_vm_config *c)
 {
-    uint8_t *host[GUEST_BUF_PAGES] = {0};
+    uint8_t **host = kept.buf;
+    memset(kept.buf, 0, sizeof(kept.buf));
     for (int i = GUEST_BUF_PAGES - 1; i >= 0; i--) {
         if (i == c->hole)
             continue;
@@ -42,16 +85,21 @@ static enum kev_error map_buffer(struct vm *vm, const struct p2_vm_config *c)
             return KEV_EINVAL;
         }
     }
-    for (size_t at = 0; at < c->buf_len;) {
-        size_t off = c->buf_off + at, page = off / PAGE_SIZE;
-        size_t n = PAGE_SIZE - off % PAGE_SIZE;
-        if (n > c->buf_len - at)
-            n = c->buf_len - at;
-        if (page >= GUEST_BUF_PAGES)
-            return KEV_EINVAL;
-        if (host[page])
-            memcpy(host[page] + off % PAGE_SIZE, c->buf + off, n);
-        at += n;
+    return fill_buffer(host, c);
+}
+
+/* The parameter pages, each kept for a refresh. */
+static enum kev_error load_params(struct vm *vm, const struct p2_vm_config *c)
+{
+    const uint8_t *src = (const uint8_t *)&c->params;
+    for (size_t i = 0; i < PARAMS_PAGES; i++) {
+        void *h;
+        enum kev_error e = kev_guest_alloc(vm, GVA(GUEST_PARAMS + i * PAGE_SIZE), 1, PTE_NX, &h);
+        if (e != KEV_OK)
+            return e;
+        kept.params[i] = h;
+        size_t n = sizeof(c->params) - i * PAGE_SIZE;
+        memcpy(h, src + i * PAGE_SIZE, n < PAGE_SIZE ? n : PAGE_SIZE);
     }
     return KEV_OK;
 }
@@ -143,11 +191,15 @@ static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
         return KEV_EINVAL;
     uint64_t code = c->code_gva ? c->code_gva : GUEST_CODE;
     enum kev_error e;
-    if ((e = load_code(vm, code, g, c->entry_offset)) ||
-        (e = kev_guest_load(vm, GVA(GUEST_PARAMS), &c->params, sizeof(c->params), PTE_NX)) ||
+    void *stack;
+    kept.owner = NULL;
+    if ((e = load_code(vm, code, g, c->entry_offset)) || (e = load_params(vm, c)) ||
         (e = map_buffer(vm, c)) ||
-        (e = kev_guest_alloc(vm, GVA(GUEST_STACK_TOP - PAGE_SIZE), 1, PTE_W | PTE_NX, NULL)))
+        (e = kev_guest_alloc(vm, GVA(GUEST_STACK_TOP - PAGE_SIZE), 1, PTE_W | PTE_NX, &stack)))
         return e;
+    kept.stack = stack;
+    kept.code_pages = (c->entry_offset + (size_t)(g->end - g->start) + PAGE_SIZE - 1) / PAGE_SIZE;
+    kept.owner = vm;
     if (c->parts & P2_ENTRY) {
         if ((e = kev_guest_move_pml4(vm, c->pml4_skip)) ||
             (e = kev_guest_setup_flat64(s, GVA(0), GVA(GUEST_STACK_TOP))))
@@ -157,7 +209,60 @@ static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
     return kev_guest_setup_flat64(s, GVA(code + c->entry_offset), GVA(GUEST_STACK_TOP));
 }
 
-static const struct vm_state_ops p2_vm_ops = {.setup_bsp = setup_bsp};
+/* A kept VM (see `kept`): its pages as setup_bsp left them, the mappings'
+ * accessed and dirty flags cleared, the vCPU at the entry point. */
+static enum kev_error refresh_bsp(struct vm *vm, struct vcpu_state *s)
+{
+    const struct p2_vm_config *c = vm_data(vm);
+    if (kept.owner != vm || (c->parts & P2_ENTRY))
+        return KEV_EINVAL; /* not the VM these pages are of: a bug here */
+    const uint8_t *src = (const uint8_t *)&c->params;
+    for (size_t i = 0; i < PARAMS_PAGES; i++) {
+        size_t n = sizeof(c->params) - i * PAGE_SIZE;
+        memset(kept.params[i], 0, PAGE_SIZE);
+        memcpy(kept.params[i], src + i * PAGE_SIZE, n < PAGE_SIZE ? n : PAGE_SIZE);
+    }
+    for (size_t i = 0; i < GUEST_BUF_PAGES; i++)
+        if (kept.buf[i])
+            memset(kept.buf[i], 0, PAGE_SIZE);
+    memset(kept.stack, 0, PAGE_SIZE);
+    enum kev_error e = fill_buffer(kept.buf, c);
+    uint64_t code = c->code_gva ? c->code_gva : GUEST_CODE;
+    for (size_t i = 0; e == KEV_OK && i < kept.code_pages; i++)
+        e = kev_guest_clear_accessed(vm, GVA(code + i * PAGE_SIZE));
+    for (size_t i = 0; e == KEV_OK && i < PARAMS_PAGES; i++)
+        e = kev_guest_clear_accessed(vm, GVA(GUEST_PARAMS + i * PAGE_SIZE));
+    for (size_t i = 0; e == KEV_OK && i < GUEST_BUF_PAGES; i++)
+        if (kept.buf[i])
+            e = kev_guest_clear_accessed(vm, GVA(GUEST_BUF + i * PAGE_SIZE));
+    if (e == KEV_OK)
+        e = kev_guest_clear_accessed(vm, GVA(GUEST_STACK_TOP - PAGE_SIZE));
+    return e != KEV_OK ? e : kev_guest_setup_flat64(s, GVA(code + c->entry_offset),
+                                                    GVA(GUEST_STACK_TOP));
+}
+
+/* The number of c's layout: the kept VM's when c would build the same. */
+static uint64_t layout_of(const struct p2_vm_config *c)
+{
+    uint64_t code = c->code_gva ? c->code_gva : GUEST_CODE;
+    if (kept.layouts == 0 || strlen(c->guest) >= sizeof(kept.guest) ||
+        strcmp(c->guest, kept.guest) != 0 || code != kept.code_gva ||
+        c->entry_offset != kept.entry_offset || c->hole != kept.hole) {
+        kept.layouts++;
+        strlcpy(kept.guest, c->guest, sizeof(kept.guest));
+        kept.code_gva = code;
+        kept.entry_offset = c->entry_offset;
+        kept.hole = c->hole;
+    }
+    return kept.layouts;
+}
+
+void p2_vm_release(void)
+{
+    vm_keep_release(&kept.keep);
+}
+
+static const struct vm_state_ops p2_vm_ops = {.setup_bsp = setup_bsp, .refresh_bsp = refresh_bsp};
 
 /* A part's controller in the chain: the parts' own (cpuid_ctl.c, ...) add
  * their row. */
@@ -215,7 +320,12 @@ void p2_vm_run(const struct p2_vm_config *c, struct printer *out, struct vm_outc
             pio_vm_end(&pio);
         return;
     }
-    kev_run_vm(&config, outcome);
+    if (parts & P2_ENTRY) { /* its page table moves and its state is the student's: always new */
+        p2_vm_release();
+        kev_run_vm(&config, outcome);
+    } else {
+        kev_run_vm_kept(&config, layout_of(c), &kept.keep, outcome);
+    }
     if (parts & P2_PIO)
         pio_vm_end(&pio);
     if (parts & P2_MSR)

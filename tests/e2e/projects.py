@@ -9,7 +9,11 @@ For each project N (every projectN/ folder), with -Werror:
   - the skeleton scores 0, in one boot, and every test names a TODO() in
     one of project N's student files (the files `make info` lists);
   - every test of the project belongs to a category of its rubric, and the
-    categories' points add up to 100.
+    categories' points add up to 100;
+  - project 2 (whose cases run on a VM kept from the case before,
+    kev_run_vm_kept): every frame of its tests is the same with kev.keep=0,
+    for the solution and for a variant whose Print fails from its 4097th
+    byte on (cases that fail after kept VMs passed).
 
 Usage: tests/e2e/projects.py [--seeds 1,2] [--projects 2,3]
 Ends with `N passed, N failed`.
@@ -83,6 +87,52 @@ def project_checks(c, n, seeds):
             res is not None and res["score"] == 0 and not bad and res["tests"],
             bad or (p.stdout + p.stderr)[-2000:])
     c.check("project %d: the skeleton's tests run in one boot" % n, boots == 1, boots)
+    if n == 2:
+        with open(os.path.join(out, "solution-%d" % seeds[0], "boot-01", "cmdline")) as f:
+            tests = re.search(r"test=(\S+)", f.read()).group(1).split(",")
+        keep_checks(c, sol_build, tests)
+
+
+# A Print that keeps only its first 4096 bytes: p2_print_lengths fails at a
+# case well after the first (kept VMs before it), with a capture to report.
+KEEP_VARIANT = ("        uint64_t n = min_u64(size - done, sizeof(chunk));\n",
+                "        if (done >= 4096)\n            break; /* projects.py: a wrong Print */\n")
+
+
+def frames(build, tests, args):
+    """The test frames (but the per-test ticks) of one boot, and the log."""
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "grader", "grade.py"), "run",
+                        "--backend", "bochs", "--build", build, "--project", "2", "--test",
+                        ",".join(tests), "--args", args], cwd=ROOT, capture_output=True, text=True)
+    got = [l.rstrip("\r") for l in p.stdout.split("\n")
+           if l.startswith("@@ test ") and not re.match(r"@@ test data \S+ ticks ", l)]
+    return got, p.stdout
+
+
+def keep_checks(c, sol_build, tests):
+    src = os.path.join(ROOT, "build", "e2e-projects", "keep-variant", "src")
+    os.makedirs(os.path.join(src, "project2"), exist_ok=True)
+    with open(os.path.join(ROOT, "project2", "hypercall.c")) as f:
+        text = f.read()
+    if not c.check("project 2: the keep variant's line is in hypercall.c", KEEP_VARIANT[0] in text,
+                   KEEP_VARIANT[0]):
+        return
+    with open(os.path.join(src, "project2", "hypercall.c"), "w") as f:
+        f.write(text.replace(KEEP_VARIANT[0], KEEP_VARIANT[0] + KEEP_VARIANT[1], 1))
+    var_build = os.path.join(ROOT, "build", "e2e-projects", "keep-variant", "build")
+    p = make("SOLUTION=2", "SRC_OVERRIDE=" + src, "BUILD=" + var_build, "all")
+    if not c.check("project 2: the keep variant builds", p.returncode == 0, (p.stdout + p.stderr)[-2000:]):
+        return
+    for what, build in (("the solution", sol_build), ("a Print cut at 4096 bytes", var_build)):
+        kept, log = frames(build, tests, "seed=2 kev.echo=0")
+        fresh, _ = frames(build, tests, "seed=2 kev.echo=0 kev.keep=0")
+        late = [l for l in kept if re.match(r"@@ test data \S+ failed_case [1-9]", l)]
+        c.check("project 2, %s: every test frame is the same with kev.keep=0 (%d frames%s)"
+                % (what, len(kept), ", %d tests failing after their first case" % len(late)
+                   if late else ""),
+                kept == fresh and len(kept) >= 3 * len(tests) and (late or build == sol_build),
+                "first difference: %r\n%s" % (next(((a, b) for a, b in zip(kept, fresh) if a != b),
+                                                   (len(kept), len(fresh))), log[-1500:]))
 
 
 def main():

@@ -174,3 +174,28 @@ HOST_TEST(paging_kernel_table_absent_on_host)
 {
     CHECK_EQ_UINT(kernel_pml4(), 0); /* paging_init never runs here */
 }
+
+/* pt_clear_accessed: A and D cleared at every level of one path (as a CPU
+ * walking it would have set them), other flags and other paths untouched. */
+HOST_TEST(paging_clear_accessed)
+{
+    paddr_t pml4 = pt_create();
+    if (!CHECK(pml4 != 0))
+        return;
+    uint64_t va = 0x40000000, other = 0x40001000;
+    CHECK_EQ_INT(pt_map(pml4, va, 0x12345000, PTE_W | PTE_NX), 0);
+    CHECK_EQ_INT(pt_map(pml4, other, 0x22345000, PTE_W), 0);
+    uint64_t *l4 = tbl(pml4), *l3 = tbl(l4[0]), *l2 = tbl(l3[1]), *l1 = tbl(l2[0]);
+    l4[0] |= PTE_A, l3[1] |= PTE_A, l2[0] |= PTE_A;
+    l1[0] |= PTE_A | PTE_D, l1[1] |= PTE_A | PTE_D;
+    CHECK_EQ_INT(pt_clear_accessed(pml4, va), 0);
+    CHECK_EQ_UINT(l4[0] & (PTE_A | PTE_D), 0);
+    CHECK_EQ_UINT(l3[1] & (PTE_A | PTE_D), 0);
+    CHECK_EQ_UINT(l2[0] & (PTE_A | PTE_D), 0);
+    CHECK_EQ_UINT(l1[0], 0x12345000 | PTE_P | PTE_W | PTE_NX);
+    CHECK_EQ_UINT(l1[1], 0x22345000 | PTE_P | PTE_W | PTE_A | PTE_D); /* another page's entry */
+    CHECK_EQ_INT(pt_clear_accessed(pml4, va + 2 * PAGE_SIZE), PAGING_ENOENT);
+    CHECK_EQ_INT(pt_clear_accessed(pml4, va + 1), PAGING_EINVAL);
+    CHECK_EQ_INT(pt_clear_accessed(pml4, 0x7000000000), PAGING_ENOENT);
+    pt_destroy(pml4);
+}
