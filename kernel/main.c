@@ -72,8 +72,15 @@ void kmain(uint32_t magic, uint64_t info)
     for (size_t i = 0; i < module_count(); i++)
         printk("kevlab: boot module %s: %zu bytes at 0x%lx\n", module_at(i)->name,
                module_at(i)->size, (unsigned long)module_at(i)->start);
-    printk("kevlab: student code runs in ring 3 with %s%s\n", user_protection(),
-           lapic_present() ? "" : "; no LAPIC: no CPU-time budget for student code");
+    char budget[128] = "no LAPIC: no CPU-time budget for student code";
+    if (lapic_present()) {
+        int n = snprintf(budget, sizeof(budget), "at most %lu TSC ticks between two calls to kev",
+                         user_budget_ticks());
+        if (user_budget_ticks() != USER_BUDGET_TICKS)
+            snprintf(budget + n, sizeof(budget) - (size_t)n, " (a hypervisor below: %d times more)",
+                     USER_BUDGET_HV_SCALE);
+    }
+    printk("kevlab: student code runs in ring 3 with %s; %s\n", user_protection(), budget);
     printk("kevlab: booted at tick %lu (the kernel's start: %lu)\n", rdtsc(), rdtsc() - t0);
     ktest_main();
 }

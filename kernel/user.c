@@ -63,7 +63,8 @@ struct handle {
 };
 static struct handle handles[HANDLES_MAX], bound[HANDLES_MAX];
 static size_t nhandles, nbound;
-static uint32_t budget_counts; /* USER_BUDGET_TICKS in LAPIC timer counts */
+static uint64_t budget_ticks = USER_BUDGET_TICKS, total_ticks = USER_TOTAL_TICKS;
+static uint32_t budget_counts; /* budget_ticks in LAPIC timer counts */
 
 static struct trap_frame *syscall_frame; /* of the syscall being served */
 
@@ -101,6 +102,11 @@ static inline void access_end(bool was)
 {
     if (!was)
         clac();
+}
+
+uint64_t user_budget_ticks(void)
+{
+    return budget_ticks;
 }
 
 const char *user_protection(void)
@@ -271,7 +277,11 @@ void user_init(void)
 
     user_tss_rsp0 = (uint64_t *)(uintptr_t)(tss_base() + 4);
     cur.frame = USER_STACK_TOP; /* an upcall with nothing pushed needs no user_frame_reset */
-    budget_counts = lapic_counts_for_ticks(USER_BUDGET_TICKS);
+    if (cpuid(1, 0).ecx & (1u << 31)) { /* a hypervisor below: see kernel/user.h */
+        budget_ticks *= USER_BUDGET_HV_SCALE;
+        total_ticks *= USER_BUDGET_HV_SCALE;
+    }
+    budget_counts = lapic_counts_for_ticks(budget_ticks);
     size_t data_size = (size_t)(__user_data_end - __user_data_start);
     data_copy = kmalloc(data_size ? data_size : 1);
     if (data_copy == NULL)
@@ -401,7 +411,7 @@ struct user_result user_call5(const void *fn, uint64_t a0, uint64_t a1, uint64_t
     user_calls++;
     cur.fn = (uint64_t)fn;
     cur.status = USER_RETURNED;
-    cur.start = 0; /* read at the first syscall: until then USER_BUDGET_TICKS bounds it */
+    cur.start = 0; /* read at the first syscall: until then budget_ticks bounds it */
     /* The timer may be kev's guest budget (where the CPU has no
      * VMX-preemption timer): it pauses while student code runs on its own,
      * and a tick of it that came while the kernel ran (interrupts off) is
@@ -550,7 +560,7 @@ __noreturn void user_trap(struct trap_frame *tf)
         uint64_t fo;
         set_messagef("%s() ran longer than its budget (%lu instructions without calling kev: "
                      "an endless loop?), stopped at rip 0x%lx in %s+0x%lx",
-                     symbol(cur.fn, &fo), USER_BUDGET_TICKS, tf->rip, fn, off);
+                     symbol(cur.fn, &fo), budget_ticks, tf->rip, fn, off);
         stop(tf, NULL);
     }
     set_messagef("CPU exception %lu %s (%s) in your code at rip 0x%lx in %s+0x%lx, error code 0x%lx",
@@ -588,11 +598,11 @@ void user_syscall(struct trap_frame *tf)
     syscall_frame = tf;
     if (cur.start == 0)
         cur.start = rdtsc();
-    else if (__builtin_expect(rdtsc() - cur.start > USER_TOTAL_TICKS, 0)) {
+    else if (__builtin_expect(rdtsc() - cur.start > total_ticks, 0)) {
         uint64_t fo;
         cur.syscall = "syscall";
         user_stop("%s() ran longer than its budget (%lu instructions in all, with its calls to "
-                  "kev: a loop that never ends?)", symbol(cur.fn, &fo), USER_TOTAL_TICKS);
+                  "kev: a loop that never ends?)", symbol(cur.fn, &fo), total_ticks);
     }
     uint64_t nr = tf->rax;
     if (nr >= syscall_count || syscall_table[nr].fn == NULL) {
