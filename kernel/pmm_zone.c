@@ -27,6 +27,30 @@ static void clear_bit(uint64_t *map, size_t i)
     map[i / 64] &= ~(1UL << (i % 64));
 }
 
+/* The bits set in x (a SWAR count: the kernel may run on a CPU without POPCNT). */
+static unsigned bits_in(uint64_t x)
+{
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
+}
+
+/* Sets (or clears) the bits [first, last) of map, a word at a time (the
+ * boot adds 32,000 pages and more); returns how many changed. */
+static size_t change_bits(uint64_t *map, size_t first, size_t last, bool set)
+{
+    size_t changed = 0;
+    for (size_t i = first; i < last;) {
+        size_t b = i % 64, n = 64 - b < last - i ? 64 - b : last - i;
+        uint64_t mask = (n == 64 ? ~0ULL : (1ULL << n) - 1) << b, old = map[i / 64];
+        map[i / 64] = set ? old | mask : old & ~mask;
+        changed += bits_in(old ^ map[i / 64]);
+        i += n;
+    }
+    return changed;
+}
+
 void pmm_zone_init(struct pmm_zone *z, size_t npages, uint64_t *usable, uint64_t *used)
 {
     z->npages = npages;
@@ -51,12 +75,10 @@ void pmm_zone_add(struct pmm_zone *z, paddr_t start, paddr_t end)
         first = 1; /* 0 means "no memory" to the callers */
     if (last > z->npages)
         last = z->npages;
-    for (size_t i = first; i < last; i++) {
-        if (!test_bit(z->usable, i)) {
-            set_bit(z->usable, i);
-            z->nusable++;
-            z->nfree++;
-        }
+    if (first < last) {
+        size_t n = change_bits(z->usable, first, last, true);
+        z->nusable += n;
+        z->nfree += n;
     }
 }
 
@@ -68,12 +90,10 @@ void pmm_zone_reserve(struct pmm_zone *z, paddr_t start, paddr_t end)
     size_t last = ALIGN_UP(end, PAGE_SIZE) / PAGE_SIZE;
     if (last > z->npages)
         last = z->npages;
-    for (size_t i = first; i < last; i++) {
-        if (test_bit(z->usable, i)) {
-            clear_bit(z->usable, i);
-            z->nusable--;
-            z->nfree--;
-        }
+    if (first < last) {
+        size_t n = change_bits(z->usable, first, last, false);
+        z->nusable -= n;
+        z->nfree -= n;
     }
 }
 

@@ -265,3 +265,46 @@ HOST_TEST(pmm_random_against_model)
             CHECK_EQ_INT(pmm_zone_free(&z, slot[s].pa, slot[s].n), 0);
     CHECK_EQ_UINT(z.nfree, NPAGES - 1 - 60);
 }
+
+/* Adds and reservations of random byte ranges (word boundaries crossed,
+ * overlaps, ranges past the zone) against a model of one flag per page with
+ * the rounding rules: an add takes the whole pages inside its range (never
+ * page 0), a reservation every page it touches. */
+HOST_TEST(pmm_add_reserve_random_ranges_against_model)
+{
+    enum { NPAGES = 700 };
+    static bool model[NPAGES];
+    struct pmm_zone z;
+    zone_new(&z, NPAGES);
+    for (size_t i = 0; i < NPAGES; i++)
+        model[i] = false;
+    uint32_t seed = 7;
+    bool ok = true;
+    for (int step = 0; step < 3000 && ok; step++) {
+        paddr_t start = (paddr_t)(lcg(&seed) % ((NPAGES + 40) * PG));
+        paddr_t len = (paddr_t)(lcg(&seed) % (lcg(&seed) % 3 == 0 ? 300 * PG : 3 * PG));
+        bool add = lcg(&seed) % 3 != 0;
+        size_t first, last;
+        if (add) {
+            pmm_zone_add(&z, start, start + len);
+            first = ALIGN_UP(start, PG) / PG, last = ALIGN_DOWN(start + len, PG) / PG;
+            if (first == 0)
+                first = 1;
+        } else {
+            pmm_zone_reserve(&z, start, start + len);
+            first = start / PG, last = len ? ALIGN_UP(start + len, PG) / PG : first;
+        }
+        for (size_t i = first; i < last && i < NPAGES; i++)
+            model[i] = add;
+        size_t n = 0;
+        for (size_t i = 0; i < NPAGES; i++) {
+            n += model[i];
+            bool bit = (usable[i / 64] >> (i % 64)) & 1;
+            if (bit != model[i]) {
+                ok = CHECK_EQ_INT(bit, model[i]);
+                break;
+            }
+        }
+        ok = ok && CHECK_EQ_UINT(z.nusable, n) && CHECK_EQ_UINT(z.nfree, n);
+    }
+}
