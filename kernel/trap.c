@@ -108,9 +108,9 @@ void trap(struct trap_frame *tf)
         return;
     if (tf->vector == LAPIC_TIMER_VECTOR) {
         lapic_eoi();
-        if (from_user)
+        if (from_user && user_budget_spent())
             user_trap(tf); /* the upcall's budget ran out */
-        return;            /* a late tick once the upcall had ended: nothing to do */
+        return; /* a late tick once the upcall had ended, or budget left: nothing to do */
     }
     if (from_user)
         user_trap(tf);

@@ -76,7 +76,8 @@ static struct {
     const char *syscall;             /* the syscall being served, for messages */
     enum user_status status;
     char message[USER_MESSAGE_MAX];
-    uint64_t start;                  /* the upcall's TSC at entry */
+    uint64_t start;                  /* the TSC at its first syscall (0: none yet) */
+    uint64_t progress;               /* the TSC when its last syscall returned */
 } cur;
 
 /* With SMAP the kernel touches user pages only between stac and clac
@@ -411,7 +412,7 @@ struct user_result user_call5(const void *fn, uint64_t a0, uint64_t a1, uint64_t
     user_calls++;
     cur.fn = (uint64_t)fn;
     cur.status = USER_RETURNED;
-    cur.start = 0; /* read at the first syscall: until then budget_ticks bounds it */
+    cur.start = 0; /* read at the first syscall: until then the timer alone bounds it */
     /* The timer may be kev's guest budget (where the CPU has no
      * VMX-preemption timer): it pauses while student code runs on its own,
      * and a tick of it that came while the kernel ran (interrupts off) is
@@ -590,11 +591,31 @@ __noreturn void user_trap(struct trap_frame *tf)
 
 /* --- syscalls ----------------------------------------------------------------- */
 
+/*
+ * The budget: the LAPIC timer, started with the whole of it as student code
+ * is entered, runs on across syscalls (reprogramming it twice a syscall
+ * cost Bochs more wall time than anything else a syscall does); a syscall
+ * only notes when it returned. When the timer goes off in ring 3, the
+ * budget has run out if there was no syscall since the upcall began or the
+ * last one returned a whole budget ago; otherwise it is started again for
+ * what is left. A tick that comes during a syscall waits for the return to
+ * ring 3, where the budget is whole again.
+ */
+bool user_budget_spent(void)
+{
+    if (cur.start == 0)
+        return true;
+    uint64_t since = rdtsc() - cur.progress;
+    if (since >= budget_ticks)
+        return true;
+    lapic_timer_start(lapic_counts_for_ticks(budget_ticks - since));
+    return false;
+}
+
 void user_syscall(struct trap_frame *tf)
 {
     if ((tf->cs & 3) != 3 || !cur.active)
         panic("int 0x%x from the kernel", USER_SYSCALL_VECTOR);
-    lapic_timer_stop(); /* gone off (0 left): its interrupt is pending, and stops the upcall */
     syscall_frame = tf;
     if (cur.start == 0)
         cur.start = rdtsc();
@@ -617,7 +638,7 @@ void user_syscall(struct trap_frame *tf)
     clac();
     cur.syscall = NULL;
     syscall_frame = NULL;
-    lapic_timer_start(budget_counts); /* a fresh budget: the call was progress */
+    cur.progress = rdtsc(); /* a fresh budget: the call was progress */
 }
 
 void sys_ulib_console_write(const char *buf, size_t n)

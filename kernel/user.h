@@ -114,6 +114,10 @@ long user_string(uint64_t p, size_t max);
 __noreturn void user_stop(const char *fmt, ...) __printf(1, 2);
 /* The same for a CPU exception or the budget timer in ring 3 (trap.c). */
 __noreturn void user_trap(struct trap_frame *tf);
+/* The LAPIC timer went off in ring 3: true when the upcall's budget has run
+ * out (then user_trap stops it); false when it has not, the timer started
+ * again for the rest. */
+bool user_budget_spent(void);
 
 /* Maps a host page into this upcall's window; returns its user address or 0
  * when the window is full. The window empties when the upcall ends. */

@@ -59,16 +59,29 @@ ISOLATION = {
     "todo": ("if (size == 4096) TODO();", "TODO() in print() at project2/hypercall.c"),
     "stack_64k": ("if (size == 4097) big_array();", "a stack overflow"),
     "endless_loop": ("if (size == 8192) for (;;) {}", "ran longer than its budget"),
+    # The budget counts from the last call to kev (kernel/user.c), not from
+    # the upcall's start: an endless loop after calls is stopped too ...
+    "loop_after_calls": ("if (size == 8192) { (void)printer_room(out); for (;;) {} }",
+                         "ran longer than its budget"),
     "guest_loops": ("if (size == 8193) { s->regs.rbx = ~0ULL; return vmexit_continue(); }",
                     "more than 20000 VM exits"),
     "halt_fault": (None, "CPU exception 6 #UD"),
     # Not a fault: a correct solution that printk's without a newline, just
     # before the kernel's frames, loses no point (frames start lines of their own).
     "printk_no_newline": ('printk("debug: no newline");', None),
+    # ... and code that runs ten budgets in all, but calls kev within each,
+    # is never stopped.
+    "slow_but_calling": ("if (size == 8192) slow_calls(out);", None),
 }
 # A function of its own: a 64 KiB local in print() would take its stack on every call.
-BIG_ARRAY = ("__attribute__((noinline)) static void big_array(void)\n{\n"
-             "    volatile char big[65536];\n    big[0] = 1;\n    (void)big[0];\n}\n\n")
+BIG_ARRAY = ("__attribute__((noinline, unused)) static void big_array(void)\n{\n"
+             "    volatile char big[65536];\n    big[0] = 1;\n    (void)big[0];\n}\n\n"
+             # Twenty stretches of about half a budget (USER_BUDGET_TICKS under
+             # Bochs), a call to kev after each.
+             "__attribute__((noinline, unused)) static void slow_calls(struct printer *out)\n{\n"
+             "    for (int i = 0; i < 20; i++) {\n"
+             "        for (volatile int k = 0; k < 8000; k++) {\n        }\n"
+             "        (void)printer_room(out);\n    }\n}\n\n")
 HALT_FIND = "        return vm_exit(s->vm, hc->halt_cpu.exit_code);"
 HALT_REPLACE = ("        if ((uint64_t)hc->halt_cpu.exit_code == 0x8000000000000000ULL)\n"
                 "            __asm__ volatile(\"ud2\");\n" + HALT_FIND)
