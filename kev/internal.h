@@ -73,6 +73,12 @@ struct vm {
     uint64_t ept_seen;        /* user_calls when the EPT was last checked */
     bool tables_lost;         /* a table page could not be recorded: walk the tables to free them */
     paddr_t tables_recorded[3]; /* the last path's PDPT, PD, PT, in the memory map already */
+    /* kev's checks before the first entry passed with these controls: a
+     * kept VM (kev_run_vm_kept) whose new run has the same enters without
+     * them, its VMCS being the same (refresh_bsp rebuilds what setup_bsp
+     * built). */
+    bool entry_checked;
+    struct vm_controls checked_controls;
     struct mem_region *mem;   /* sorted by gpa, not overlapping */
     size_t nmem, capmem;
 };

@@ -674,7 +674,7 @@ void vcpu_run(struct vcpu *v)
         vm_fail(vm, e, "VMPTRLD of vCPU %u's VMCS failed", v->state.id);
         return;
     }
-    if (!v->vmcs.launched && !(vm->flags & VM_SKIP_PRECHECK)) {
+    if (!v->vmcs.launched && !(vm->flags & VM_SKIP_PRECHECK) && !vm->entry_checked) {
         char why[320];
         if (!vcpu_check_controls(&v->state.vmcs, why, sizeof(why))) {
             vm_fail(vm, KEV_ECONTROL, "kev did not enter the guest: %s", why);
@@ -685,6 +685,8 @@ void vcpu_run(struct vcpu *v)
             vm_fail(vm, KEV_EGUEST_STATE, "kev did not enter the guest: %s", why);
             return;
         }
+        vm->entry_checked = true;
+        vm->checked_controls = vm->controls;
     }
     if (!v->vmcs.launched && vm->ept && !ept_ready(v, true))
         return;

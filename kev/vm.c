@@ -288,8 +288,17 @@ static bool keepable(const struct vm_config *c)
            !c->ept && !c->timer && c->nvcpus <= 1;
 }
 
+static bool same_controls(const struct vm_controls *a, const struct vm_controls *b)
+{
+    return a->pin == b->pin && a->proc == b->proc && a->proc2 == b->proc2 && a->exit == b->exit &&
+           a->entry == b->entry && a->proc_off == b->proc_off &&
+           a->exception_bitmap_set == b->exception_bitmap_set &&
+           a->exception_bitmap == b->exception_bitmap && a->io_bitmap_a == b->io_bitmap_a &&
+           a->io_bitmap_b == b->io_bitmap_b && a->msr_bitmap == b->msr_bitmap && a->eptp == b->eptp;
+}
+
 /* A kept VM starts over but for its memory: what vm_create's kzalloc and
- * configure give a new one. */
+ * configure give a new one (and whether its entry was checked already). */
 static void restart(struct vm *vm, const struct vm_config *config)
 {
     free_vcpus(vm);
@@ -300,7 +309,10 @@ static void restart(struct vm *vm, const struct vm_config *config)
     vm->stopped = false;
     vm->outcome = (struct vm_outcome){0};
     vm->ept_seen = 0;
+    unsigned id = vm->first_vcpu_id;
     configure(vm, config);
+    vm->entry_checked = vm->entry_checked && id == vm->first_vcpu_id &&
+                        same_controls(&vm->checked_controls, &vm->controls);
     setup(vm, config, true);
 }
 
