@@ -65,6 +65,15 @@ void pmm_zone_reserve(struct pmm_zone *z, paddr_t start, paddr_t end);
  */
 int pmm_zone_from_map(struct pmm_zone *z, const struct multiboot_info *mb,
                       const struct pmm_range *reserved, size_t nreserved);
+/*
+ * Where `bytes` (a multiple of the page size) of the allocator's own
+ * bookkeeping can go: the lowest page-aligned address at or above `floor`
+ * whose whole range lies in one available region of the multiboot2 map,
+ * below `limit`, and overlaps none of the `nreserved` ranges and no other
+ * region of the map; 0 when there is none (or more than 64 other regions).
+ */
+paddr_t pmm_zone_place(const struct multiboot_info *mb, const struct pmm_range *reserved,
+                       size_t nreserved, size_t bytes, paddr_t floor, paddr_t limit);
 /* First fit: the lowest `count` contiguous free pages, marked used; 0 if none. */
 paddr_t pmm_zone_alloc(struct pmm_zone *z, size_t count);
 /* Returns `count` pages from `first` to the zone: 0 or a PMM_E* error (then nothing changed). */

@@ -4,7 +4,8 @@
  * reports below 4 GiB (the boot code identity-maps only that much), minus the
  * first MiB (BIOS data, the real-mode IVT, video memory), the kernel image
  * (__kernel_start..__kernel_end from kernel/linker.ld, .bss included),
- * GRUB's boot information and the boot modules (kernel/module.h). The bookkeeping is kernel/pmm_zone.c; this file
+ * GRUB's boot information, the boot modules (kernel/module.h) and its own
+ * bitmaps. The bookkeeping is kernel/pmm_zone.c; this file
  * holds the kernel's one zone, zeroes pages and turns a bad free into a
  * panic: freeing a page twice, or one the allocator never gave out, is a
  * broken invariant that would otherwise corrupt memory much later.
@@ -16,13 +17,12 @@
 
 #define LOW_MEMORY_END 0x100000UL   /* 1 MiB */
 #define MANAGED_END 0x100000000UL   /* 4 GiB: the end of the identity map */
-#define MAX_PAGES (MANAGED_END / PAGE_SIZE)
 
 extern char __kernel_start[], __kernel_end[];
 
-/* 2 x 128 KiB of .bss for the worst case of 4 GiB of RAM; GRUB zeroes it. */
-static uint64_t usable_bits[PMM_BITMAP_WORDS(MAX_PAGES)];
-static uint64_t used_bits[PMM_BITMAP_WORDS(MAX_PAGES)];
+/* The bitmaps live in RAM found at boot, sized for the RAM there is (8 KiB
+ * for 128 MiB), not in .bss sized for 4 GiB: GRUB zeroes .bss a byte at a
+ * time, and 256 KiB of it cost every boot 900,000 Bochs instructions. */
 static struct pmm_zone zone;
 
 /* Raises *(paddr_t *)arg to the end of r when r is RAM below 4 GiB. */
@@ -43,10 +43,8 @@ void pmm_init(const struct multiboot_info *mb)
     paddr_t top = 0;
     if (multiboot_memory_map(mb, find_top, &top) < 0)
         panic("pmm_init: GRUB passed no memory map (multiboot2 tag 6)");
-    pmm_zone_init(&zone, top / PAGE_SIZE, usable_bits, used_bits);
-
-    /* The boot modules' pages too (module_init ran first). */
-    struct pmm_range reserved[3 + MODULE_MAX] = {
+    /* The boot modules' pages too (module_init ran first), and the bitmaps'. */
+    struct pmm_range reserved[4 + MODULE_MAX] = {
         {0, LOW_MEMORY_END},
         {(paddr_t)(uintptr_t)__kernel_start, (paddr_t)(uintptr_t)__kernel_end},
         {(paddr_t)(uintptr_t)mb, multiboot_end(mb)},
@@ -55,6 +53,14 @@ void pmm_init(const struct multiboot_info *mb)
     for (size_t i = 0; i < module_count(); i++, n++)
         reserved[n] = (struct pmm_range){module_at(i)->start,
                                          module_at(i)->start + module_at(i)->size};
+    size_t words = PMM_BITMAP_WORDS(top / PAGE_SIZE);
+    size_t bytes = ALIGN_UP(2 * words * sizeof(uint64_t), PAGE_SIZE);
+    paddr_t at = pmm_zone_place(mb, reserved, n, bytes, LOW_MEMORY_END, MANAGED_END);
+    if (at == 0)
+        panic("pmm_init: no room in RAM for the page allocator's bitmaps (%zu bytes)", bytes);
+    reserved[n++] = (struct pmm_range){at, at + bytes};
+    uint64_t *usable = (uint64_t *)(uintptr_t)at;
+    pmm_zone_init(&zone, top / PAGE_SIZE, usable, usable + words); /* clears them */
     pmm_zone_from_map(&zone, mb, reserved, n);
     if (zone.nfree == 0)
         panic("pmm_init: the memory map reports no usable RAM between 1 MiB and 4 GiB");

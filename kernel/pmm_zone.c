@@ -123,6 +123,75 @@ int pmm_zone_from_map(struct pmm_zone *z, const struct multiboot_info *mb,
     return n;
 }
 
+#define PLACE_HOLES 64
+
+struct place {
+    const struct pmm_range *reserved;
+    size_t nreserved, nholes, bytes;
+    struct pmm_range holes[PLACE_HOLES]; /* the map's regions that are not RAM */
+    bool too_many;
+    paddr_t floor, limit, best;
+};
+
+static void collect_hole(const struct mb_mem_region *r, void *arg)
+{
+    struct place *p = arg;
+    if (r->type == MB_MEM_AVAILABLE)
+        return;
+    if (p->nholes == PLACE_HOLES)
+        p->too_many = true;
+    else
+        p->holes[p->nholes++] = (struct pmm_range){r->base, r->base + r->length};
+}
+
+/* Whether [a, a + bytes) overlaps one of the ranges; *next is where that one ends. */
+static bool overlaps(const struct pmm_range *t, size_t n, paddr_t a, size_t bytes, paddr_t *next)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].end > a && t[i].start < a + bytes) {
+            *next = t[i].end;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void try_region(const struct mb_mem_region *r, void *arg)
+{
+    struct place *p = arg;
+    if (r->type != MB_MEM_AVAILABLE || r->base >= p->limit)
+        return;
+    paddr_t end = r->length > p->limit - r->base ? p->limit : r->base + r->length;
+    paddr_t at = ALIGN_UP(r->base > p->floor ? r->base : p->floor, PAGE_SIZE);
+    /* Each clash moves past one range: at most as many steps as ranges. */
+    for (size_t step = 0; step <= p->nreserved + p->nholes; step++) {
+        paddr_t next;
+        if (at >= end || p->bytes > end - at)
+            return;
+        if (!overlaps(p->reserved, p->nreserved, at, p->bytes, &next) &&
+            !overlaps(p->holes, p->nholes, at, p->bytes, &next)) {
+            if (p->best == 0 || at < p->best)
+                p->best = at;
+            return;
+        }
+        if (next <= at) /* a range that wraps: nothing sensible fits past it */
+            return;
+        at = ALIGN_UP(next, PAGE_SIZE);
+    }
+}
+
+paddr_t pmm_zone_place(const struct multiboot_info *mb, const struct pmm_range *reserved,
+                       size_t nreserved, size_t bytes, paddr_t floor, paddr_t limit)
+{
+    static struct place p; /* 1 KiB: off the boot stack */
+    p = (struct place){.reserved = reserved, .nreserved = nreserved, .bytes = bytes,
+                       .floor = floor, .limit = limit};
+    if (bytes == 0 || multiboot_memory_map(mb, collect_hole, &p) < 0 || p.too_many)
+        return 0;
+    multiboot_memory_map(mb, try_region, &p);
+    return p.best;
+}
+
 /* The free pages of the 64-page word w, as bits. */
 static uint64_t free_word(const struct pmm_zone *z, size_t w)
 {

@@ -308,3 +308,43 @@ HOST_TEST(pmm_add_reserve_random_ranges_against_model)
         ok = ok && CHECK_EQ_UINT(z.nusable, n) && CHECK_EQ_UINT(z.nfree, n);
     }
 }
+
+/* pmm_zone_place: the lowest page-aligned fit in one available region, past
+ * reserved ranges and the map's own holes (which may lie inside RAM),
+ * within [floor, limit). */
+HOST_TEST(pmm_place_bookkeeping)
+{
+    static const struct mbi_region map[] = {
+        {0x0, 0x9fc00, 1},
+        {0x9fc00, 0x400, 2},
+        {0x100000, 0x3000, 1},      /* 3 pages: too small for 4 */
+        {0x200000, 0x7de0000, 1},
+        {0x4000800, 0x1000, 2},     /* a hole inside RAM */
+        {0x7fe0000, 0x20000, 2},
+        {0x100000000, 0x40000000, 1},
+    };
+    static struct mbi_builder b;
+    mbi_begin(&b);
+    mbi_mmap(&b, map, ARRAY_SIZE(map), 24);
+    const struct multiboot_info *mb = mbi_finish(&b);
+    const struct pmm_range reserved[] = {
+        {0, MiB},
+        {0x200000, 0x280000},   /* the kernel */
+        {0x280010, 0x280800},   /* boot information inside one page */
+    };
+    const size_t n = ARRAY_SIZE(reserved);
+    CHECK_EQ_UINT(pmm_zone_place(mb, reserved, n, 2 * PG, MiB, 1UL << 32), 0x100000);
+    CHECK_EQ_UINT(pmm_zone_place(mb, reserved, n, 4 * PG, MiB, 1UL << 32), 0x281000);
+    CHECK_EQ_UINT(pmm_zone_place(mb, reserved, n, 2 * PG, 0x4000000, 1UL << 32), 0x4002000);
+    CHECK_EQ_UINT(pmm_zone_place(mb, reserved, n, PG, 0x3fff000, 1UL << 32), 0x3fff000);
+    CHECK_EQ_UINT(pmm_zone_place(mb, reserved, n, PG, 0x4000000, 1UL << 32), 0x4002000); /* the hole is in its page */
+    CHECK_EQ_UINT(pmm_zone_place(mb, reserved, n, 0x10000, 0x7fd8000, 1UL << 32), 0); /* RAM ends */
+    CHECK_EQ_UINT(pmm_zone_place(mb, reserved, n, 4 * PG, MiB, 0x282000), 0);       /* limit */
+    CHECK_EQ_UINT(pmm_zone_place(mb, reserved, n, 4 * PG, MiB, 0x285000), 0x281000);
+    CHECK_EQ_UINT(pmm_zone_place(mb, reserved, n, 0, MiB, 1UL << 32), 0);
+    const struct pmm_range all[] = {{0, 0x8000000}};
+    CHECK_EQ_UINT(pmm_zone_place(mb, all, 1, PG, MiB, 1UL << 32), 0);
+    static struct mbi_builder empty;
+    mbi_begin(&empty);
+    CHECK_EQ_UINT(pmm_zone_place(mbi_finish(&empty), NULL, 0, PG, MiB, 1UL << 32), 0);
+}
