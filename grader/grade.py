@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from grader import backends, cmdline, judge, protect, report, results  # noqa: E402
+from grader import backends, cmdline, protect, report, results  # noqa: E402
 from grader import rubric as rubric_mod  # noqa: E402
 from grader import outcome as oc  # noqa: E402
 from grader import runner, scheduler  # noqa: E402
@@ -249,6 +249,7 @@ def cmd_check(args, rub):
         print("%s %s%s" % ("PASS" if ok else "SKIP" if skipped else "FAIL", args.test,
                            "" if ok or ran.record is None else ": " + ran.record.reason))
         return 0 if ok else 1
+    from grader import judge  # here, not above: `make run` needs none of it (its hints take 10 ms to load)
     r = judge.judge(t, ran, rub.project)
     style = report.Style(report.use_color(sys.stdout))
     if r.passed:
@@ -391,6 +392,7 @@ def cmd_grade(args, rub):
         return len(command_line(batch, args.seed, GRADE_EXTRA)) <= CMDLINE_SPACE
     ran = scheduler.run(planned, boot_fn, jobs, args.per_boot, fits, on_done)
     maxes = rub.max_scores(tests)
+    from grader import judge
     res = [judge.judge(t, r, rub.project, maxes[t.name]) for t, r in zip(tests, ran)]
     # A test the grader or the emulator failed is no verdict on the student:
     # it counts neither for nor against (and the summary says so).

@@ -42,12 +42,14 @@
 /* --- the file, lent to ring 3 ------------------------------------------------ */
 
 /* Maps the file's pages read-only into this upcall's window: its user
- * address, or 0 when it does not fit. */
+ * address, or 0 when it does not fit. An empty file is lent as its first
+ * page, so the student's loader gets a pointer like any other (and must
+ * refuse the file by its size). */
 static uint64_t lend(const uint8_t *file, size_t size)
 {
     paddr_t first = ALIGN_DOWN((paddr_t)(uintptr_t)file, PAGE_SIZE);
-    paddr_t end = ALIGN_UP((paddr_t)(uintptr_t)file + size, PAGE_SIZE);
-    if (size == 0 || (end - first) / PAGE_SIZE > LOADER_FILE_PAGES_MAX)
+    paddr_t end = ALIGN_UP((paddr_t)(uintptr_t)file + (size ? size : 1), PAGE_SIZE);
+    if ((end - first) / PAGE_SIZE > LOADER_FILE_PAGES_MAX)
         return 0;
     uint64_t base = 0;
     for (paddr_t p = first; p < end; p += PAGE_SIZE) {

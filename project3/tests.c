@@ -1873,9 +1873,9 @@ static uint8_t *load_phdr(unsigned k)
     return NULL;
 }
 
-P3_TEST(p3_loader_bad_elf, "Loader", 6, BAD_COUNT,
-        "loader_parse refuses, with KEV_EELF, files with one fault each: too short, no magic, "
-        "32-bit, big-endian, not an x86-64 executable, program headers outside the file or "
+P3_TEST(p3_loader_bad_elf, "Loader", 6, BAD_COUNT + 1,
+        "loader_parse refuses, with KEV_EELF, files with one fault each: too short (or empty), "
+        "no magic, 32-bit, big-endian, not an x86-64 executable, program headers outside the file or "
         "wrapping, p_filesz > p_memsz, file bytes outside the file or wrapping, memory outside "
         "the window or wrapping, overlapping segments, a segment not readable, more than 8 "
         "segments, none, an entry point outside the executable ones")
@@ -1893,7 +1893,9 @@ P3_TEST(p3_loader_bad_elf, "Loader", 6, BAD_COUNT,
     const struct loader_segment *s = &ld.img.segment[victim < LOADER_SEGMENTS_MAX ? victim : 0];
     uint64_t phnum = elf_buf[56] | elf_buf[57] << 8;
     switch (k) {
-    case BAD_SHORT: ld.size = rng_range(&c->rng, 0, ELF_EHDR_SIZE - 1); break;
+    case BAD_SHORT: /* the last case: an empty file */
+        ld.size = c->index >= BAD_COUNT ? 0 : rng_range(&c->rng, 1, ELF_EHDR_SIZE - 1);
+        break;
     case BAD_MAGIC: elf_buf[rng_range(&c->rng, 0, 3)] ^= (uint8_t)(1u << rng_range(&c->rng, 0, 7)); break;
     case BAD_CLASS: elf_buf[4] = rng_range(&c->rng, 0, 1) ? 1 : 0; break;
     case BAD_DATA: elf_buf[5] = 2; break;
