@@ -162,6 +162,15 @@ HOST_TEST(pmm_free_errors_change_nothing)
     CHECK_EQ_UINT(z.nfree, nfree + 4);
 }
 
+/* Boot information whose memory map is `map` (24-byte entries, as GRUB's). */
+static const struct multiboot_info *boot_info(struct mbi_builder *b, const struct mbi_region *map,
+                                              size_t n)
+{
+    mbi_begin(b);
+    mbi_mmap(b, map, n, 24);
+    return mbi_finish(b);
+}
+
 HOST_TEST(pmm_from_multiboot_map)
 {
     /* QEMU's map with 128 MiB, a reserved hole inside RAM that overlaps an
@@ -177,9 +186,7 @@ HOST_TEST(pmm_from_multiboot_map)
         {0x100000000, 0x40000000, 1},
     };
     static struct mbi_builder b;
-    mbi_begin(&b);
-    mbi_mmap(&b, map, ARRAY_SIZE(map), 24);
-    const struct multiboot_info *mb = mbi_finish(&b);
+    const struct multiboot_info *mb = boot_info(&b, map, ARRAY_SIZE(map));
 
     const struct pmm_range reserved[] = {
         {0, MiB},                 /* low memory */
@@ -324,9 +331,7 @@ HOST_TEST(pmm_place_bookkeeping)
         {0x100000000, 0x40000000, 1},
     };
     static struct mbi_builder b;
-    mbi_begin(&b);
-    mbi_mmap(&b, map, ARRAY_SIZE(map), 24);
-    const struct multiboot_info *mb = mbi_finish(&b);
+    const struct multiboot_info *mb = boot_info(&b, map, ARRAY_SIZE(map));
     const struct pmm_range reserved[] = {
         {0, MiB},
         {0x200000, 0x280000},   /* the kernel */
