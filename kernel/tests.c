@@ -146,6 +146,24 @@ KTEST(user_strings, 0)
     return KTEST_PASS;
 }
 
+/* Handles (kernel/user.h): a forgotten object's handle names nothing, the
+ * others still name theirs, and no number is given twice in a test. */
+KTEST(user_handles_forgotten, 0)
+{
+    static int a, b;
+    uint64_t ha = user_handle(&a, "thing"), hb = user_handle(&b, "thing");
+    KTEST_CHECK(ha != hb && user_handle(&a, "thing") == ha);
+    KTEST_CHECK(user_handle_object(ha, "thing") == &a && user_handle_object(ha, "other") == NULL);
+    user_forget(&a);
+    KTEST_CHECK(user_handle_object(ha, "thing") == NULL && user_handle_object(hb, "thing") == &b);
+    uint64_t again = user_handle(&a, "thing");
+    KTEST_CHECK(again != ha && again != hb && user_handle_object(again, "thing") == &a);
+    user_forget(&a);
+    user_forget(&b);
+    KTEST_CHECK(user_handle_object(hb, "thing") == NULL);
+    return KTEST_PASS;
+}
+
 KTEST(crash_assert, KTEST_CRASH)
 {
     int answer = 41;

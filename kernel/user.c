@@ -63,6 +63,7 @@ struct handle {
 };
 static struct handle handles[HANDLES_MAX], bound[HANDLES_MAX];
 static size_t nhandles, nbound;
+static uint64_t handles_made; /* this test's: a handle's number is never given twice */
 static uint64_t budget_ticks = USER_BUDGET_TICKS, total_ticks = USER_TOTAL_TICKS;
 static uint32_t budget_counts; /* budget_ticks in LAPIC timer counts */
 
@@ -313,6 +314,7 @@ void user_reset(void)
     heap_used = 0;
     window_clear();
     nhandles = 0;
+    handles_made = 0;
     nbound = 0;
 }
 
@@ -330,9 +332,25 @@ uint64_t user_handle(void *object, const char *kind)
             return handles[i].key;
     if (nhandles == HANDLES_MAX)
         panic("user: more than %d handles at once", HANDLES_MAX);
-    uint64_t key = USER_HANDLE_BASE + (nhandles + 1) * 16;
+    uint64_t key = USER_HANDLE_BASE + ++handles_made * 16;
     handles[nhandles++] = (struct handle){key, object, kind};
     return key;
+}
+
+/* Drops t's entries naming object; returns how many are left. */
+static size_t drop(struct handle *t, size_t n, const void *object)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (t[i].object != object)
+            t[kept++] = t[i];
+    return kept;
+}
+
+void user_forget(const void *object)
+{
+    nhandles = drop(handles, nhandles, object);
+    nbound = drop(bound, nbound, object);
 }
 
 void user_bind(uint64_t uaddr, void *object, const char *kind)

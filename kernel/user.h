@@ -86,12 +86,15 @@ bool user_active(void);
 /*
  * Handles: how student code names a kernel object. kind is the object's
  * struct name ("vm", "printer"), as user/syscalls.tbl's handle arguments
- * have it. user_handle makes a number valid until user_reset; user_bind
- * lets a user address stand for the object (the copy of a struct
- * vcpu_state the upcall gave) until the upcall ends.
+ * have it. user_handle makes a number valid until user_reset or until the
+ * object's owner calls user_forget as it frees it (a handle student code
+ * kept from an earlier case then names nothing: numbers are never reused
+ * within a test); user_bind lets a user address stand for the object (the
+ * copy of a struct vcpu_state the upcall gave) until the upcall ends.
  */
 uint64_t user_handle(void *object, const char *kind);
 void user_bind(uint64_t uaddr, void *object, const char *kind);
+void user_forget(const void *object);
 /* The object behind a handle or bound address of this kind, or NULL. */
 void *user_handle_object(uint64_t handle, const char *kind);
 

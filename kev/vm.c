@@ -245,6 +245,7 @@ static void free_vcpus(struct vm *vm)
 
 static void vm_free(struct vm *vm)
 {
+    user_forget(vm); /* a handle student code kept names no freed VM */
     free_vcpus(vm);
     if (vm->ops && vm->ops->destroy)
         vm->ops->destroy(vm);
