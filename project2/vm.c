@@ -26,10 +26,11 @@ _Static_assert(GUEST_PARAMS + PARAMS_PAGES * PAGE_SIZE <= GUEST_BUF, "the parame
  * A test's cases mostly run one guest at one layout, and building a VM's
  * memory is most of what a short case costs: the VM of the last case is
  * kept (kev_run_vm_kept) while the layout stays, and refresh_bsp sets it up
- * again by rewriting every page the guest or student code can change (the
- * parameters, the buffer, the stack) and clearing the accessed and dirty
- * flags of every mapping; the code and the page table are read-only to
- * both. `pages` are the host pages of the VM setup_bsp built last, `owner`.
+ * again: it writes the case's parameters, zeroes and refills the buffer and
+ * the stack (the pages the guest and student code may write) and clears the
+ * accessed and dirty flags of every mapping; the code and the page table are
+ * read-only to both, and stay. The page pointers below are those of the VM
+ * setup_bsp built last, `owner`.
  */
 static struct {
     struct vm_keep keep;
