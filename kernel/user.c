@@ -577,8 +577,8 @@ __noreturn void user_trap(struct trap_frame *tf)
     char details[512] = "";
     if (tf->vector == LAPIC_TIMER_VECTOR) {
         uint64_t fo;
-        set_messagef("%s() ran longer than its budget (%lu instructions without calling kev: "
-                     "an endless loop?), stopped at rip 0x%lx in %s+0x%lx",
+        set_messagef("%s() ran longer than its budget (%lu TSC ticks, under Bochs instructions, "
+                     "without calling kev: an endless loop?), stopped at rip 0x%lx in %s+0x%lx",
                      symbol(cur.fn, &fo), budget_ticks, tf->rip, fn, off);
         stop(tf, NULL);
     }

@@ -89,19 +89,28 @@ static enum kev_error map_buffer(struct vm *vm, const struct p2_vm_config *c)
     return fill_buffer(host, c);
 }
 
+/* c's parameters into kept.params' pages, the rest of the last one zero. */
+static void write_params(const struct p2_vm_config *c)
+{
+    const uint8_t *src = (const uint8_t *)&c->params;
+    for (size_t i = 0; i < PARAMS_PAGES; i++) {
+        size_t n = sizeof(c->params) - i * PAGE_SIZE;
+        memset(kept.params[i], 0, PAGE_SIZE);
+        memcpy(kept.params[i], src + i * PAGE_SIZE, n < PAGE_SIZE ? n : PAGE_SIZE);
+    }
+}
+
 /* The parameter pages, each kept for a refresh. */
 static enum kev_error load_params(struct vm *vm, const struct p2_vm_config *c)
 {
-    const uint8_t *src = (const uint8_t *)&c->params;
     for (size_t i = 0; i < PARAMS_PAGES; i++) {
         void *h;
         enum kev_error e = kev_guest_alloc(vm, GVA(GUEST_PARAMS + i * PAGE_SIZE), 1, PTE_NX, &h);
         if (e != KEV_OK)
             return e;
         kept.params[i] = h;
-        size_t n = sizeof(c->params) - i * PAGE_SIZE;
-        memcpy(h, src + i * PAGE_SIZE, n < PAGE_SIZE ? n : PAGE_SIZE);
     }
+    write_params(c);
     return KEV_OK;
 }
 
@@ -210,6 +219,16 @@ static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
     return kev_guest_setup_flat64(s, GVA(code + c->entry_offset), GVA(GUEST_STACK_TOP));
 }
 
+/* The accessed and dirty flags of the n pages from gva (those of them
+ * mapped: host[i] not NULL, when host is given). */
+static enum kev_error clear_accessed(struct vm *vm, uint64_t gva, size_t n, uint8_t *const *host)
+{
+    for (size_t i = 0; i < n; i++)
+        if (host == NULL || host[i])
+            KEV_TRY(kev_guest_clear_accessed(vm, GVA(gva + i * PAGE_SIZE)));
+    return KEV_OK;
+}
+
 /* A kept VM (see `kept`): its pages as setup_bsp left them, the mappings'
  * accessed and dirty flags cleared, the vCPU at the entry point. */
 static enum kev_error refresh_bsp(struct vm *vm, struct vcpu_state *s)
@@ -217,29 +236,19 @@ static enum kev_error refresh_bsp(struct vm *vm, struct vcpu_state *s)
     const struct p2_vm_config *c = vm_data(vm);
     if (kept.owner != vm || (c->parts & P2_ENTRY))
         return KEV_EINVAL; /* not the VM these pages are of: a bug here */
-    const uint8_t *src = (const uint8_t *)&c->params;
-    for (size_t i = 0; i < PARAMS_PAGES; i++) {
-        size_t n = sizeof(c->params) - i * PAGE_SIZE;
-        memset(kept.params[i], 0, PAGE_SIZE);
-        memcpy(kept.params[i], src + i * PAGE_SIZE, n < PAGE_SIZE ? n : PAGE_SIZE);
-    }
+    write_params(c);
     for (size_t i = 0; i < GUEST_BUF_PAGES; i++)
         if (kept.buf[i])
             memset(kept.buf[i], 0, PAGE_SIZE);
     memset(kept.stack, 0, PAGE_SIZE);
-    enum kev_error e = fill_buffer(kept.buf, c);
     uint64_t code = c->code_gva ? c->code_gva : GUEST_CODE;
-    for (size_t i = 0; e == KEV_OK && i < kept.code_pages; i++)
-        e = kev_guest_clear_accessed(vm, GVA(code + i * PAGE_SIZE));
-    for (size_t i = 0; e == KEV_OK && i < PARAMS_PAGES; i++)
-        e = kev_guest_clear_accessed(vm, GVA(GUEST_PARAMS + i * PAGE_SIZE));
-    for (size_t i = 0; e == KEV_OK && i < GUEST_BUF_PAGES; i++)
-        if (kept.buf[i])
-            e = kev_guest_clear_accessed(vm, GVA(GUEST_BUF + i * PAGE_SIZE));
-    if (e == KEV_OK)
-        e = kev_guest_clear_accessed(vm, GVA(GUEST_STACK_TOP - PAGE_SIZE));
-    return e != KEV_OK ? e : kev_guest_setup_flat64(s, GVA(code + c->entry_offset),
-                                                    GVA(GUEST_STACK_TOP));
+    enum kev_error e;
+    if ((e = fill_buffer(kept.buf, c)) || (e = clear_accessed(vm, code, kept.code_pages, NULL)) ||
+        (e = clear_accessed(vm, GUEST_PARAMS, PARAMS_PAGES, NULL)) ||
+        (e = clear_accessed(vm, GUEST_BUF, GUEST_BUF_PAGES, kept.buf)) ||
+        (e = clear_accessed(vm, GUEST_STACK_TOP - PAGE_SIZE, 1, NULL)))
+        return e;
+    return kev_guest_setup_flat64(s, GVA(code + c->entry_offset), GVA(GUEST_STACK_TOP));
 }
 
 /* The number of c's layout: the kept VM's when c would build the same. */
