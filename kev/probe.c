@@ -155,7 +155,10 @@ enum kev_error probe_copy_to_guest(struct vcpu_state *s, gva_t dst, const void *
 }
 
 /* A guest-physical page: a write also needs the EPT to allow writes there,
- * as the guest's own store would. */
+ * as the guest's own store would. Without EPT a write never reaches the
+ * guest's page tables: they are kev's (read-only to the guest, and their
+ * entries are host-physical addresses, so whoever wrote one could map the
+ * guest onto any host page). */
 static enum kev_error gpa_page(void *ctx, uint64_t addr, size_t chunk, bool to_guest, void **p)
 {
     struct vm *vm = ctx;
@@ -163,6 +166,10 @@ static enum kev_error gpa_page(void *ctx, uint64_t addr, size_t chunk, bool to_g
     if (to_guest && vm->ept) {
         struct ept_walk w;
         if (kev_ept_walk(vm->ept, GPA(addr), &w) != KEV_OK || !(w.perm & EPT_W))
+            return KEV_EREADONLY;
+    } else if (to_guest) {
+        const struct mem_region *r = mem_find(vm, addr);
+        if (r == NULL || r->kind == MEM_TABLE)
             return KEV_EREADONLY;
     }
     return KEV_OK;

@@ -62,7 +62,8 @@ enum kev_error probe_copy_to_guest(struct vcpu_state *s, gva_t dst, const void *
 enum kev_error probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size_t n);
 /* The other way: n bytes from src into guest-physical dst. The same errors,
  * and KEV_EREADONLY when the VM's EPT does not allow writes to a page of
- * the range (nothing is written to that page or past it). */
+ * the range, or (no EPT) the page is one of the guest's page tables, whose
+ * entries are host addresses: nothing is written to that page or past it. */
 enum kev_error probe_copy_to_gpa(struct vm *vm, gpa_t dst, const void *src, size_t n);
 
 #endif

@@ -412,6 +412,16 @@ static unsigned run_probe_checks(struct vcpu_state *s, char *report, size_t size
         PROBE_FAIL("probe_gva_to_gpa(0x%lx) is not page B + 0x123", PG_B + 0x123);
     if (probe_gpa_to_host(s->vm, GPA(kernel_pml4()), 8, &host) != KEV_ENOTGUESTMEM)
         PROBE_FAIL("probe_gpa_to_host accepted the kernel's page table");
+    /* Guest-physical writes: to the guest's pages, never to its page table
+     * (without EPT its entries are host addresses), whose bytes stay. */
+    uint64_t pml4 = kev_guest_pml4(s->vm), entry = 0, evil = 0x83; /* P, W, 1 GiB: host page 0 */
+    if (probe_copy_to_gpa(s->vm, GPA(probe_pages[0] + 100), buf, 16) != KEV_OK)
+        PROBE_FAIL("probe_copy_to_gpa refused page A");
+    enum kev_error wrote = probe_copy_to_gpa(s->vm, GPA(pml4 + 8), &evil, 8);
+    if (probe_copy_from_gpa(s->vm, &entry, GPA(pml4 + 8), 8) != KEV_OK || wrote != KEV_EREADONLY ||
+        entry != 0)
+        PROBE_FAIL("probe_copy_to_gpa into the guest's page table: %s, its entry 1 then 0x%lx "
+                   "(expected KEV_EREADONLY, 0)", kev_error_name(wrote), entry);
     if (probe_gva_to_host(s, GVA(PG_B + 8), 8, &host) != KEV_OK ||
         host != (void *)(uintptr_t)(probe_pages[1] + 8))
         PROBE_FAIL("probe_gva_to_host(page B + 8) is wrong");
