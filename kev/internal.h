@@ -53,6 +53,10 @@ struct mem_region {
     enum mem_kind kind;
 };
 
+/* How many of a VM's pages mem_find remembers: a probe's walk asks for
+ * four table pages and the page it ends at, over and over. */
+#define KEV_MEM_HINTS 8
+
 struct vm {
     const char *name;
     const struct vm_state_ops *ops;
@@ -81,6 +85,12 @@ struct vm {
     struct vm_controls checked_controls;
     struct mem_region *mem;   /* sorted by gpa, not overlapping */
     size_t nmem, capmem;
+    /* mem_find's last answers, one per guest page slot (page + 1: 0 is
+     * none); emptied whenever the map changes (memmap.c). */
+    struct {
+        uint64_t page;
+        size_t index;
+    } mem_hints[KEV_MEM_HINTS];
 };
 
 /* Flags of struct vm (kev's own tests only). */
@@ -125,7 +135,7 @@ void vm_fail(struct vm *vm, enum kev_error e, const char *fmt, ...) __printf(3, 
 void vm_set_outcome(struct vm *vm, struct vmexit_result r);
 /* memmap.c */
 enum kev_error mem_add(struct vm *vm, uint64_t gpa, uint64_t size, paddr_t host, enum mem_kind kind);
-const struct mem_region *mem_find(const struct vm *vm, uint64_t gpa);
+const struct mem_region *mem_find(struct vm *vm, uint64_t gpa);
 /* Frees the VM's pages; with tables, its page-table pages too (kev records
  * every one it makes, unless tables_lost says a record failed). */
 void mem_free_all(struct vm *vm, bool tables);

@@ -4,7 +4,9 @@
  * are host-physical ones, so the map mostly says which host pages the guest
  * may reach -- it is what the probe trusts, and what is freed with the VM.
  * Regions are kept sorted by address and never overlap; adjacent pages of
- * the same kind merge, so a lookup is a binary search over few regions.
+ * the same kind merge, so a lookup is a binary search over few regions;
+ * the last pages looked up are remembered (the probe walks the same tables
+ * again and again).
  */
 #include "kernel/mm.h"
 #include "kernel/string.h"
@@ -24,12 +26,28 @@ static size_t lower_bound(const struct vm *vm, uint64_t gpa)
     return lo;
 }
 
-const struct mem_region *mem_find(const struct vm *vm, uint64_t gpa)
+const struct mem_region *mem_find(struct vm *vm, uint64_t gpa)
 {
+    uint64_t page = gpa / PAGE_SIZE + 1;
+    size_t slot = page % KEV_MEM_HINTS;
+    if (vm->mem_hints[slot].page == page) {
+        const struct mem_region *r = &vm->mem[vm->mem_hints[slot].index];
+        if (r->gpa <= gpa && gpa - r->gpa < r->size)
+            return r;
+    }
     size_t i = lower_bound(vm, gpa);
-    if (i < vm->nmem && vm->mem[i].gpa <= gpa)
+    if (i < vm->nmem && vm->mem[i].gpa <= gpa) {
+        vm->mem_hints[slot].page = page;
+        vm->mem_hints[slot].index = i;
         return &vm->mem[i];
+    }
     return NULL;
+}
+
+/* Every change to the map may move or resize a region a hint names. */
+static void forget_hints(struct vm *vm)
+{
+    memset(vm->mem_hints, 0, sizeof(vm->mem_hints));
 }
 
 static bool mergeable(const struct mem_region *a, uint64_t gpa, paddr_t host, enum mem_kind kind)
@@ -41,6 +59,7 @@ enum kev_error mem_add(struct vm *vm, uint64_t gpa, uint64_t size, paddr_t host,
 {
     if (size == 0 || gpa + size < gpa)
         return KEV_EINVAL;
+    forget_hints(vm);
     size_t i = lower_bound(vm, gpa);
     if (i < vm->nmem && vm->mem[i].gpa < gpa + size) {
         const struct mem_region *r = &vm->mem[i];
@@ -92,4 +111,5 @@ void mem_free_all(struct vm *vm, bool tables)
     kfree(vm->mem);
     vm->mem = NULL;
     vm->nmem = vm->capmem = 0;
+    forget_hints(vm);
 }
