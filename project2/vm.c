@@ -67,6 +67,25 @@ static enum kev_error fill_buffer(uint8_t *const host[GUEST_BUF_PAGES], const st
  * out the lowest free page, so each page ends up above the next and never
  * right below it. Checked anyway: the cross-page tests rely on it.
  */
+/* Zeroes the buffer's bytes that fill_buffer leaves alone (all but
+ * [buf_off, buf_off + buf_len)): with the fill, what a new VM's pages hold,
+ * without writing the filled bytes twice. */
+static void clear_unfilled(uint8_t *const host[GUEST_BUF_PAGES], const struct p2_vm_config *c)
+{
+    size_t lo = c->buf_off, hi = c->buf_off + c->buf_len;
+    for (size_t i = 0; i < GUEST_BUF_PAGES; i++) {
+        size_t start = i * PAGE_SIZE, end = start + PAGE_SIZE;
+        if (host[i] == NULL)
+            continue;
+        if (lo > start)
+            memset(host[i], 0, (lo < end ? lo : end) - start);
+        if (hi < end) {
+            size_t from = hi > start ? hi : start;
+            memset(host[i] + (from - start), 0, end - from);
+        }
+    }
+}
+
 static enum kev_error map_buffer(struct vm *vm, const struct p2_vm_config *c)
 {
     uint8_t **host = kept.buf;
@@ -95,8 +114,9 @@ static void write_params(const struct p2_vm_config *c)
     const uint8_t *src = (const uint8_t *)&c->params;
     for (size_t i = 0; i < PARAMS_PAGES; i++) {
         size_t n = sizeof(c->params) - i * PAGE_SIZE;
-        memset(kept.params[i], 0, PAGE_SIZE);
-        memcpy(kept.params[i], src + i * PAGE_SIZE, n < PAGE_SIZE ? n : PAGE_SIZE);
+        n = n < PAGE_SIZE ? n : PAGE_SIZE;
+        memcpy(kept.params[i], src + i * PAGE_SIZE, n);
+        memset(kept.params[i] + n, 0, PAGE_SIZE - n);
     }
 }
 
@@ -237,9 +257,7 @@ static enum kev_error refresh_bsp(struct vm *vm, struct vcpu_state *s)
     if (kept.owner != vm || (c->parts & P2_ENTRY))
         return KEV_EINVAL; /* not the VM these pages are of: a bug here */
     write_params(c);
-    for (size_t i = 0; i < GUEST_BUF_PAGES; i++)
-        if (kept.buf[i])
-            memset(kept.buf[i], 0, PAGE_SIZE);
+    clear_unfilled(kept.buf, c);
     memset(kept.stack, 0, PAGE_SIZE);
     uint64_t code = c->code_gva ? c->code_gva : GUEST_CODE;
     enum kev_error e;
