@@ -81,8 +81,11 @@ KERNEL_C   :=
 KERNEL_ASM :=
 EXTRA_OBJS :=
 # Boot modules GRUB loads beside the kernel (kernel/module.h): each entry
-# is name:path, path a file some rule builds.
+# is name:path, path a file some rule builds. TEST_MODULES: those only the
+# framework's self-tests read, which only their image, kevlab-test.iso,
+# carries (GRUB takes some 1.4M Bochs instructions a module, every boot).
 MODULES    :=
+TEST_MODULES :=
 # Per project N (its project.mk): STUDENT_FILES_N, the files its students
 # edit; ENTRIES_N, the functions of theirs the framework calls.
 include kernel/kernel.mk
@@ -102,7 +105,7 @@ EXTRA_OBJS += $(BUILD)/build_info.o
 KERNEL_OBJS := $(KERNEL_C:%.c=$(OBJ)/%.o) $(KERNEL_ASM:%.asm=$(OBJ)/%.asm.o) $(EXTRA_OBJS)
 
 .DEFAULT_GOAL := all
-.PHONY: all iso clean deps help info compile_commands.json
+.PHONY: all iso test-iso clean deps help info compile_commands.json
 all: $(BUILD)/kevlab.iso
 
 # Every build step needs the toolchain: check once, install when missing.
@@ -189,28 +192,38 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o kernel/linker.ld
 # placeholder for the command line that the runner patches per boot.
 # The ISO is remade when the list of modules changes (a stamp, as for the flags).
 MODULES_STAMP := $(BUILD)/.modules
-$(shell mkdir -p $(BUILD) && echo '$(MODULES)' | cmp -s - $(MODULES_STAMP) \
-        || echo '$(MODULES)' > $(MODULES_STAMP))
+$(shell mkdir -p $(BUILD) && echo '$(MODULES) | $(TEST_MODULES)' | cmp -s - $(MODULES_STAMP) \
+        || echo '$(MODULES) | $(TEST_MODULES)' > $(MODULES_STAMP))
 module_name = $(word 1,$(subst :, ,$(1)))
 module_path = $(word 2,$(subst :, ,$(1)))
-$(BUILD)/kevlab.iso: $(BUILD)/kernel.elf scripts/grub.cfg scripts/grubcfg.py grader/image.py $(MODULES_STAMP) \
-                     $(foreach m,$(MODULES),$(call module_path,$(m)))
+# $(call make_iso,modules): the recipe of an image holding the kernel and
+# those modules, made in its own folder (iso_dir).
+iso_dir = $(dir $@)isodir-$(basename $(notdir $@))
+define make_iso
 	@echo "  ISO     $@"
-	@rm -rf $(BUILD)/isodir && mkdir -p $(BUILD)/isodir/boot/grub $(BUILD)/isodir/boot/modules
-	@$(foreach m,$(MODULES),cp $(call module_path,$(m)) $(BUILD)/isodir/boot/modules/$(call module_name,$(m)) &&) true
+	@rm -rf $(iso_dir) && mkdir -p $(iso_dir)/boot/grub $(iso_dir)/boot/modules
+	@$(foreach m,$(1),cp $(call module_path,$(m)) $(iso_dir)/boot/modules/$(call module_name,$(m)) &&) true
 	@# GDB reads kernel.elf's debug information and the grader its symbols
 	@# (grader/kernelinfo.py); GRUB needs neither, and loads every section it
 	@# is given (without the debug information 5M fewer Bochs instructions a
 	@# boot, without the symbols 1M fewer still). Backtraces use .ksyms.
-	@strip --strip-all -o $(BUILD)/isodir/boot/kernel.elf $(BUILD)/kernel.elf
-	@$(PYTHON) scripts/grubcfg.py scripts/grub.cfg $(foreach m,$(MODULES),--module $(call module_name,$(m))) \
-		> $(BUILD)/isodir/boot/grub/grub.cfg
+	@strip --strip-all -o $(iso_dir)/boot/kernel.elf $(BUILD)/kernel.elf
+	@$(PYTHON) scripts/grubcfg.py scripts/grub.cfg $(foreach m,$(1),--module $(call module_name,$(m))) \
+		> $(iso_dir)/boot/grub/grub.cfg
 	@# Written aside and renamed: a grading run reading the image never sees half of one.
 	@grub-mkrescue --install-modules="multiboot2 normal" --fonts= --locales= --themes= \
-		--compress=no -o $@.tmp $(BUILD)/isodir 2> $(BUILD)/grub-mkrescue.log \
-		|| { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+		--compress=no -o $@.tmp $(iso_dir) 2> $(iso_dir).log \
+		|| { cat $(iso_dir).log; exit 1; }
 	@mv $@.tmp $@
+endef
+ISO_DEPS := $(BUILD)/kernel.elf scripts/grub.cfg scripts/grubcfg.py grader/image.py $(MODULES_STAMP)
+$(BUILD)/kevlab.iso: $(ISO_DEPS) $(foreach m,$(MODULES),$(call module_path,$(m)))
+	$(call make_iso,$(MODULES))
+# The framework's self-tests boot this one (tests/e2e/kernel.py).
+$(BUILD)/kevlab-test.iso: $(ISO_DEPS) $(foreach m,$(MODULES) $(TEST_MODULES),$(call module_path,$(m)))
+	$(call make_iso,$(MODULES) $(TEST_MODULES))
 iso: $(BUILD)/kevlab.iso
+test-iso: $(BUILD)/kevlab-test.iso
 
 compile_commands.json:
 	@$(PYTHON) scripts/compile_commands.py "$(CC)" "$(CFLAGS)" $(OBJ) $(KERNEL_C) > $@

@@ -5,7 +5,7 @@ include tests/host/host.mk
 #   make test                       the framework's own tests (what CI runs; SUITES='host kernel' for some)
 .PHONY: test
 test: | $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory WERROR=1 all
+	@$(MAKE) --no-print-directory WERROR=1 all test-iso
 	@$(MAKE) --no-print-directory WERROR=1 SOLUTION=all all
 	@$(MAKE) --no-print-directory WERROR=1 PROJECT=$(LAST_PROJECT) SOLUTION=all all
 	@$(PYTHON) tests/run.py $(SUITES)

@@ -2,7 +2,9 @@
 """The kernel's end-to-end tests: boots the kernel under Bochs and QEMU TCG.
 
 Checks, under both emulators: a bare boot prints the banner with the memory
-found and powers off with success; `test=all` runs the self-tests and
+found and powers off with success; `test=all` runs the self-tests (on
+kevlab-test.iso, the image with the modules they read; the graded image,
+kevlab.iso, has none of them) and
 succeeds (under QEMU TCG, which has no VMX, kev's tests that need it are
 skipped with kev's no-VMX message); a failing assertion, a panic, a TODO(), a page
 fault and a NULL dereference each end the boot with a failure status and a
@@ -115,11 +117,13 @@ def main():
     ap.add_argument("--backends", default="bochs,qemu-tcg")
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
-    iso = os.path.join(ROOT, args.build, "kevlab.iso")
+    # The self-tests' image: the kernel with the modules they read (Makefile's TEST_MODULES).
+    iso = os.path.join(ROOT, args.build, "kevlab-test.iso")
     if not os.path.exists(iso):
-        print("no ISO at %s: run make first" % iso)
+        print("no ISO at %s: run make test-iso first" % iso)
         print("0 passed, 1 failed")
         return 1
+    graded_iso = os.path.join(ROOT, args.build, "kevlab.iso")
 
     c = Checks()
     tmp = tempfile.mkdtemp(prefix="kevlab-kernel-e2e-")
@@ -140,6 +144,9 @@ def main():
             jobs.append(("echo", (name, echo), (backend, iso, "test=kev_printer" + echo, tmp,
                                                 "%s-echo%s" % (name, echo.strip()))))
         if name == "bochs":
+            # The graded image (kevlab.iso) does without the test modules.
+            jobs.append(("graded-image", (name,),
+                         (backend, graded_iso, "test=boot_modules", tmp, name + "-graded-image")))
             jobs.append(("budget", (name,), (backend, iso, "test=crash_hang", tmp,
                                              name + "-hang", 200_000_000)))
             # The guest budget without the VMX-preemption timer: the LAPIC
@@ -162,6 +169,12 @@ def main():
             if chk == "triple":
                 c.check("%s: a triple fault ends the boot, named as such" % name,
                         res.outcome.kind == oc.TRIPLE_FAULT, res.outcome.describe())
+            elif chk == "graded-image":
+                rec = res.log.tests.get("boot_modules")
+                c.check("%s: the graded image loads no test module (boot_modules skips, saying why)"
+                        % name, res.outcome.ok and rec is not None and rec.verdict == "skip"
+                        and "only the self-tests' image" in (rec.reason or ""),
+                        "%s: %s" % (res.outcome.describe(), rec and (rec.verdict, rec.reason)))
             elif chk == "budget":
                 c.check("%s: a hang ends when the instruction budget runs out" % name,
                         res.outcome.kind == oc.BUDGET, res.outcome.describe())
