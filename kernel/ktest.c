@@ -89,10 +89,21 @@ void ktest_try_arm(void) { armed = true; }
 void ktest_try_end(void) { armed = false; }
 bool ktest_try_armed(void) { return armed; }
 
-static const struct ktest *find(const char *name, size_t len)
+static bool named(const struct ktest *t, const char *name, size_t len)
 {
-    for (const struct ktest *t = __start_ktests; t < __stop_ktests; t++)
-        if (strlen(t->name) == len && strncmp(t->name, name, len) == 0)
+    return strncmp(t->name, name, len) == 0 && t->name[len] == '\0';
+}
+
+/* The test called name[0, len), looked for from `from` on, then from the
+ * table's start: the grader lists tests in table order, so the search
+ * after the previous one's entry usually ends at its first step. */
+static const struct ktest *find(const char *name, size_t len, const struct ktest *from)
+{
+    for (const struct ktest *t = from; t < __stop_ktests; t++)
+        if (named(t, name, len))
+            return t;
+    for (const struct ktest *t = __start_ktests; t < from; t++)
+        if (named(t, name, len))
             return t;
     return NULL;
 }
@@ -144,6 +155,21 @@ static void check_unique_names(void)
                 panic("two tests are named %s (%s and %s)", a->name, a->file, b->file);
 }
 
+/* "@N", N a project's number (1 to 99): *project = N. */
+static bool suite_of(const char *list, unsigned *project)
+{
+    if (list[0] != '@' || list[1] < '1' || list[1] > '9')
+        return false;
+    if (list[2] == '\0') {
+        *project = (unsigned)(list[1] - '0');
+        return true;
+    }
+    if (list[2] < '0' || list[2] > '9' || list[3] != '\0')
+        return false;
+    *project = (unsigned)(list[1] - '0') * 10 + (unsigned)(list[2] - '0');
+    return true;
+}
+
 __noreturn void ktest_main(void)
 {
     static char list[4096];
@@ -153,16 +179,25 @@ __noreturn void ktest_main(void)
     if (!cmdline_get_str("test", list, sizeof(list)))
         strlcpy(list, "none", sizeof(list));
 
+    unsigned project;
     if (strcmp(list, "all") == 0) {
         for (const struct ktest *t = __start_ktests; t < __stop_ktests; t++)
             if (!(t->flags & KTEST_NOT_IN_ALL))
                 run(t, &n);
+    } else if (suite_of(list, &project)) {
+        /* `@N`: the grader's word for a whole suite (GRUB reads a long
+         * list slowly: some 350 Bochs instructions a byte). */
+        for (const struct ktest *t = __start_ktests; t < __stop_ktests; t++)
+            if ((t->flags & KTEST_PROJECT) && t->project == project)
+                run(t, &n);
     } else if (strcmp(list, "none") != 0) {
+        const struct ktest *next = __start_ktests;
         for (const char *p = list; *p;) {
             const char *end = strchr(p, ',');
             size_t len = end ? (size_t)(end - p) : strlen(p);
-            const struct ktest *t = find(p, len);
+            const struct ktest *t = len ? find(p, len, next) : NULL;
             if (t) {
+                next = t + 1;
                 run(t, &n);
             } else if (len) {
                 char name[NAME_MAX];

@@ -14,7 +14,8 @@
  * ktest_fail(), or KTEST_SKIP through ktest_skip() when the machine lacks
  * what it needs. `all` runs the framework's self-tests; tests flagged
  * KTEST_CRASH (they end the boot on purpose, to test panics and faults),
- * KTEST_BENCH or KTEST_PROJECT run only when named.
+ * KTEST_BENCH or KTEST_PROJECT run only when named, or (the graded ones)
+ * all of a project's with `@N`.
  */
 #ifndef KERNEL_KTEST_H
 #define KERNEL_KTEST_H
@@ -33,15 +34,18 @@ struct ktest {
     const char *name;
     enum ktest_result (*run)(void);
     unsigned flags;
+    unsigned project; /* a graded test's project (KTEST_GRADED); 0 for the others */
     const char *file;
 };
 
-#define KTEST(fn, fl)                                                        \
+#define KTEST_OF(fn, fl, proj)                                               \
     static enum ktest_result ktest_fn_##fn(void);                            \
     static const struct ktest ktest_entry_##fn                               \
         __attribute__((used, section("ktests"), aligned(8))) = {             \
-            .name = #fn, .run = ktest_fn_##fn, .flags = (fl), .file = __FILE__}; \
+            .name = #fn, .run = ktest_fn_##fn, .flags = (fl), .project = (proj), \
+            .file = __FILE__};                                               \
     static enum ktest_result ktest_fn_##fn(void)
+#define KTEST(fn, fl) KTEST_OF(fn, fl, 0)
 
 /*
  * A graded test: KTEST with the facts the grader reads from kernel.elf's
@@ -67,10 +71,10 @@ struct ktest {
         "test=" #fn "\ntimeout=" #seconds "\nbudget=" #instructions "\n";
 #define KTEST_GRADED(fn, project, category, weight, description)                       \
     KTEST_INFO(fn, project, category, weight, 0, description)                         \
-    KTEST(fn, KTEST_PROJECT)
+    KTEST_OF(fn, KTEST_PROJECT, project)
 #define KTEST_GRADED_HIDDEN(fn, project, category, weight, description)                \
     KTEST_INFO(fn, project, category, weight, 1, description)                         \
-    KTEST(fn, KTEST_PROJECT)
+    KTEST_OF(fn, KTEST_PROJECT, project)
 
 /* Records why the running test fails (printed in its `test end` frame). */
 enum ktest_result ktest_fail(const char *fmt, ...) __printf(1, 2);

@@ -38,16 +38,27 @@ TODO = "TODO() in hypercall_resolve() at project2/hypercall.c:121: not yet imple
 
 
 def bochs_setup():
-    """(serial path, command line) from the bochsrc and image of a Bochs boot."""
+    """(serial path, command line, image) from the bochsrc and image of a Bochs boot."""
     rc = open("bochsrc").read()
     serial = re.search(r"^com1: .*dev=(\S+)", rc, re.M).group(1)
     image = re.search(r"^ata0-master: .*path=([^,\s]+)", rc, re.M).group(1)
     data = open(image, "rb").read()
     at = data.index(b"multiboot2 /boot/kernel.elf ") + len(b"multiboot2 /boot/kernel.elf ")
-    return serial, data[at:at + CMDLINE_SPACE].rstrip(b" ").decode()
+    return serial, data[at:at + CMDLINE_SPACE].rstrip(b" ").decode(), image
 
 
-def run(serial, line, bochs):
+def suite(image, project):
+    """The tests `@project` names: the pretend kernel's table, which
+    helpers.fake_iso wrote into the image (none if it wrote none)."""
+    try:
+        data = open(image, "rb").read()
+    except OSError:
+        return []
+    m = re.search(rb"#fake-suite %d (\S+)\n" % project, data)
+    return m.group(1).decode().split(",") if m else []
+
+
+def run(serial, line, bochs, image="kevlab.iso"):
     """Pretends to boot; returns the exit status."""
     words = dict(w.split("=", 1) for w in line.split() if "=" in w)
     out = open(serial, "wb", buffering=0)
@@ -67,6 +78,8 @@ def run(serial, line, bochs):
     say("kevlab: a pretend kernel (tests/grader/fake_emulator.py)")
     failed = 0
     tests = [t for t in words.get("test", "none").split(",") if t != "none"]
+    if len(tests) == 1 and re.fullmatch(r"@\d+", tests[0]):  # a whole suite
+        tests = suite(image, int(tests[0][1:]))
     for t in tests:
         if "tf" in t:
             out.write(("@@ test begin " + t)[:10].encode())
@@ -118,8 +131,8 @@ def main(argv):
     with open("fake.pid", "w") as f:
         f.write("%d\n" % os.getpid())
     if argv[:1] == ["--bochs"]:
-        serial, line = bochs_setup()
-        return run(serial, line, bochs=True)
+        serial, line, image = bochs_setup()
+        return run(serial, line, bochs=True, image=image)
     return run(argv[0], open("cmdline").read().strip(), bochs=False)
 
 

@@ -67,11 +67,14 @@ def write_elf(path: str, sections: dict):
         f.write(header + body + shdrs)
 
 
-def fake_iso(marker_count=1) -> bytes:
-    """Bytes shaped like the ISO around grub.cfg's command-line placeholder."""
+def fake_iso(marker_count=1, suite=None) -> bytes:
+    """Bytes shaped like the ISO around grub.cfg's command-line placeholder;
+    suite (project, names) is the pretend kernel's table, which `test=@N`
+    runs (fake_emulator.py)."""
     region = image.MARKER + b" " * (image.CMDLINE_SPACE - len(image.MARKER))
     cfg = b"multiboot2 /boot/kernel.elf " + region + b"\n    boot\n"
-    return b"\0" * 5000 + cfg * marker_count + b"\1" * 3000
+    table = b"#fake-suite %d %s\n" % (suite[0], ",".join(suite[1]).encode()) if suite else b""
+    return b"\0" * 5000 + cfg * marker_count + table + b"\1" * 3000
 
 
 def make_build(d: str, tests, project=2, student_files=("project2/hypercall.c",)) -> str:
@@ -86,7 +89,7 @@ def make_build(d: str, tests, project=2, student_files=("project2/hypercall.c",)
                     for t in tests)
     write_elf(os.path.join(d, "kernel.elf"), {".text": b"\x90" * 16, "ktest_info": info})
     with open(os.path.join(d, "kevlab.iso"), "wb") as f:
-        f.write(fake_iso())
+        f.write(fake_iso(suite=(project, [t[0] for t in tests])))
     return d
 
 

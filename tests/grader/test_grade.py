@@ -118,6 +118,13 @@ class Choices(unittest.TestCase):
                          "test=none seed=3 kev.trace=1")
         every = grade.plan(RUB, [t.name for t in RUB.tests])
         self.assertLessEqual(len(grade.command_line(every, "9" * 19)), image.CMDLINE_SPACE)
+        # The whole suite in the kernel's order is `@N`; anything else is named test by test.
+        self.assertEqual(grade.command_line(every, "3", [("kev.echo", 0)], RUB),
+                         "test=@%d seed=3 kev.echo=0" % RUB.project)
+        for other in (every[:-1], every[1:], every[::-1], every + every[:1], batch):
+            self.assertEqual(grade.command_line(other, "3", (), RUB),
+                             grade.command_line(other, "3"))
+        self.assertEqual(grade.command_line([], "3", (), RUB), "test=none seed=3")
 
     def test_user_args(self):
         a = args_for("run", "--seed", "5", "--args", "seed=7 p2_halt_code.case=3 kev.trace=1")
@@ -243,9 +250,9 @@ class Program(unittest.TestCase):
                          ["passed", "passed", "failed", "failed", "failed"])
         self.assertEqual(res["tests"][4]["visibility"], "after_published")
         self.assertTrue(os.path.exists(os.path.join(self.out, "junit.xml")))
-        with open(os.path.join(self.out, "boot-01", "cmdline")) as f:  # no echo (kev/printer.h)
-            self.assertEqual(f.read(),
-                             "test=t_pass,t_other,t_wrong,t_todo_a,t_todo_b seed=4 kev.echo=0\n")
+        # No echo (kev/printer.h); the whole suite in one word (docs/protocol.md's `@N`).
+        with open(os.path.join(self.out, "boot-01", "cmdline")) as f:
+            self.assertEqual(f.read(), "test=@2 seed=4 kev.echo=0\n")
         self.assertFalse(os.path.exists(os.path.join(self.out, "boot-02")))  # one boot
 
     def test_every_test_passing_exits_0(self):
