@@ -224,11 +224,22 @@ uint64_t user_window_map(paddr_t page, bool writable)
     return va;
 }
 
+static uint64_t window_writes;
+
 static void window_clear(void)
 {
-    for (size_t i = 0; i < window_used; i++)
-        pt_unmap(kernel_pml4(), USER_WINDOW_BASE + i * PAGE_SIZE);
+    for (size_t i = 0; i < window_used; i++) {
+        uint64_t va = USER_WINDOW_BASE + i * PAGE_SIZE;
+        if (window_writable[i] && pt_take_dirty(kernel_pml4(), va) == 1)
+            window_writes++;
+        pt_unmap(kernel_pml4(), va);
+    }
     window_used = 0;
+}
+
+uint64_t user_window_writes(void)
+{
+    return window_writes;
 }
 
 uint64_t user_phys_map(paddr_t pa, bool writable)

@@ -125,6 +125,10 @@ bool user_budget_spent(void);
 /* Maps a host page into this upcall's window; returns its user address or 0
  * when the window is full. The window empties when the upcall ends. */
 uint64_t user_window_map(paddr_t page, bool writable);
+/* Writable window pages student code wrote to, counted since boot as the
+ * window empties: a caller that reuses what was lent (kev's kept VMs)
+ * compares it with what it saw before. */
+uint64_t user_window_writes(void);
 
 /*
  * The physical window (USER_PHYS_BASE): lends the host page at pa to

@@ -82,6 +82,9 @@ struct vm {
      * them, its VMCS being the same (refresh_bsp rebuilds what setup_bsp
      * built). */
     bool entry_checked;
+    /* Student code wrote guest-physical memory (probe_copy_to_gpa): pages
+     * a kept VM's refresh would not rewrite may have changed. */
+    bool student_wrote;
     struct vm_controls checked_controls;
     struct mem_region *mem;   /* sorted by gpa, not overlapping */
     size_t nmem, capmem;

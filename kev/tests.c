@@ -457,6 +457,92 @@ KTEST(kev_probe, 0)
     return r;
 }
 
+/* ---- kept VMs ---- */
+
+/* kev/upcall.c's functions behind two syscalls, and ring 3's poke (user/bench.c). */
+enum kev_error sys_probe_copy_to_gpa(struct vm *vm, gpa_t dst, const void *src, size_t n);
+uint64_t ulib_test_poke(uint64_t addr, uint64_t value);
+uint64_t ulib_bench_null(uint64_t x);
+
+/* How the keep test's vmcall handler touches the guest's data page
+ * (kev_guest_build's, at PG_B) before the VM exits. */
+enum keep_touch { KEEP_READ, KEEP_RING3_WRITE, KEEP_GPA_WRITE };
+static enum keep_touch keep_touch;
+
+static struct vmexit_result keep_handle(struct vmexit_controller *self, struct vcpu_state *s,
+                                        union exit_reason r)
+{
+    gpa_t gpa;
+    void *host;
+    uint64_t word = 0x5eed;
+    if (r.basic != EXIT_REASON_VMCALL)
+        return vmexit_pass();
+    if (probe_gva_to_host_gpa(s, GVA(PG_B), 8, &host, &gpa) != KEV_OK)
+        return vm_stop(s->vm, KEV_EINVAL, "the data page is not mapped");
+    if (keep_touch == KEEP_GPA_WRITE && sys_probe_copy_to_gpa(s->vm, gpa, &word, 8) != KEV_OK)
+        return vm_stop(s->vm, KEV_EINVAL, "probe_copy_to_gpa refused the data page");
+    /* Lent as the probe's syscalls lend it: writable; ring 3 writes or reads it. */
+    uint64_t u = user_window_map(ALIGN_DOWN((uint64_t)(uintptr_t)host, PAGE_SIZE), true);
+    if (u == 0)
+        return vm_stop(s->vm, KEV_EINVAL, "the window is full");
+    uint64_t at = u + ((uint64_t)(uintptr_t)host & (PAGE_SIZE - 1));
+    struct user_result res = keep_touch == KEEP_RING3_WRITE
+                                 ? user_call(ulib_test_poke, at, word, 0, 0)
+                                 : user_call(ulib_bench_null, 0, 0, 0, 0);
+    if (res.status != USER_RETURNED)
+        return vm_stop(s->vm, KEV_EINVAL, "lending the data page to ring 3 failed");
+    return vm_exit(s->vm, 0);
+}
+
+static enum kev_error keep_setup(struct vm *vm, struct vcpu_state *s)
+{
+    struct kev_guest_image img = {.code = kev_tg_exit42, .code_size = (size_t)(kev_tg_exit42_end - kev_tg_exit42)};
+    return kev_guest_build(s, &img);
+}
+
+static enum kev_error keep_refresh(struct vm *vm, struct vcpu_state *s)
+{
+    return kev_guest_setup_flat64(s, GVA(KEV_GUEST_CODE_GVA), GVA(KEV_GUEST_STACK_TOP));
+}
+
+/* A VM is kept for the next case when its run left every page as the
+ * refresh expects; not when student code wrote its memory itself, through
+ * a page the probe lent it or with probe_copy_to_gpa. */
+KTEST(kev_keep_not_after_writes, 0)
+{
+    static struct vmexit_controller ctl = {.name = "keep", .handle = keep_handle};
+    static struct vmexit_controller *const keep_chain[] = {&ctl, NULL};
+    static const struct vm_state_ops ops = {.setup_bsp = keep_setup, .refresh_bsp = keep_refresh};
+    static const struct {
+        enum keep_touch touch;
+        bool kept;
+        const char *what;
+    } runs[] = {
+        {KEEP_READ, true, "a run whose ring 3 only read the lent page"},
+        {KEEP_READ, true, "the same again, on the kept VM"},
+        {KEEP_RING3_WRITE, false, "a run whose ring 3 wrote the lent page"},
+        {KEEP_READ, true, "a run after it (on a new VM)"},
+        {KEEP_GPA_WRITE, false, "a run that wrote the page with probe_copy_to_gpa"},
+    };
+    struct vm_config cfg = {.name = "keep", .ops = &ops, .controllers = keep_chain};
+    struct vm_keep keep = {0};
+    enum ktest_result r = KTEST_PASS;
+    for (size_t i = 0; i < ARRAY_SIZE(runs) && r == KTEST_PASS; i++) {
+        struct vm_outcome o;
+        keep_touch = runs[i].touch;
+        kev_run_vm_kept(&cfg, 1, &keep, &o);
+        if (o.kind == VM_FAILED && o.error == KEV_ENOVMX)
+            r = ktest_skip("%s", o.message);
+        else if (o.kind != VM_EXITED || o.exit_code != 0)
+            r = ktest_fail("%s: the VM did not exit with 0 (%s)", runs[i].what, o.message);
+        else if ((keep.vm != NULL) != runs[i].kept)
+            r = ktest_fail("%s: the VM was %s, expected %s", runs[i].what,
+                           keep.vm ? "kept" : "not kept", runs[i].kept ? "kept" : "not kept");
+    }
+    vm_keep_release(&keep);
+    return r;
+}
+
 /* The tables' names and widths, without running a guest. */
 KTEST(kev_vmcs_fields, 0)
 {

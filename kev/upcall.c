@@ -97,6 +97,7 @@ enum kev_error sys_probe_copy_from_gpa(struct vm *vm, void *dst, gpa_t src, size
 
 enum kev_error sys_probe_copy_to_gpa(struct vm *vm, gpa_t dst, const void *src, size_t n)
 {
+    vm->student_wrote |= n > 0; /* such a VM is not kept (kev_run_vm_kept) */
     return probe_copy_to_gpa(vm, dst, src, n);
 }
 

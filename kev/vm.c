@@ -335,11 +335,15 @@ void kev_run_vm_kept(const struct vm_config *config, uint64_t layout, struct vm_
         no_memory(out);
         return;
     }
+    uint64_t writes = user_window_writes();
     vm_run(vm);
     collect(vm, out);
-    /* Kept only if it ran (its memory was all set up) and no table page
-     * went unrecorded. */
-    if (keeping && out->exits > 0 && !vm->tables_lost && keepable(config)) {
+    /* Kept only if it ran (its memory was all set up), no table page went
+     * unrecorded, and student code wrote none of its memory directly (a
+     * lent page, or guest-physical memory: code or parameters the refresh
+     * leaves alone may have changed). */
+    if (keeping && out->exits > 0 && !vm->tables_lost && keepable(config) &&
+        user_window_writes() == writes && !vm->student_wrote) {
         free_vcpus(vm);
         keep->vm = vm;
         keep->layout = layout;

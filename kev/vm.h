@@ -123,9 +123,10 @@ void vm_join(struct vm *vm, struct vm_outcome *out);
 void kev_run_vm(const struct vm_config *config, struct vm_outcome *out);
 
 /*
- * A VM kept from one run for the next, for a test whose cases share one
- * layout: building a VM's memory and page table is most of what a short
- * case costs (under Bochs some 9,000 of its 24,000 emulated instructions).
+ * A VM kept from one run for the next, for cases (of one test, or of one
+ * test and the next) that share one layout: building a VM's memory and
+ * page table is most of what a short case costs (under Bochs some 9,000 of
+ * its 24,000 emulated instructions).
  * kev_run_vm_kept runs `config` on keep's VM when `layout` names the layout
  * it was built for and it ran whole; otherwise on a new VM, as kev_run_vm.
  * A kept VM keeps its memory map and guest page table (the accessed and
@@ -134,12 +135,14 @@ void kev_run_vm(const struct vm_config *config, struct vm_outcome *out);
  * and ops->refresh_bsp instead of setup_bsp. The layout is the caller's
  * exact name for what setup_bsp would build (same guest, same addresses);
  * VMs with vCPU state of their own, a destroy callback, EPT or a timer are
- * never kept, and none with kev.keep=0 on the command line (which must
- * change no verdict: tests/e2e/projects.py compares).
+ * never kept, nor one whose memory student code wrote directly (a writable
+ * page the probe lent it, probe_copy_to_gpa: what the refresh does not
+ * rewrite may have changed), and none with kev.keep=0 on the command line
+ * (which must change no verdict: tests/e2e/projects.py compares).
  *
  *   static struct vm_keep keep;
  *   kev_run_vm_kept(&config, layout, &keep, &out);   each case
- *   vm_keep_release(&keep);                          the test's end
+ *   vm_keep_release(&keep);                          when no case follows
  */
 struct vm_keep {
     struct vm *vm;

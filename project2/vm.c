@@ -23,14 +23,16 @@
 _Static_assert(GUEST_PARAMS + PARAMS_PAGES * PAGE_SIZE <= GUEST_BUF, "the parameters reach GUEST_BUF");
 
 /*
- * A test's cases mostly run one guest at one layout, and building a VM's
- * memory is most of what a short case costs: the VM of the last case is
- * kept (kev_run_vm_kept) while the layout stays, and refresh_bsp sets it up
- * again: it writes the case's parameters, zeroes and refills the buffer and
- * the stack (the pages the guest and student code may write) and clears the
- * accessed and dirty flags of every mapping; the code and the page table are
- * read-only to both, and stay. The page pointers below are those of the VM
- * setup_bsp built last, `owner`.
+ * Cases mostly run one guest at one layout (a test's cases, and often the
+ * next test's), and building a VM's memory is most of what a short case
+ * costs: the VM of the last case is kept (kev_run_vm_kept) while the layout
+ * stays, and refresh_bsp sets it up again: it writes the case's parameters,
+ * zeroes and refills the buffer and the stack (the pages the guest and
+ * student code may write) and clears the accessed and dirty flags of every
+ * mapping; the code and the page table are read-only to both, and stay (a
+ * VM whose memory student code wrote through a lent page or
+ * probe_copy_to_gpa is not kept). The page pointers below are those of the
+ * VM setup_bsp built last, `owner`.
  */
 static struct {
     struct vm_keep keep;

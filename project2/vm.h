@@ -55,7 +55,8 @@ struct p2_vm_config {
 /* Runs the guest of c in a fresh VM with output to `out` (started by the
  * caller); stores how the VM ended in *outcome. */
 void p2_vm_run(const struct p2_vm_config *c, struct printer *out, struct vm_outcome *outcome);
-/* Frees the VM p2_vm_run keeps for the next case (a test's end). */
+/* Frees the VM p2_vm_run keeps for the next case, of this test or the
+ * next (a benchmark that must count the building calls it). */
 void p2_vm_release(void);
 
 #endif
