@@ -98,6 +98,7 @@ enum kev_error kev_guest_unmap(struct vm *vm, gva_t gva)
 {
     if (vm->pml4 == 0)
         return KEV_ESTOPPED;
+    mem_forget_hints(vm); /* the probe's walks */
     return from_paging(pt_unmap(vm->pml4, gva.addr));
 }
 

@@ -56,6 +56,19 @@ struct mem_region {
 /* How many of a VM's pages mem_find remembers: a probe's walk asks for
  * four table pages and the page it ends at, over and over. */
 #define KEV_MEM_HINTS 8
+/* How many walks through a VM's own page table (no EPT) the probe
+ * remembers (probe.c). */
+#define KEV_WALK_HINTS 8
+
+/* A walk of the guest's page table to a 4 KiB page: where its leaf entry is
+ * (a host pointer into a table page of the VM) and what the levels above
+ * it allow. */
+struct walk_hint {
+    uint64_t cr3, page; /* the table (CR3's address bits) and gva / 4096 */
+    const uint64_t *leaf;
+    uint64_t w, u, nx;  /* PTE_W, PTE_U, PTE_NX as the upper levels leave them */
+    int level;          /* the leaf's: 1, or 2 and 3 for large pages */
+};
 
 struct vm {
     const char *name;
@@ -94,6 +107,7 @@ struct vm {
         uint64_t page;
         size_t index;
     } mem_hints[KEV_MEM_HINTS];
+    struct walk_hint walk_hints[KEV_WALK_HINTS]; /* probe.c; emptied with mem_hints */
 };
 
 /* Flags of struct vm (kev's own tests only). */
@@ -139,6 +153,9 @@ void vm_set_outcome(struct vm *vm, struct vmexit_result r);
 /* memmap.c */
 enum kev_error mem_add(struct vm *vm, uint64_t gpa, uint64_t size, paddr_t host, enum mem_kind kind);
 const struct mem_region *mem_find(struct vm *vm, uint64_t gpa);
+/* Forgets what mem_find and the probe remember of the VM's memory and page
+ * table: every change to either calls it (memmap.c, guest.c). */
+void mem_forget_hints(struct vm *vm);
 /* Frees the VM's pages; with tables, its page-table pages too (kev records
  * every one it makes, unless tables_lost says a record failed). */
 void mem_free_all(struct vm *vm, bool tables);

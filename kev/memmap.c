@@ -44,10 +44,12 @@ const struct mem_region *mem_find(struct vm *vm, uint64_t gpa)
     return NULL;
 }
 
-/* Every change to the map may move or resize a region a hint names. */
-static void forget_hints(struct vm *vm)
+/* Every change to the map may move or resize a region a hint names (and
+ * comes with a change to the page table, whose walks the probe remembers). */
+void mem_forget_hints(struct vm *vm)
 {
     memset(vm->mem_hints, 0, sizeof(vm->mem_hints));
+    memset(vm->walk_hints, 0, sizeof(vm->walk_hints));
 }
 
 static bool mergeable(const struct mem_region *a, uint64_t gpa, paddr_t host, enum mem_kind kind)
@@ -59,7 +61,7 @@ enum kev_error mem_add(struct vm *vm, uint64_t gpa, uint64_t size, paddr_t host,
 {
     if (size == 0 || gpa + size < gpa)
         return KEV_EINVAL;
-    forget_hints(vm);
+    mem_forget_hints(vm);
     size_t i = lower_bound(vm, gpa);
     if (i < vm->nmem && vm->mem[i].gpa < gpa + size) {
         const struct mem_region *r = &vm->mem[i];
@@ -111,5 +113,5 @@ void mem_free_all(struct vm *vm, bool tables)
     kfree(vm->mem);
     vm->mem = NULL;
     vm->nmem = vm->capmem = 0;
-    forget_hints(vm);
+    mem_forget_hints(vm);
 }

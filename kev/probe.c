@@ -42,6 +42,28 @@ enum kev_error probe_gpa_to_host(struct vm *vm, gpa_t gpa, size_t len, void **ho
     return KEV_OK;
 }
 
+/*
+ * The end of a walk at the leaf entry `ent` of `level`, under upper levels
+ * that allow w, u and nx. The walk is remembered (struct walk_hint) in a VM
+ * without EPT: its page table is kev's, which the guest cannot write (its
+ * pages are read-only to it and CR3 loads exit) nor student code
+ * (probe_copy_to_gpa refuses them, the probe lends them read-only), and
+ * every change kev makes forgets the walks (mem_forget_hints). The leaf is
+ * read afresh each time: its address and flags; one no longer present (or
+ * no longer a large page) is walked to again.
+ */
+static enum kev_error walk_end(int level, uint64_t ent, uint64_t w, uint64_t u, uint64_t nx,
+                               gva_t gva, gpa_t *gpa, uint64_t *flags)
+{
+    uint64_t page_mask = (1ULL << (12 + 9 * (level - 1))) - 1;
+    uint64_t base = ent & PTE_ADDR_MASK & ~page_mask;
+    *gpa = GPA(base | (gva.addr & page_mask));
+    if (flags)
+        *flags = (ent & ~(PTE_ADDR_MASK | PTE_W | PTE_U | PTE_NX)) | (w & ent) | (u & ent) |
+                 nx | (ent & PTE_NX);
+    return KEV_OK;
+}
+
 enum kev_error probe_gva_to_gpa(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uint64_t *flags)
 {
     uint64_t cr0 = 0, cr3 = 0, cr4 = 0, entry = 0;
@@ -60,7 +82,15 @@ enum kev_error probe_gva_to_gpa(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uin
     if (!canonical(gva.addr))
         return KEV_ENONCANONICAL;
 
-    uint64_t table = cr3 & PTE_ADDR_MASK, w = PTE_W, u = PTE_U, nx = 0;
+    uint64_t root = cr3 & PTE_ADDR_MASK, table = root, w = PTE_W, u = PTE_U, nx = 0;
+    struct walk_hint *hint = NULL;
+    if (s->vm->ept == NULL) {
+        hint = &s->vm->walk_hints[(gva.addr >> 12) % KEV_WALK_HINTS];
+        uint64_t ent = hint->leaf ? *hint->leaf : 0;
+        if (hint->cr3 == root && hint->page == gva.addr >> 12 && (ent & PTE_P) &&
+            (hint->level == 1 || (ent & PTE_PS)))
+            return walk_end(hint->level, ent, hint->w, hint->u, hint->nx, gva, gpa, flags);
+    }
     for (int level = 4; level >= 1; level--) {
         unsigned idx = (gva.addr >> (12 + 9 * (level - 1))) & 511;
         const uint64_t *pte;
@@ -70,17 +100,14 @@ enum kev_error probe_gva_to_gpa(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uin
         uint64_t ent = *pte;
         if (!(ent & PTE_P))
             return KEV_EUNMAPPED;
+        if (level == 1 || ((level == 2 || level == 3) && (ent & PTE_PS))) {
+            if (hint)
+                *hint = (struct walk_hint){root, gva.addr >> 12, pte, w, u, nx, level};
+            return walk_end(level, ent, w, u, nx, gva, gpa, flags);
+        }
         w &= ent;
         u &= ent;
         nx |= ent & PTE_NX;
-        if (level == 1 || ((level == 2 || level == 3) && (ent & PTE_PS))) {
-            uint64_t page_mask = (1ULL << (12 + 9 * (level - 1))) - 1;
-            uint64_t base = ent & PTE_ADDR_MASK & ~page_mask;
-            *gpa = GPA(base | (gva.addr & page_mask));
-            if (flags)
-                *flags = (ent & ~(PTE_ADDR_MASK | PTE_W | PTE_U | PTE_NX)) | w | u | nx;
-            return KEV_OK;
-        }
         table = ent & PTE_ADDR_MASK;
     }
     return KEV_EUNMAPPED; /* not reached */

@@ -425,6 +425,22 @@ static unsigned run_probe_checks(struct vcpu_state *s, char *report, size_t size
     if (probe_gva_to_host(s, GVA(PG_B + 8), 8, &host) != KEV_OK ||
         host != (void *)(uintptr_t)(probe_pages[1] + 8))
         PROBE_FAIL("probe_gva_to_host(page B + 8) is wrong");
+    /* A walk the probe remembers follows the table: page A unmapped, then
+     * page C mapped in its place, then A again. */
+    static const struct {
+        paddr_t *page;
+        enum kev_error want;
+    } remaps[] = {{NULL, KEV_EUNMAPPED}, {&probe_pages[2], KEV_OK}, {&probe_pages[0], KEV_OK}};
+    for (size_t i = 0; i < ARRAY_SIZE(remaps); i++) {
+        enum kev_error e = i == 0 || remaps[i - 1].page ? kev_guest_unmap(s->vm, GVA(PG_A)) : KEV_OK;
+        if (e == KEV_OK && remaps[i].page)
+            e = kev_guest_map(s->vm, GVA(PG_A), *remaps[i].page, PTE_W | PTE_NX);
+        if (e == KEV_OK)
+            e = probe_gva_to_gpa(s, GVA(PG_A + 8), &gpa, NULL);
+        if (e != remaps[i].want || (e == KEV_OK && gpa.addr != *remaps[i].page + 8))
+            PROBE_FAIL("probe_gva_to_gpa(page A + 8) after remap %zu: %s, gpa 0x%lx", i,
+                       kev_error_name(e), gpa.addr);
+    }
     /* A guest that points CR3 at memory that is not its own gets an error,
      * not a host page fault. */
     uint64_t cr3;
