@@ -146,6 +146,41 @@ KTEST(user_strings, 0)
     return KTEST_PASS;
 }
 
+/* user/bench.c's ring-3 functions: one returns, one writes a word. */
+uint64_t ulib_bench_null(uint64_t x);
+uint64_t ulib_test_poke(uint64_t addr, uint64_t value);
+
+/* user_reset leaves the student's whole stack zero, whichever way its pages
+ * were written: by ring 3 (two pokes deep down), by a push, and through the
+ * kernel's own map (the return slot of an upcall whose frame starts on a
+ * page boundary is the only word written on the page below). */
+KTEST(user_reset_clears_stack, 0)
+{
+    static uint8_t page[PAGE_SIZE], frame[PAGE_SIZE];
+    const uint64_t bottom = USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE;
+    const uint64_t pokes[] = {bottom + 64, bottom + 3 * PAGE_SIZE + 8};
+    for (size_t i = 0; i < ARRAY_SIZE(pokes); i++) {
+        user_frame_reset();
+        KTEST_CHECK(user_call(ulib_test_poke, pokes[i], 0x5eed, 0, 0).status == USER_RETURNED);
+    }
+    user_frame_reset();
+    memset(frame, 0xa5, sizeof(frame));
+    KTEST_CHECK(user_push(frame, sizeof(frame)) == USER_STACK_TOP - PAGE_SIZE);
+    KTEST_CHECK(user_call(ulib_bench_null, 1, 0, 0, 0).status == USER_RETURNED);
+    uint64_t slot;
+    user_pull(&slot, USER_STACK_TOP - PAGE_SIZE - 8, 8);
+    KTEST_CHECK(slot != 0); /* the return address: written, so the reset has work to do */
+    user_reset();
+    for (uint64_t p = bottom; p < USER_STACK_TOP; p += PAGE_SIZE) {
+        user_pull(page, p, PAGE_SIZE);
+        for (size_t j = 0; j < PAGE_SIZE; j++)
+            if (page[j] != 0)
+                return ktest_fail("user_reset left byte 0x%02x at 0x%lx of the stack", page[j],
+                                  (unsigned long)(p + j));
+    }
+    return KTEST_PASS;
+}
+
 /* Handles (kernel/user.h): a forgotten object's handle names nothing, the
  * others still name theirs, and no number is given twice in a test. */
 KTEST(user_handles_forgotten, 0)
