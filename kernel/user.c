@@ -530,8 +530,11 @@ static void user_backtrace(uint64_t rip, uint64_t rbp)
     }
 }
 
+uint64_t user_faults;
+
 static __noreturn void stop(const struct trap_frame *tf, const char *details)
 {
+    user_faults++;
     printk_frame("fault %s\n", cur.message);
     if (details)
         printk("%s", details);

@@ -142,6 +142,8 @@ bool user_phys_written(paddr_t pa);
 /* Upcalls made since boot: a caller that must notice student code having
  * run (kev's EPT checks) compares it with what it saw last. */
 extern uint64_t user_calls;
+/* `@@ fault` frames printed since boot (student code stopped). */
+extern uint64_t user_faults;
 
 /* Syscall entry (trap.c, vector USER_SYSCALL_VECTOR). */
 void user_syscall(struct trap_frame *tf);

@@ -8,6 +8,7 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
+#include "kernel/user.h"
 
 #define WINDOW 160  /* bytes of a capture shown around its first difference */
 #define BEFORE 32
@@ -111,6 +112,7 @@ static bool run_case(const struct gtest *t, struct gtest_case *c, enum ktest_res
         return false;
     }
     struct vm_outcome o;
+    uint64_t faults = user_faults;
     t->run(t, c, &out, &o);
     size_t n;
     const uint8_t *got = printer_finish(&out, &n);
@@ -134,7 +136,11 @@ static bool run_case(const struct gtest *t, struct gtest_case *c, enum ktest_res
         data_u64("exit_code", o.exit_code);
     } else {
         data_str("error", kev_error_name(o.error));
-        data_str("message", o.message);
+        /* Student code that stopped said why in its `@@ fault` frame, which
+         * the grader reads: the same message again would cost some 30,000
+         * Bochs instructions (87 a character) in every such failing test. */
+        if (o.error != KEV_ESTUDENT || user_faults == faults)
+            data_str("message", o.message);
     }
     if (c->expect_error)
         data_str("expect.error", kev_error_name(c->expect_err));
