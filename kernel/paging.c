@@ -181,8 +181,9 @@ int pt_clear_accessed(paddr_t pml4, uint64_t va)
         *e &= ~(PTE_A | PTE_D);
         t = table(*e & PTE_ADDR_MASK);
     }
+    int dirty = (*leaf & PTE_D) != 0;
     *leaf &= ~(PTE_A | PTE_D);
-    return 0;
+    return dirty;
 }
 
 int pt_walk(paddr_t pml4, uint64_t va, paddr_t *pa, uint64_t *flags)

@@ -62,7 +62,8 @@ int pt_walk(paddr_t pml4, uint64_t va, paddr_t *pa, uint64_t *flags);
 int pt_take_dirty(paddr_t pml4, uint64_t va);
 /*
  * Clears the accessed and dirty flags of every entry on the path to the
- * 4 KiB page at va, as they were when the path was made: 0, or
+ * 4 KiB page at va, as they were when the path was made: 1 when the page's
+ * own entry was dirty (the page was written through it), 0 when not, or
  * PAGING_ENOENT / PAGING_EINVAL as pt_unmap. For a table no CPU is using
  * (a guest's, between two runs): it flushes nothing.
  */

@@ -102,11 +102,16 @@ enum kev_error kev_guest_unmap(struct vm *vm, gva_t gva)
     return from_paging(pt_unmap(vm->pml4, gva.addr));
 }
 
-enum kev_error kev_guest_clear_accessed(struct vm *vm, gva_t gva)
+enum kev_error kev_guest_clear_accessed(struct vm *vm, gva_t gva, bool *dirty)
 {
     if (vm->pml4 == 0)
         return KEV_ESTOPPED;
-    return from_paging(pt_clear_accessed(vm->pml4, gva.addr));
+    int r = pt_clear_accessed(vm->pml4, gva.addr);
+    if (r < 0)
+        return from_paging(r);
+    if (dirty)
+        *dirty = r == 1;
+    return KEV_OK;
 }
 
 paddr_t kev_guest_pml4(struct vm *vm)

@@ -68,8 +68,10 @@ enum kev_error kev_guest_map(struct vm *vm, gva_t gva, paddr_t page, uint64_t fl
 /* Removes the mapping at gva (the page stays in the VM's memory map). */
 enum kev_error kev_guest_unmap(struct vm *vm, gva_t gva);
 /* Clears the accessed and dirty flags the guest's walks set on the way to
- * gva's page (a kept VM starts as a new one would: kev_run_vm_kept). */
-enum kev_error kev_guest_clear_accessed(struct vm *vm, gva_t gva);
+ * gva's page (a kept VM starts as a new one would: kev_run_vm_kept);
+ * *dirty (when not NULL): whether the page was written since, by the guest
+ * or through the probe's copies. */
+enum kev_error kev_guest_clear_accessed(struct vm *vm, gva_t gva, bool *dirty);
 /* The guest page table's PML4 (0 before the first mapping): GUEST_CR3. */
 paddr_t kev_guest_pml4(struct vm *vm);
 /*

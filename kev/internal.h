@@ -65,7 +65,7 @@ struct mem_region {
  * it allow. */
 struct walk_hint {
     uint64_t cr3, page; /* the table (CR3's address bits) and gva / 4096 */
-    const uint64_t *leaf;
+    uint64_t *leaf;
     uint64_t w, u, nx;  /* PTE_W, PTE_U, PTE_NX as the upper levels leave them */
     int level;          /* the leaf's: 1, or 2 and 3 for large pages */
 };

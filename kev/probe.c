@@ -64,7 +64,18 @@ static enum kev_error walk_end(int level, uint64_t ent, uint64_t w, uint64_t u, 
     return KEV_OK;
 }
 
+static enum kev_error walk(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uint64_t *flags,
+                           uint64_t **leaf);
+
 enum kev_error probe_gva_to_gpa(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uint64_t *flags)
+{
+    return walk(s, gva, gpa, flags, NULL);
+}
+
+/* The walk; *leaf (when asked, in a VM without EPT): the leaf entry, in
+ * kev's table. */
+static enum kev_error walk(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uint64_t *flags,
+                           uint64_t **leaf)
 {
     uint64_t cr0 = 0, cr3 = 0, cr4 = 0, entry = 0;
     enum kev_error e;
@@ -88,12 +99,15 @@ enum kev_error probe_gva_to_gpa(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uin
         hint = &s->vm->walk_hints[(gva.addr >> 12) % KEV_WALK_HINTS];
         uint64_t ent = hint->leaf ? *hint->leaf : 0;
         if (hint->cr3 == root && hint->page == gva.addr >> 12 && (ent & PTE_P) &&
-            (hint->level == 1 || (ent & PTE_PS)))
+            (hint->level == 1 || (ent & PTE_PS))) {
+            if (leaf)
+                *leaf = hint->leaf;
             return walk_end(hint->level, ent, hint->w, hint->u, hint->nx, gva, gpa, flags);
+        }
     }
     for (int level = 4; level >= 1; level--) {
         unsigned idx = (gva.addr >> (12 + 9 * (level - 1))) & 511;
-        const uint64_t *pte;
+        uint64_t *pte;
         e = probe_gpa_to_host(s->vm, GPA(table + idx * 8), 8, (void **)&pte);
         if (e != KEV_OK)
             return e;
@@ -101,8 +115,11 @@ enum kev_error probe_gva_to_gpa(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uin
         if (!(ent & PTE_P))
             return KEV_EUNMAPPED;
         if (level == 1 || ((level == 2 || level == 3) && (ent & PTE_PS))) {
-            if (hint)
+            if (hint) {
                 *hint = (struct walk_hint){root, gva.addr >> 12, pte, w, u, nx, level};
+                if (leaf)
+                    *leaf = pte;
+            }
             return walk_end(level, ent, w, u, nx, gva, gpa, flags);
         }
         w &= ent;
@@ -159,16 +176,21 @@ static enum kev_error copy_pages(page_fn page, void *ctx, uint64_t addr, uint8_t
 }
 
 /* A guest-virtual page: through the guest's page tables; a write needs
- * them to allow it (read-only for the guest: not for the probe either). */
+ * them to allow it (read-only for the guest: not for the probe either), and
+ * marks the page accessed and dirty in a table of kev's (no EPT), as the
+ * guest's own store would: a kept VM's refresh rewrites the dirty pages. */
 static enum kev_error gva_page(void *ctx, uint64_t addr, size_t chunk, bool to_guest, void **p)
 {
     struct vcpu_state *s = ctx;
     gpa_t gpa;
-    uint64_t flags;
-    KEV_TRY(probe_gva_to_gpa(s, GVA(addr), &gpa, &flags));
+    uint64_t flags, *leaf = NULL;
+    KEV_TRY(walk(s, GVA(addr), &gpa, &flags, to_guest ? &leaf : NULL));
     if (to_guest && !(flags & PTE_W))
         return KEV_EREADONLY;
-    return probe_gpa_to_host(s->vm, gpa, chunk, p);
+    KEV_TRY(probe_gpa_to_host(s->vm, gpa, chunk, p));
+    if (leaf)
+        *leaf |= PTE_A | PTE_D;
+    return KEV_OK;
 }
 
 enum kev_error probe_copy_from_guest(struct vcpu_state *s, void *dst, gva_t src, size_t n)

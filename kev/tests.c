@@ -521,6 +521,49 @@ static enum kev_error keep_refresh(struct vm *vm, struct vcpu_state *s)
     return kev_guest_setup_flat64(s, GVA(KEV_GUEST_CODE_GVA), GVA(KEV_GUEST_STACK_TOP));
 }
 
+/* kev_guest_clear_accessed says which pages were written since it last
+ * cleared them: a write through the probe counts (as the guest's own store
+ * would), a read does not. A kept VM's refresh rewrites only those. */
+static struct vmexit_result written_handle(struct vmexit_controller *self, struct vcpu_state *s,
+                                           union exit_reason r)
+{
+    static const struct {
+        int op; /* 0: nothing, 1: probe_copy_to_guest, 2: probe_copy_from_guest */
+        bool written;
+    } steps[] = {{0, false}, {1, true}, {0, false}, {2, false}, {1, true}};
+    if (r.basic != EXIT_REASON_VMCALL)
+        return vmexit_pass();
+    uint64_t word = 0x5eed;
+    for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+        enum kev_error e = steps[i].op == 1   ? probe_copy_to_guest(s, GVA(PG_B + 8), &word, 8)
+                           : steps[i].op == 2 ? probe_copy_from_guest(s, &word, GVA(PG_B + 8), 8)
+                                              : KEV_OK;
+        bool written = !steps[i].written;
+        if (e == KEV_OK)
+            e = kev_guest_clear_accessed(s->vm, GVA(PG_B), &written);
+        if (e != KEV_OK || written != steps[i].written)
+            return vm_stop(s->vm, KEV_EINVAL, "step %zu: %s, the page %s written, expected %s", i,
+                           kev_error_name(e), written ? "was" : "was not",
+                           steps[i].written ? "written" : "not");
+    }
+    return vm_exit(s->vm, 0);
+}
+
+KTEST(kev_guest_written_pages, 0)
+{
+    static struct vmexit_controller ctl = {.name = "written", .handle = written_handle};
+    static struct vmexit_controller *const written_chain[] = {&ctl, NULL};
+    static const struct vm_state_ops ops = {.setup_bsp = keep_setup};
+    struct vm_config cfg = {.name = "written", .ops = &ops, .controllers = written_chain};
+    struct vm_outcome o;
+    kev_run_vm(&cfg, &o);
+    if (o.kind == VM_FAILED && o.error == KEV_ENOVMX)
+        return ktest_skip("%s", o.message);
+    if (o.kind != VM_EXITED || o.exit_code != 0)
+        return ktest_fail("%s", o.message);
+    return KTEST_PASS;
+}
+
 /* A VM is kept for the next case when its run left every page as the
  * refresh expects; not when student code wrote its memory itself, through
  * a page the probe lent it or with probe_copy_to_gpa. */

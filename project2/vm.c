@@ -13,6 +13,7 @@
  */
 #include "project2/vm.h"
 #include "guests/guests.h"
+#include "kernel/cmdline.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "project2/controller.h"
@@ -44,6 +45,7 @@ static struct {
     const struct vm *owner;
     size_t code_pages;
     uint8_t *params[PARAMS_PAGES], *buf[GUEST_BUF_PAGES], *stack;
+    bool written[GUEST_BUF_PAGES]; /* the page may hold bytes other than zero */
 } kept;
 
 /* GUEST_BUF's image (c->buf's bytes [buf_off, buf_off + buf_len)) into its
@@ -70,14 +72,15 @@ static enum kev_error fill_buffer(uint8_t *const host[GUEST_BUF_PAGES], const st
  * right below it. Checked anyway: the cross-page tests rely on it.
  */
 /* Zeroes the buffer's bytes that fill_buffer leaves alone (all but
- * [buf_off, buf_off + buf_len)): with the fill, what a new VM's pages hold,
- * without writing the filled bytes twice. */
+ * [buf_off, buf_off + buf_len)) on the pages that may hold others
+ * (kept.written): with the fill, what a new VM's pages hold, without
+ * writing the filled bytes twice, nor pages that are zero already. */
 static void clear_unfilled(uint8_t *const host[GUEST_BUF_PAGES], const struct p2_vm_config *c)
 {
     size_t lo = c->buf_off, hi = c->buf_off + c->buf_len;
     for (size_t i = 0; i < GUEST_BUF_PAGES; i++) {
         size_t start = i * PAGE_SIZE, end = start + PAGE_SIZE;
-        if (host[i] == NULL)
+        if (host[i] == NULL || !kept.written[i])
             continue;
         if (lo > start)
             memset(host[i], 0, (lo < end ? lo : end) - start);
@@ -86,6 +89,15 @@ static void clear_unfilled(uint8_t *const host[GUEST_BUF_PAGES], const struct p2
             memset(host[i] + (from - start), 0, end - from);
         }
     }
+}
+
+/* The pages c's fill writes are the ones that hold other bytes than zero
+ * once it is done (until the guest or student code writes more). */
+static void note_filled(const struct p2_vm_config *c)
+{
+    for (size_t i = 0; i < GUEST_BUF_PAGES; i++)
+        kept.written[i] = c->buf_len > 0 && c->buf_off < (i + 1) * PAGE_SIZE &&
+                          c->buf_off + c->buf_len > i * PAGE_SIZE;
 }
 
 static enum kev_error map_buffer(struct vm *vm, const struct p2_vm_config *c)
@@ -107,6 +119,7 @@ static enum kev_error map_buffer(struct vm *vm, const struct p2_vm_config *c)
             return KEV_EINVAL;
         }
     }
+    note_filled(c);
     return fill_buffer(host, c);
 }
 
@@ -242,31 +255,72 @@ static enum kev_error setup_bsp(struct vm *vm, struct vcpu_state *s)
 }
 
 /* The accessed and dirty flags of the n pages from gva (those of them
- * mapped: host[i] not NULL, when host is given). */
-static enum kev_error clear_accessed(struct vm *vm, uint64_t gva, size_t n, uint8_t *const *host)
+ * mapped: host[i] not NULL, when host is given); written[i] (when given)
+ * becomes true when page i was written since. */
+static enum kev_error clear_accessed(struct vm *vm, uint64_t gva, size_t n, uint8_t *const *host,
+                                     bool *written)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        bool dirty = false;
         if (host == NULL || host[i])
-            KEV_TRY(kev_guest_clear_accessed(vm, GVA(gva + i * PAGE_SIZE)));
+            KEV_TRY(kev_guest_clear_accessed(vm, GVA(gva + i * PAGE_SIZE), &dirty));
+        if (written)
+            written[i] |= dirty;
+    }
     return KEV_OK;
 }
 
-/* A kept VM (see `kept`): its pages as setup_bsp left them, the mappings'
- * accessed and dirty flags cleared, the vCPU at the entry point. */
+/* p2.check_refresh=1 on the command line (tests/e2e/projects.py): after
+ * each refresh, every byte the fill left alone, on the buffer and the
+ * stack, is checked to be zero, as on a new VM. */
+static enum kev_error check_refresh(const struct p2_vm_config *c)
+{
+    static int on = -1;
+    if (on < 0)
+        on = cmdline_flag("p2.check_refresh");
+    for (size_t i = 0; on && i <= GUEST_BUF_PAGES; i++) {
+        const uint8_t *page = i < GUEST_BUF_PAGES ? kept.buf[i] : kept.stack;
+        for (size_t j = 0; page && j < PAGE_SIZE; j++) {
+            size_t at = i * PAGE_SIZE + j;
+            bool filled = i < GUEST_BUF_PAGES && at >= c->buf_off && at - c->buf_off < c->buf_len;
+            if (page[j] != 0 && !filled) {
+                printk("p2: after refresh_bsp, byte %zu of the %s page%s is 0x%02x, not 0: a "
+                       "write the refresh missed\n", i < GUEST_BUF_PAGES ? at : j,
+                       i < GUEST_BUF_PAGES ? "buffer" : "stack", i < GUEST_BUF_PAGES ? "s" : "",
+                       page[j]);
+                return KEV_EINVAL;
+            }
+        }
+    }
+    return KEV_OK;
+}
+
+/*
+ * A kept VM (see `kept`): its pages as setup_bsp left them, the mappings'
+ * accessed and dirty flags cleared, the vCPU at the entry point. What the
+ * last case wrote is known: the buffer pages its fill wrote, and those the
+ * dirty flags name (the guest's stores, the probe's copies into the guest;
+ * student code that wrote VM memory otherwise made kev drop the VM).
+ */
 static enum kev_error refresh_bsp(struct vm *vm, struct vcpu_state *s)
 {
     const struct p2_vm_config *c = vm_data(vm);
     if (kept.owner != vm || (c->parts & P2_ENTRY))
         return KEV_EINVAL; /* not the VM these pages are of: a bug here */
+    uint64_t code = c->code_gva ? c->code_gva : GUEST_CODE;
+    bool stack_written = false;
+    enum kev_error e;
+    if ((e = clear_accessed(vm, code, kept.code_pages, NULL, NULL)) ||
+        (e = clear_accessed(vm, GUEST_PARAMS, PARAMS_PAGES, NULL, NULL)) ||
+        (e = clear_accessed(vm, GUEST_BUF, GUEST_BUF_PAGES, kept.buf, kept.written)) ||
+        (e = clear_accessed(vm, GUEST_STACK_TOP - PAGE_SIZE, 1, NULL, &stack_written)))
+        return e;
     write_params(c);
     clear_unfilled(kept.buf, c);
-    memset(kept.stack, 0, PAGE_SIZE);
-    uint64_t code = c->code_gva ? c->code_gva : GUEST_CODE;
-    enum kev_error e;
-    if ((e = fill_buffer(kept.buf, c)) || (e = clear_accessed(vm, code, kept.code_pages, NULL)) ||
-        (e = clear_accessed(vm, GUEST_PARAMS, PARAMS_PAGES, NULL)) ||
-        (e = clear_accessed(vm, GUEST_BUF, GUEST_BUF_PAGES, kept.buf)) ||
-        (e = clear_accessed(vm, GUEST_STACK_TOP - PAGE_SIZE, 1, NULL)))
+    if (stack_written)
+        memset(kept.stack, 0, PAGE_SIZE);
+    note_filled(c);
+    if ((e = fill_buffer(kept.buf, c)) || (e = check_refresh(c)))
         return e;
     return kev_guest_setup_flat64(s, GVA(code + c->entry_offset), GVA(GUEST_STACK_TOP));
 }

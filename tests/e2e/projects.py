@@ -13,7 +13,9 @@ For each project N (every projectN/ folder), with -Werror:
   - project 2 (whose cases run on a VM kept from the case before,
     kev_run_vm_kept): every frame of its tests is the same with kev.keep=0,
     for the solution and for a variant whose Print fails from its 4097th
-    byte on (cases that fail after kept VMs passed).
+    byte on (cases that fail after kept VMs passed); the kept boot checks
+    after every refresh that the pages it did not rewrite are zero
+    (p2.check_refresh=1).
 
 Usage: tests/e2e/projects.py [--seeds 1,2] [--projects 2,3]
 Ends with `N passed, N failed`.
@@ -124,7 +126,7 @@ def keep_checks(c, sol_build, tests):
     if not c.check("project 2: the keep variant builds", p.returncode == 0, (p.stdout + p.stderr)[-2000:]):
         return
     for what, build in (("the solution", sol_build), ("a Print cut at 4096 bytes", var_build)):
-        kept, log = frames(build, tests, "seed=2 kev.echo=0")
+        kept, log = frames(build, tests, "seed=2 kev.echo=0 p2.check_refresh=1")
         fresh, _ = frames(build, tests, "seed=2 kev.echo=0 kev.keep=0")
         late = [l for l in kept if re.match(r"@@ test data \S+ failed_case [1-9]", l)]
         c.check("project 2, %s: every test frame is the same with kev.keep=0 (%d frames%s)"

@@ -188,7 +188,8 @@ HOST_TEST(paging_clear_accessed)
     uint64_t *l4 = tbl(pml4), *l3 = tbl(l4[0]), *l2 = tbl(l3[1]), *l1 = tbl(l2[0]);
     l4[0] |= PTE_A, l3[1] |= PTE_A, l2[0] |= PTE_A;
     l1[0] |= PTE_A | PTE_D, l1[1] |= PTE_A | PTE_D;
-    CHECK_EQ_INT(pt_clear_accessed(pml4, va), 0);
+    CHECK_EQ_INT(pt_clear_accessed(pml4, va), 1); /* it was dirty */
+    CHECK_EQ_INT(pt_clear_accessed(pml4, va), 0); /* no more */
     CHECK_EQ_UINT(l4[0] & (PTE_A | PTE_D), 0);
     CHECK_EQ_UINT(l3[1] & (PTE_A | PTE_D), 0);
     CHECK_EQ_UINT(l2[0] & (PTE_A | PTE_D), 0);
