@@ -100,8 +100,7 @@ bool cmdline_get_str(const char *key, char *buf, size_t cap)
     return true;
 }
 
-/* Parses a decimal or 0x-hex integer, with an optional '-'; false when malformed. */
-static bool parse_int(const char *s, int64_t *out)
+bool cmdline_parse_int(const char *s, int64_t *out)
 {
     bool neg = *s == '-';
     if (neg)
@@ -126,7 +125,7 @@ int64_t cmdline_get_int(const char *key, int64_t def)
 {
     char buf[32];
     int64_t v;
-    if (!cmdline_get_str(key, buf, sizeof(buf)) || !parse_int(buf, &v))
+    if (!cmdline_get_str(key, buf, sizeof(buf)) || !cmdline_parse_int(buf, &v))
         return def;
     return v;
 }

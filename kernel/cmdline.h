@@ -19,6 +19,9 @@ long cmdline_get(const char *key, char *buf, size_t cap);
 bool cmdline_get_str(const char *key, char *buf, size_t cap);
 /* An unsigned or negative decimal / 0x-hex integer; def when absent or malformed. */
 int64_t cmdline_get_int(const char *key, int64_t def);
+/* Parses a decimal or 0x-hex integer, with an optional '-' (a value of the
+ * command line: cmdline_get_int's); false when malformed. */
+bool cmdline_parse_int(const char *s, int64_t *out);
 bool cmdline_flag(const char *key); /* key=1 or key=true or key=yes */
 
 /* Decodes %XX escapes of src[0..n) into dst (cap bytes); returns length or -1. Pure. */

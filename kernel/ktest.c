@@ -162,10 +162,7 @@ static void check_unique_names(void)
     memset(slot, 0, sizeof(slot));
     for (size_t i = 0; i < n; i++) {
         const struct ktest *a = &__start_ktests[i];
-        uint32_t h = 2166136261u; /* FNV-1a */
-        for (const char *p = a->name; *p; p++)
-            h = (h ^ (uint8_t)*p) * 16777619u;
-        for (size_t at = h % SLOTS;; at = (at + 1) % SLOTS) {
+        for (size_t at = str_hash(a->name) % SLOTS;; at = (at + 1) % SLOTS) {
             if (slot[at] == 0) {
                 slot[at] = (uint16_t)(i + 1);
                 break;
@@ -177,18 +174,13 @@ static void check_unique_names(void)
     }
 }
 
-/* "@N", N a project's number (1 to 99): *project = N. */
+/* "@N", N a project's number: *project = N. */
 static bool suite_of(const char *list, unsigned *project)
 {
-    if (list[0] != '@' || list[1] < '1' || list[1] > '9')
+    int64_t n;
+    if (list[0] != '@' || !cmdline_parse_int(list + 1, &n) || n < 1 || n > 99)
         return false;
-    if (list[2] == '\0') {
-        *project = (unsigned)(list[1] - '0');
-        return true;
-    }
-    if (list[2] < '0' || list[2] > '9' || list[3] != '\0')
-        return false;
-    *project = (unsigned)(list[1] - '0') * 10 + (unsigned)(list[2] - '0');
+    *project = (unsigned)n;
     return true;
 }
 

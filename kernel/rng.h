@@ -8,6 +8,7 @@
 #ifndef KERNEL_RNG_H
 #define KERNEL_RNG_H
 
+#include "kernel/string.h"
 #include "kernel/types.h"
 
 struct rng {
@@ -25,10 +26,7 @@ static inline uint64_t rng_next(struct rng *r)
 /* A stream for (seed, name, index): FNV-1a of the name, mixed with both. */
 static inline struct rng rng_seed(uint64_t seed, const char *name, uint64_t index)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (const char *p = name; *p; p++)
-        h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-    struct rng r = {seed ^ h};
+    struct rng r = {seed ^ str_hash(name)};
     r.state ^= rng_next(&r) + index * 0xd1b54a32d192ed03ULL;
     rng_next(&r);
     return r;

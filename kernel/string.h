@@ -20,5 +20,14 @@ char *strchr(const char *s, int c);
 char *strstr(const char *haystack, const char *needle);
 /* Copies at most size-1 bytes and always terminates (when size > 0). */
 size_t strlcpy(char *dst, const char *src, size_t size);
+/* FNV-1a of a string: a quick hash of a name (a test's random stream, the
+ * test table's check for two tests of one name). */
+static inline uint64_t str_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+    return h;
+}
 
 #endif

@@ -275,8 +275,8 @@ KTEST(boot_modules, 0)
     const struct boot_module *m = module_find("kevlab-pattern");
     if (m == NULL)
         return ktest_skip("no boot module kevlab-pattern (%zu modules): only the self-tests' image "
-                          "has it (make test-iso; then boot build/.../kevlab-test.iso)",
-                          module_count());
+                          "has it, kevlab-test.iso of `make test-iso`, which tests/e2e/kernel.py "
+                          "boots", module_count());
     KTEST_CHECK(module_find("kevlab-patter") == NULL && module_find("") == NULL);
     KTEST_CHECK(module_at(module_count()) == NULL);
     if (m->size != 5000)

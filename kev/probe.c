@@ -42,18 +42,10 @@ enum kev_error probe_gpa_to_host(struct vm *vm, gpa_t gpa, size_t len, void **ho
     return KEV_OK;
 }
 
-/*
- * The end of a walk at the leaf entry `ent` of `level`, under upper levels
- * that allow w, u and nx. The walk is remembered (struct walk_hint) in a VM
- * without EPT: its page table is kev's, which the guest cannot write (its
- * pages are read-only to it and CR3 loads exit) nor student code
- * (probe_copy_to_gpa refuses them, the probe lends them read-only), and
- * every change kev makes forgets the walks (mem_forget_hints). The leaf is
- * read afresh each time: its address and flags; one no longer present (or
- * no longer a large page) is walked to again.
- */
-static enum kev_error walk_end(int level, uint64_t ent, uint64_t w, uint64_t u, uint64_t nx,
-                               gva_t gva, gpa_t *gpa, uint64_t *flags)
+/* The end of a walk at the leaf entry `ent` of `level`, under upper levels
+ * that allow w, u and nx. */
+static void walk_end(int level, uint64_t ent, uint64_t w, uint64_t u, uint64_t nx, gva_t gva,
+                     gpa_t *gpa, uint64_t *flags)
 {
     uint64_t page_mask = (1ULL << (12 + 9 * (level - 1))) - 1;
     uint64_t base = ent & PTE_ADDR_MASK & ~page_mask;
@@ -61,7 +53,6 @@ static enum kev_error walk_end(int level, uint64_t ent, uint64_t w, uint64_t u, 
     if (flags)
         *flags = (ent & ~(PTE_ADDR_MASK | PTE_W | PTE_U | PTE_NX)) | (w & ent) | (u & ent) |
                  nx | (ent & PTE_NX);
-    return KEV_OK;
 }
 
 static enum kev_error walk(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uint64_t *flags,
@@ -72,8 +63,16 @@ enum kev_error probe_gva_to_gpa(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uin
     return walk(s, gva, gpa, flags, NULL);
 }
 
-/* The walk; *leaf (when asked, in a VM without EPT): the leaf entry, in
- * kev's table. */
+/*
+ * The walk; *leaf (when asked, in a VM without EPT): the leaf entry, in
+ * kev's table. In a VM without EPT the walk is remembered (struct
+ * walk_hint): its page table is kev's, which the guest cannot write (its
+ * pages are read-only to it and CR3 loads exit) nor student code
+ * (probe_copy_to_gpa refuses them, the probe lends them read-only), and
+ * every change kev makes forgets the walks (mem_forget_hints). The leaf is
+ * read afresh each time: its address and flags; one no longer present (or
+ * no longer a large page) is walked to again.
+ */
 static enum kev_error walk(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uint64_t *flags,
                            uint64_t **leaf)
 {
@@ -102,7 +101,8 @@ static enum kev_error walk(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uint64_t
             (hint->level == 1 || (ent & PTE_PS))) {
             if (leaf)
                 *leaf = hint->leaf;
-            return walk_end(hint->level, ent, hint->w, hint->u, hint->nx, gva, gpa, flags);
+            walk_end(hint->level, ent, hint->w, hint->u, hint->nx, gva, gpa, flags);
+            return KEV_OK;
         }
     }
     for (int level = 4; level >= 1; level--) {
@@ -120,7 +120,8 @@ static enum kev_error walk(struct vcpu_state *s, gva_t gva, gpa_t *gpa, uint64_t
                 if (leaf)
                     *leaf = pte;
             }
-            return walk_end(level, ent, w, u, nx, gva, gpa, flags);
+            walk_end(level, ent, w, u, nx, gva, gpa, flags);
+            return KEV_OK;
         }
         w &= ent;
         u &= ent;

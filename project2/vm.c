@@ -28,9 +28,9 @@ _Static_assert(GUEST_PARAMS + PARAMS_PAGES * PAGE_SIZE <= GUEST_BUF, "the parame
  * next test's), and building a VM's memory is most of what a short case
  * costs: the VM of the last case is kept (kev_run_vm_kept) while the layout
  * stays, and refresh_bsp sets it up again: it writes the case's parameters,
- * zeroes and refills the buffer and the stack (the pages the guest and
- * student code may write) and clears the accessed and dirty flags of every
- * mapping; the code and the page table are read-only to both, and stay (a
+ * zeroes what the last case wrote of the buffer and the stack (the pages the
+ * guest and student code may write), refills the buffer and clears the
+ * accessed and dirty flags of every mapping; the code and the page table are read-only to both, and stay (a
  * VM whose memory student code wrote through a lent page or
  * probe_copy_to_gpa is not kept). The page pointers below are those of the
  * VM setup_bsp built last, `owner`.
@@ -66,28 +66,30 @@ static enum kev_error fill_buffer(uint8_t *const host[GUEST_BUF_PAGES], const st
     return KEV_OK;
 }
 
-/*
- * The GUEST_BUF pages, allocated last page first: the page allocator hands
- * out the lowest free page, so each page ends up above the next and never
- * right below it. Checked anyway: the cross-page tests rely on it.
- */
-/* Zeroes the buffer's bytes that fill_buffer leaves alone (all but
- * [buf_off, buf_off + buf_len)) on the pages that may hold others
- * (kept.written): with the fill, what a new VM's pages hold, without
- * writing the filled bytes twice, nor pages that are zero already. */
+/* The part of buffer page i that c's fill writes: bytes [*from, *to) of
+ * the page (from == to: none). */
+static void fill_span(const struct p2_vm_config *c, size_t i, size_t *from, size_t *to)
+{
+    size_t start = i * PAGE_SIZE, lo = c->buf_off, hi = c->buf_off + c->buf_len;
+    lo = lo < start ? start : lo > start + PAGE_SIZE ? start + PAGE_SIZE : lo;
+    hi = hi < lo ? lo : hi > start + PAGE_SIZE ? start + PAGE_SIZE : hi;
+    *from = lo - start;
+    *to = hi - start;
+}
+
+/* Zeroes the buffer's bytes that fill_buffer leaves alone on the pages
+ * that may hold others (kept.written): with the fill, what a new VM's
+ * pages hold, without writing the filled bytes twice, nor pages that are
+ * zero already. */
 static void clear_unfilled(uint8_t *const host[GUEST_BUF_PAGES], const struct p2_vm_config *c)
 {
-    size_t lo = c->buf_off, hi = c->buf_off + c->buf_len;
     for (size_t i = 0; i < GUEST_BUF_PAGES; i++) {
-        size_t start = i * PAGE_SIZE, end = start + PAGE_SIZE;
+        size_t from, to;
         if (host[i] == NULL || !kept.written[i])
             continue;
-        if (lo > start)
-            memset(host[i], 0, (lo < end ? lo : end) - start);
-        if (hi < end) {
-            size_t from = hi > start ? hi : start;
-            memset(host[i] + (from - start), 0, end - from);
-        }
+        fill_span(c, i, &from, &to);
+        memset(host[i], 0, from);
+        memset(host[i] + to, 0, PAGE_SIZE - to);
     }
 }
 
@@ -95,11 +97,18 @@ static void clear_unfilled(uint8_t *const host[GUEST_BUF_PAGES], const struct p2
  * once it is done (until the guest or student code writes more). */
 static void note_filled(const struct p2_vm_config *c)
 {
-    for (size_t i = 0; i < GUEST_BUF_PAGES; i++)
-        kept.written[i] = c->buf_len > 0 && c->buf_off < (i + 1) * PAGE_SIZE &&
-                          c->buf_off + c->buf_len > i * PAGE_SIZE;
+    for (size_t i = 0; i < GUEST_BUF_PAGES; i++) {
+        size_t from, to;
+        fill_span(c, i, &from, &to);
+        kept.written[i] = from < to;
+    }
 }
 
+/*
+ * The GUEST_BUF pages, allocated last page first: the page allocator hands
+ * out the lowest free page, so each page ends up above the next and never
+ * right below it. Checked anyway: the cross-page tests rely on it.
+ */
 static enum kev_error map_buffer(struct vm *vm, const struct p2_vm_config *c)
 {
     uint8_t **host = kept.buf;
@@ -270,6 +279,14 @@ static enum kev_error clear_accessed(struct vm *vm, uint64_t gva, size_t n, uint
     return KEV_OK;
 }
 
+/* The first byte in [from, to) of p that is not zero, or to. */
+static size_t first_nonzero(const uint8_t *p, size_t from, size_t to)
+{
+    while (from < to && p[from] == 0)
+        from++;
+    return from;
+}
+
 /* p2.check_refresh=1 on the command line (tests/e2e/projects.py): after
  * each refresh, every byte the fill left alone, on the buffer and the
  * stack, is checked to be zero, as on a new VM. */
@@ -278,19 +295,24 @@ static enum kev_error check_refresh(const struct p2_vm_config *c)
     static int on = -1;
     if (on < 0)
         on = cmdline_flag("p2.check_refresh");
-    for (size_t i = 0; on && i <= GUEST_BUF_PAGES; i++) {
-        const uint8_t *page = i < GUEST_BUF_PAGES ? kept.buf[i] : kept.stack;
-        for (size_t j = 0; page && j < PAGE_SIZE; j++) {
-            size_t at = i * PAGE_SIZE + j;
-            bool filled = i < GUEST_BUF_PAGES && at >= c->buf_off && at - c->buf_off < c->buf_len;
-            if (page[j] != 0 && !filled) {
-                printk("p2: after refresh_bsp, byte %zu of the %s page%s is 0x%02x, not 0: a "
-                       "write the refresh missed\n", i < GUEST_BUF_PAGES ? at : j,
-                       i < GUEST_BUF_PAGES ? "buffer" : "stack", i < GUEST_BUF_PAGES ? "s" : "",
-                       page[j]);
-                return KEV_EINVAL;
-            }
+    for (size_t i = 0; on && i < GUEST_BUF_PAGES; i++) {
+        size_t from, to, bad;
+        if (kept.buf[i] == NULL)
+            continue;
+        fill_span(c, i, &from, &to);
+        if ((bad = first_nonzero(kept.buf[i], 0, from)) == from)
+            bad = first_nonzero(kept.buf[i], to, PAGE_SIZE);
+        if (bad < PAGE_SIZE) {
+            printk("p2: after refresh_bsp, byte %zu of the buffer is 0x%02x, not 0: a write the "
+                   "refresh missed\n", i * PAGE_SIZE + bad, kept.buf[i][bad]);
+            return KEV_EINVAL;
         }
+    }
+    size_t bad = on ? first_nonzero(kept.stack, 0, PAGE_SIZE) : PAGE_SIZE;
+    if (bad < PAGE_SIZE) {
+        printk("p2: after refresh_bsp, byte %zu of the stack page is 0x%02x, not 0: a write the "
+               "refresh missed\n", bad, kept.stack[bad]);
+        return KEV_EINVAL;
     }
     return KEV_OK;
 }

@@ -88,15 +88,14 @@ def make_build(d: str, tests, project=2, student_files=("project2/hypercall.c",)
     info = b"".join(info_record(t[0], project, t[1], t[2], t[3] if len(t) > 3 else 0)
                     for t in tests)
     write_elf(os.path.join(d, "kernel.elf"), {".text": b"\x90" * 16, "ktest_info": info})
-    with open(os.path.join(d, "kevlab.iso"), "wb") as f:
-        f.write(fake_iso(suite=(project, [t[0] for t in tests])))
+    write_iso(d, suite=(project, [t[0] for t in tests]))
     return d
 
 
-def write_iso(d: str) -> str:
+def write_iso(d: str, suite=None) -> str:
     path = os.path.join(d, "kevlab.iso")
     with open(path, "wb") as f:
-        f.write(fake_iso())
+        f.write(fake_iso(suite=suite))
     return path
 
 
