@@ -102,7 +102,7 @@ def kev_figures(grade, common):
 
 
 def main(args) -> int:
-    grade = [sys.executable, os.path.join(ROOT, "grader", "grade.py")]
+    grade = [sys.executable, "-S", os.path.join(ROOT, "grader", "grade.py")]  # as make runs it
     common = ["--backend", args.backend]
     if args.cpu_model:
         common += ["--cpu-model", args.cpu_model]

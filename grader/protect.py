@@ -13,7 +13,6 @@ replaces the link itself, never what it points to. No manifest (an
 instructor's tree) means nothing to check.
 """
 
-import hashlib
 import os
 import shutil
 import stat
@@ -40,6 +39,8 @@ def read_manifest(root: str) -> dict | None:
 
 
 def sha256(path: str) -> str:
+    import hashlib  # here, not at the top: it loads OpenSSL (5 ms a start); only check() needs it
+
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 16), b""):

@@ -126,6 +126,28 @@ class Files(unittest.TestCase):
             ET.fromstring(xml)
             json.loads(json.dumps(results.gradescope([r], 1.0, "h")), parse_constant=no_constants)
 
+    def test_each_code_point_is_kept_or_escaped_by_the_rules(self):
+        # Every code point, against XML 1.0's production Char: kept when XML
+        # holds it, else \\xNN (below 0x100 and for surrogateescape's bytes)
+        # or \\uNNNN; in the JSON only the lone surrogates are escaped.
+        def xml_char(n):
+            return (n in (0x9, 0xA, 0xD) or 0x20 <= n <= 0xD7FF or 0xE000 <= n <= 0xFFFD
+                    or 0x10000 <= n <= 0x10FFFF)
+
+        def shown(n):
+            if 0xDC80 <= n <= 0xDCFF:
+                return "\\x%02x" % (n - 0xDC00)
+            if 0xD800 <= n <= 0xDFFF or n >= 0x100:
+                return "\\u%04x" % n
+            return "\\x%02x" % n
+
+        every = "".join(chr(n) for n in range(0x110000))
+        self.assertEqual(results._xml_safe(every),
+                         "".join(chr(n) if xml_char(n) else shown(n) for n in range(0x110000)))
+        self.assertEqual(results._clean(every),
+                         "".join(shown(n) if 0xD800 <= n <= 0xDFFF else chr(n)
+                                 for n in range(0x110000)))
+
     def test_scores_stay_within_zero_and_the_maximum(self):
         res = [Result("nan", "Print", True, "", score=math.nan, max_score=5.0),
                Result("inf", "Print", True, "", score=math.inf, max_score=5.0),

@@ -5,6 +5,7 @@ import os
 import tempfile
 import time
 import unittest
+import unittest.mock
 
 from grader import backends, runner
 from grader import outcome as oc
@@ -82,6 +83,14 @@ class Runner(unittest.TestCase):
         self.assertEqual(res.log.violation, "`test data someone_else` while test a_rogue was "
                                             "running")
         self.assertNotIn("b", res.log.tests)
+
+    def test_the_same_without_pidfd(self):
+        """Where the OS has no pidfd the runner polls for the exit instead:
+        the same outcomes."""
+        with unittest.mock.patch.object(runner, "_exit_fd", lambda proc: contextlib.nullcontext()):
+            self.test_success_and_live_output()
+            self.test_a_students_stop_costs_its_test_only()
+            self.test_hanging_test_is_killed_and_named()
 
     def test_reset_is_a_triple_fault(self):
         self.assertEqual(self.boot("test=tf").outcome.kind, oc.TRIPLE_FAULT)
