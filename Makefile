@@ -164,10 +164,16 @@ $(BUILD)/build_info.o: $(BUILD)/build_info.c $(BUILD)/build.json $(FLAGS_STAMP)
 $(BUILD)/build.json: $(BUILD)/.config scripts/buildinfo.py
 	@$(MAKE) -s --no-print-directory info > $@
 
+# The link is redone when the list of objects changes, as when a source file
+# is deleted (its object is then no prerequisite that could be newer).
+OBJS_STAMP := $(BUILD)/.objects
+$(shell mkdir -p $(BUILD) && echo '$(KERNEL_OBJS)' | cmp -s - $(OBJS_STAMP) \
+        || echo '$(KERNEL_OBJS)' > $(OBJS_STAMP))
+
 # Two-pass link: the first pass gives the addresses of every function, the
 # second embeds them as the table that panic's backtrace symbolizes with.
 # .ksyms comes after .text and .rodata, so no function moves (checked).
-$(BUILD)/kernel.pass1.elf: $(KERNEL_OBJS) $(OBJ)/kernel/ksyms_empty.o kernel/linker.ld
+$(BUILD)/kernel.pass1.elf: $(KERNEL_OBJS) $(OBJ)/kernel/ksyms_empty.o kernel/linker.ld $(OBJS_STAMP)
 	@echo "  LD      $@"
 	@$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(OBJ)/kernel/ksyms_empty.o
 
@@ -185,7 +191,7 @@ $(OBJ)/kernel/ksyms_empty.o: $(OBJ)/kernel/ksyms_empty.c $(FLAGS_STAMP)
 $(BUILD)/kernel/ksyms.o: $(BUILD)/kernel/ksyms.c $(FLAGS_STAMP)
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o kernel/linker.ld
+$(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o kernel/linker.ld $(OBJS_STAMP)
 	@echo "  LD      $@"
 	@$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o
 	@$(PYTHON) scripts/mksyms.py --check $(BUILD)/kernel.pass1.elf $@
