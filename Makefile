@@ -49,9 +49,10 @@ OBJ   ?= build/obj$(if $(filter 1,$(WERROR)),-werror)
 CC      := gcc
 LD      := ld
 NASM    := nasm
-# -S: no site module. The grader and the scripts use the standard library
-# only, so a machine's installed packages stay out, and so does site's
-# start-up (24 ms a run on a machine whose site-packages hold .pth files).
+# -S: no site module for what make runs. The grader and the scripts use the
+# standard library only, so a machine's installed packages stay out, and so
+# does site's start-up (24 ms a run on a machine whose site-packages hold
+# .pth files).
 PYTHON  := python3 -S
 
 CFLAGS := -std=c11 -ffreestanding -fno-builtin -nostdlib -fno-stack-protector \

@@ -40,8 +40,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _clean(value):
-    """value with lone surrogates (undecodable bytes kept by surrogateescape)
-    written as \\xNN: JSON readers other than Python's reject them."""
+    """value with lone surrogates written as \\xNN (the undecodable bytes
+    surrogateescape kept) or \\uNNNN: JSON readers other than Python's
+    reject them."""
     if isinstance(value, str):
         return _SURROGATE.sub(lambda m: _surrogate(m.group()), value)
     if isinstance(value, dict):
@@ -108,8 +109,7 @@ def _xml_escape(m) -> str:
 
 
 def _xml_safe(text: str) -> str:
-    # XML 1.0 cannot hold most control characters, U+FFFE, U+FFFF or
-    # surrogates, even escaped: they are written as \xNN or \uNNNN.
+    """text with what _NOT_XML matches written as \\xNN or \\uNNNN."""
     return _NOT_XML.sub(_xml_escape, text)
 
 

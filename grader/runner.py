@@ -141,8 +141,7 @@ def _follow(proc, serial, parser, limits, start, on_output, run_dir):
     Returns the outcome when it killed proc, else None."""
     polls = total = 0
     backlog = False
-    exit_fd = _exit_fd(proc)
-    with open(serial, "rb") as f, exit_fd:
+    with _exit_fd(proc) as exit_fd, open(serial, "rb") as f:
 
         def take():
             nonlocal total, backlog
@@ -191,16 +190,16 @@ def _output_size(run_dir) -> int:
 def _exit_fd(proc):
     """A file that turns readable when proc exits (Linux's pidfd), so that
     _wait sees the exit at once: Popen.wait(timeout) polls with sleeps of up
-    to 8 ms here, a boot's last milliseconds. A null context elsewhere."""
+    to 8 ms here, a boot's last milliseconds. Elsewhere a context of None."""
     try:
         return os.fdopen(os.pidfd_open(proc.pid), "rb", buffering=0)
     except (AttributeError, OSError):
-        return contextlib.nullcontext()
+        return contextlib.nullcontext(None)
 
 
 def _wait(proc, exit_fd, seconds) -> bool:
     """Whether proc exited, waiting up to seconds for it to."""
-    if seconds and hasattr(exit_fd, "fileno"):
+    if seconds and exit_fd is not None:
         select.select([exit_fd], [], [], seconds)
         return proc.poll() is not None
     try:

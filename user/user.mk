@@ -43,9 +43,13 @@ $(BUILD)/user/stubs.o: $(BUILD)/user/stubs.c $(FLAGS_STAMP)
 $(BUILD)/user/syscall_table.o: $(BUILD)/user/syscall_table.c $(FLAGS_STAMP)
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/user/libulib.a: $(ULIB_OBJS) $(BUILD)/user/stubs.o
+# Remade when its list of objects changes (a deleted source), as the kernel is.
+ULIB_STAMP := $(BUILD)/user/.objects
+$(shell mkdir -p $(BUILD)/user && echo '$(ULIB_OBJS)' | cmp -s - $(ULIB_STAMP) \
+        || echo '$(ULIB_OBJS)' > $(ULIB_STAMP))
+$(BUILD)/user/libulib.a: $(ULIB_OBJS) $(BUILD)/user/stubs.o $(ULIB_STAMP)
 	@rm -f $@
-	@ar rcs $@ $^
+	@ar rcs $@ $(filter %.o,$^)
 
 # A student file of project N: $(BUILD)/student/<file>.o, from the tree or
 # from SRC_OVERRIDE. __FILE__ names the tree's path either way. The

@@ -2,6 +2,7 @@
 choosing the backend."""
 import contextlib
 import os
+import subprocess
 import tempfile
 import time
 import unittest
@@ -84,10 +85,20 @@ class Runner(unittest.TestCase):
                                             "running")
         self.assertNotIn("b", res.log.tests)
 
+    @unittest.skipUnless(hasattr(os, "pidfd_open"), "no pidfd on this OS")
+    def test_the_exit_is_awaited_through_a_pidfd(self):
+        proc = subprocess.Popen(["sleep", "0.05"])
+        with runner._exit_fd(proc) as exit_fd:
+            self.assertIsNotNone(exit_fd)
+            self.assertFalse(runner._wait(proc, exit_fd, 0))
+            while not runner._wait(proc, exit_fd, 0.02):
+                pass
+        self.assertEqual(proc.returncode, 0)
+
     def test_the_same_without_pidfd(self):
         """Where the OS has no pidfd the runner polls for the exit instead:
         the same outcomes."""
-        with unittest.mock.patch.object(runner, "_exit_fd", lambda proc: contextlib.nullcontext()):
+        with unittest.mock.patch.object(runner, "_exit_fd", lambda proc: contextlib.nullcontext(None)):
             self.test_success_and_live_output()
             self.test_a_students_stop_costs_its_test_only()
             self.test_hanging_test_is_killed_and_named()
