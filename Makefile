@@ -71,12 +71,17 @@ endif
 NASMFLAGS := -f elf64 -g -F dwarf -I. -I$(OBJ)/
 LDFLAGS   := -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -z noexecstack -T kernel/linker.ld
 
+# $(call stamp,file,text): writes text into file, while make reads this
+# Makefile, only when it differs, so a target that lists the file reruns
+# exactly when the text changes (flags, a list of objects or modules).
+# text is a name of a variable: flags hold commas, which $(call) splits on.
+stamp = $(shell mkdir -p $(dir $(1)) && echo '$($(2))' | cmp -s - $(1) || echo '$($(2))' > $(1))
+
 # Objects depend on the flags they were compiled with: a change of WERROR
-# or KEVLAB_HIDDEN rebuilds them (the stamp is rewritten only when the
-# flags differ).
+# or KEVLAB_HIDDEN rebuilds them.
 FLAGS_STAMP := $(OBJ)/.flags
-$(shell mkdir -p $(OBJ) && echo '$(CFLAGS) | $(NASMFLAGS)' | cmp -s - $(FLAGS_STAMP) \
-        || echo '$(CFLAGS) | $(NASMFLAGS)' > $(FLAGS_STAMP))
+ALL_FLAGS = $(CFLAGS) | $(NASMFLAGS)
+$(call stamp,$(FLAGS_STAMP),ALL_FLAGS)
 
 # Each folder's .mk appends to these: KERNEL_C and KERNEL_ASM are built
 # into OBJ, EXTRA_OBJS are objects with rules of their own (a build's
@@ -168,8 +173,7 @@ $(BUILD)/build.json: $(BUILD)/.config scripts/buildinfo.py
 # The link is redone when the list of objects changes, as when a source file
 # is deleted (its object is then no prerequisite that could be newer).
 OBJS_STAMP := $(BUILD)/.objects
-$(shell mkdir -p $(BUILD) && echo '$(KERNEL_OBJS)' | cmp -s - $(OBJS_STAMP) \
-        || echo '$(KERNEL_OBJS)' > $(OBJS_STAMP))
+$(call stamp,$(OBJS_STAMP),KERNEL_OBJS)
 
 # Two-pass link: the first pass gives the addresses of every function, the
 # second embeds them as the table that panic's backtrace symbolizes with.
@@ -202,8 +206,8 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o kernel/linker.ld $(O
 # placeholder for the command line that the runner patches per boot.
 # The ISO is remade when the list of modules changes (a stamp, as for the flags).
 MODULES_STAMP := $(BUILD)/.modules
-$(shell mkdir -p $(BUILD) && echo '$(MODULES) | $(TEST_MODULES)' | cmp -s - $(MODULES_STAMP) \
-        || echo '$(MODULES) | $(TEST_MODULES)' > $(MODULES_STAMP))
+ALL_MODULES = $(MODULES) | $(TEST_MODULES)
+$(call stamp,$(MODULES_STAMP),ALL_MODULES)
 module_name = $(word 1,$(subst :, ,$(1)))
 module_path = $(word 2,$(subst :, ,$(1)))
 # $(call make_iso,modules): the recipe of an image holding the kernel and

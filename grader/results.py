@@ -44,7 +44,7 @@ def _clean(value):
     surrogateescape kept) or \\uNNNN: JSON readers other than Python's
     reject them."""
     if isinstance(value, str):
-        return _SURROGATE.sub(lambda m: _surrogate(m.group()), value)
+        return _SURROGATE.sub(_escaped, value)
     if isinstance(value, dict):
         return {_clean(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -52,9 +52,13 @@ def _clean(value):
     return value
 
 
-def _surrogate(c: str) -> str:
-    n = ord(c)
-    return "\\x%02x" % (n - 0xDC00) if 0xDC80 <= n <= 0xDCFF else "\\u%04x" % n
+def _escaped(m) -> str:
+    """The matched character as \\xNN (below 0x100, or a byte that
+    surrogateescape kept as U+DC80-U+DCFF) or \\uNNNN."""
+    n = ord(m.group())
+    if 0xDC80 <= n <= 0xDCFF:
+        n -= 0xDC00
+    return "\\x%02x" % n if n < 0x100 else "\\u%04x" % n
 
 
 def gradescope(results, wall: float, header: str) -> dict:
@@ -101,16 +105,9 @@ def junit(results, wall: float, suite: str) -> bytes:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _xml_escape(m) -> str:
-    c = m.group()
-    if 0xD800 <= ord(c) <= 0xDFFF:
-        return _surrogate(c)
-    return "\\x%02x" % ord(c) if ord(c) < 0x100 else "\\u%04x" % ord(c)
-
-
 def _xml_safe(text: str) -> str:
     """text with what _NOT_XML matches written as \\xNN or \\uNNNN."""
-    return _NOT_XML.sub(_xml_escape, text)
+    return _NOT_XML.sub(_escaped, text)
 
 
 def write(out_dir: str, results, wall: float, header: str, suite: str) -> tuple:

@@ -45,8 +45,7 @@ $(BUILD)/user/syscall_table.o: $(BUILD)/user/syscall_table.c $(FLAGS_STAMP)
 
 # Remade when its list of objects changes (a deleted source), as the kernel is.
 ULIB_STAMP := $(BUILD)/user/.objects
-$(shell mkdir -p $(BUILD)/user && echo '$(ULIB_OBJS)' | cmp -s - $(ULIB_STAMP) \
-        || echo '$(ULIB_OBJS)' > $(ULIB_STAMP))
+$(call stamp,$(ULIB_STAMP),ULIB_OBJS)
 $(BUILD)/user/libulib.a: $(ULIB_OBJS) $(BUILD)/user/stubs.o $(ULIB_STAMP)
 	@rm -f $@
 	@ar rcs $@ $(filter %.o,$^)
